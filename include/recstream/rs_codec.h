@@ -1,0 +1,72 @@
+/* rs_codec.h -- wire formats: behaviour events in, recommendations out.
+ * recstream's only door to Apache Avro C (src/wrap/rs_avro.c) and jansson.
+ *
+ * Event encodings accepted (schemas/event.avsc):
+ *   RS_FMT_CONFLUENT  0x00, 4-byte big-endian schema id, Avro binary
+ *   RS_FMT_AVRO       plain Avro binary of the event schema
+ *   RS_FMT_JSON       one JSON object with the schema's field names
+ *   RS_FMT_AUTO       '{' (after optional whitespace) -> JSON; 0x00 and len >= 5
+ *                     -> Confluent; anything else -> plain Avro.
+ * The schemas are compiled into the binary (build step embeds schemas/*.avsc).
+ *
+ * Decoding does not validate ranges: it fills rs_event_t with what it found
+ * (presence bits, RS_EV_UNKNOWN for an unknown type symbol) and leaves the
+ * judgement to rs_validate. It fails only when the bytes cannot be parsed.
+ *
+ * Ownership: strings in a decoded rs_event_t / rs_rec_t point into the
+ * codec's scratch memory and stay valid until the next decode call on the
+ * same codec. Encoders append to a caller-owned rs_buf_t.
+ * Thread: a codec is single-threaded; make one per thread. */
+#ifndef RS_CODEC_H
+#define RS_CODEC_H
+
+#include "rs_buf.h"
+#include "rs_conf.h"
+#include "rs_err.h"
+#include "rs_event.h"
+
+typedef struct rs_codec rs_codec_t;
+
+/* One recommended item. */
+typedef struct rs_rec_item {
+    rs_str_t item_id;
+    float score;
+    rs_str_t reason; /* e.g. "because you viewed 123", "popular" */
+} rs_rec_item_t;
+
+/* A recommendation list for one user (schemas/recommendation.avsc). */
+typedef struct rs_rec {
+    rs_str_t user_id;
+    int64_t version;    /* per-user, increments on every emitted change */
+    int64_t ts_ms;      /* event time of the newest event that caused it */
+    int64_t created_ms; /* wall clock when computed */
+    rs_str_t strategy;  /* "item-knn", "popular", ... */
+    const rs_rec_item_t *items;
+    uint32_t n_items;
+} rs_rec_t;
+
+rs_err_t rs_codec_new(rs_codec_t **out, char *errstr, size_t errstr_size);
+void rs_codec_destroy(rs_codec_t *c); /* NULL-safe */
+
+/* Decode one event. On RS_EDECODE errstr says why (shown in the DLQ header).
+ * *schema_id_out (may be NULL) gets the Confluent schema id, or -1. */
+rs_err_t rs_codec_decode_event(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
+                               rs_event_t *ev, int32_t *schema_id_out, char *errstr,
+                               size_t errstr_size);
+
+/* Encode an event (generator, bench, tests). fmt must not be AUTO.
+ * Confluent framing uses schema_id. Absent optional fields become null. */
+rs_err_t rs_codec_encode_event(rs_codec_t *c, const rs_event_t *ev, rs_format_t fmt,
+                               int32_t schema_id, rs_buf_t *out);
+
+/* Encode / decode a recommendation list. */
+rs_err_t rs_codec_encode_rec(rs_codec_t *c, const rs_rec_t *rec, rs_format_t fmt,
+                             int32_t schema_id, rs_buf_t *out);
+rs_err_t rs_codec_decode_rec(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
+                             rs_rec_t *rec, char *errstr, size_t errstr_size);
+
+/* The embedded schema texts (JSON), NUL-terminated, static. */
+const char *rs_schema_event_json(void);
+const char *rs_schema_recommendation_json(void);
+
+#endif

@@ -1,0 +1,109 @@
+/* rs_conf.h -- configuration: one table (src/core/rs_conf_table.c) drives
+ * the properties-file loader, `-X key=value` overrides, the effective-config
+ * dump (secrets masked), `--help` text and docs/CONFIGURATION.md.
+ *
+ * File syntax: `key = value` lines, `#` comments, blank lines. Unknown keys,
+ * bad values and duplicate keys are errors reported as "FILE:LINE: message".
+ * Keys starting with "kafka." are passed to librdkafka with the prefix
+ * stripped (checked when the Kafka client is created, with the same
+ * file:line). -X overrides apply after the file, in command-line order.
+ *
+ * Ownership: rs_conf_t owns all its strings; rs_conf_destroy() frees them.
+ * Thread: any, but a conf is not shared mutably between threads. */
+#ifndef RS_CONF_H
+#define RS_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rs_err.h"
+
+typedef struct rs_kv {
+    char *key; /* without the "kafka." prefix */
+    char *val;
+    char *origin; /* "FILE:LINE" or "-X" -- for error messages */
+} rs_kv_t;
+
+typedef enum { RS_FMT_AUTO = 0, RS_FMT_JSON, RS_FMT_AVRO, RS_FMT_CONFLUENT } rs_format_t;
+typedef enum { RS_SIM_COSINE = 0, RS_SIM_LLR } rs_sim_t;
+
+typedef struct rs_conf {
+    /* topics */
+    char *topic_events;          /* topic.events = events */
+    char *topic_recommendations; /* topic.recommendations = recommendations */
+    char *topic_dlq;             /* topic.dlq = dlq */
+    char *group_id;              /* group.id = recstream */
+    int input_format;            /* input.format = auto|json|avro|confluent (rs_format_t) */
+    int output_format;           /* output.format = avro|confluent|json (rs_format_t), default avro */
+    int output_schema_id;        /* output.schema.id = 1: id written in confluent framing */
+
+    /* state */
+    char *state_dir;          /* state.dir = ./state */
+    int state_sync;           /* state.sync = false: fsync the WAL on every commit */
+    int state_cache_mb;       /* state.cache.mb = 64: RocksDB block cache */
+    int state_write_buffer_mb;/* state.write.buffer.mb = 16: per column family memtable */
+    int batch_max_events;     /* batch.max.events = 20000: events per WriteBatch at most */
+    int commit_interval_ms;   /* commit.interval.ms = 50: max delay before a partial batch commits */
+    int dedup_window;         /* dedup.window = 1000000: event ids remembered */
+
+    /* profiles / co-occurrence */
+    int recent_items;      /* profile.recent.items = 20: ring of recent items per user */
+    int purchased_max;     /* profile.purchased.max = 50: purchased set size */
+    int cooc_window_count; /* cooc.window.count = 10: pair with this many recent items */
+    int64_t cooc_window_ms;/* cooc.window.ms = 86400000: ... that are at most this old */
+    int weight[8];         /* weight.<type> = view 1, click 1, cart 3, purchase 5, like 2,
+                              share 2, review 2, impression 0 (0 = not paired/counted) */
+
+    /* recommendations */
+    int rec_k;                 /* rec.k = 10 */
+    int rec_similarity;        /* rec.similarity = cosine|llr (rs_sim_t) */
+    int rec_neighbors;         /* rec.neighbors = 50: top-N neighbours kept per item */
+    int rec_recent;            /* rec.recent = 10: recent items used as seeds */
+    double rec_recency_decay;  /* rec.recency.decay = 0.8: weight of the i-th most recent seed = decay^i */
+    int rec_exclude_seen;      /* rec.exclude.seen = true */
+    int rec_exclude_purchased; /* rec.exclude.purchased = true */
+    int64_t rec_min_interval_ms; /* rec.min.interval.ms = 0: per-user emit rate limit */
+    int rec_popular;           /* rec.popular = 100: size of the popularity fallback list */
+    int64_t popularity_halflife_ms; /* popularity.halflife.ms = 86400000 */
+
+    /* validation */
+    int64_t validate_max_future_ms; /* validate.max.future.ms = 300000 */
+    double validate_max_price;      /* validate.max.price = 10000000 */
+    int validate_max_bytes;         /* validate.max.bytes = 65536 */
+    int validate_max_id_len;        /* validate.max.id.len = 256 */
+
+    /* http / logging */
+    char *http_host; /* http.host = 127.0.0.1 */
+    int http_port;   /* http.port = 8080; 0 disables */
+    int log_level;   /* log.level = info (rs_log_level_t) */
+
+    /* kafka.* passthrough, in order of appearance (file, then -X) */
+    rs_kv_t *kafka;
+    size_t kafka_cnt;
+} rs_conf_t;
+
+/* New conf with every default from the table. Never NULL. */
+rs_conf_t *rs_conf_new(void);
+void rs_conf_destroy(rs_conf_t *conf); /* NULL-safe */
+
+/* Set one key (with "kafka." passthrough). `origin` ("FILE:LINE" or "-X") is
+ * prefixed to errstr. Returns RS_ECONF for unknown keys / bad values. */
+rs_err_t rs_conf_set(rs_conf_t *conf, const char *key, const char *val, const char *origin,
+                     char *errstr, size_t errstr_size);
+/* Parse "key=value" (as given to -X). */
+rs_err_t rs_conf_set_kv(rs_conf_t *conf, const char *kv, char *errstr, size_t errstr_size);
+/* Load a properties file; errstr gets "FILE:LINE: message". */
+rs_err_t rs_conf_load_file(rs_conf_t *conf, const char *path, char *errstr, size_t errstr_size);
+/* Set a kafka.* key without the prefix (replaces an earlier value). */
+void rs_conf_set_kafka(rs_conf_t *conf, const char *key, const char *val, const char *origin);
+/* Value of a kafka.* key or NULL. */
+const char *rs_conf_get_kafka(const rs_conf_t *conf, const char *key);
+
+/* Effective config, one "key = value" per line, secrets (password, secret,
+ * sasl.*, ssl.key*) masked as "***". */
+void rs_conf_dump(const rs_conf_t *conf, FILE *out);
+/* Markdown reference generated from the table (docs/CONFIGURATION.md). */
+void rs_conf_write_reference(FILE *out);
+
+#endif

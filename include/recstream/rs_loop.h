@@ -1,0 +1,84 @@
+/* rs_loop.h -- recstream's only door to libuv (src/wrap/rs_loop.c).
+ *
+ * One loop per thread; every handle below belongs to the loop thread and its
+ * callbacks run there. Handles are created by the loop (malloc) and freed by
+ * the loop after *_close() (libuv's close callback); after *_close() the
+ * callback is never called again. rs_work_submit() is the only way to run
+ * code on another thread: work_cb runs on libuv's pool with the data the
+ * caller gave it, after_cb back on the loop thread.
+ *
+ * Errors: negative rs_err_t (RS_ELOOP), libuv's message in errstr. */
+#ifndef RS_LOOP_H
+#define RS_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rs_err.h"
+
+typedef struct rs_loop rs_loop_t;
+typedef struct rs_watch rs_watch_t;
+typedef struct rs_timer rs_timer_t;
+typedef struct rs_sigwatch rs_sigwatch_t;
+typedef struct rs_defer rs_defer_t;
+
+typedef void(rs_cb_t)(void *opaque);
+
+rs_err_t rs_loop_new(rs_loop_t **out, char *errstr, size_t errstr_size);
+/* Runs until rs_loop_stop() or no active handles. */
+rs_err_t rs_loop_run(rs_loop_t *l);
+/* Runs one non-blocking iteration (tests). */
+void rs_loop_run_nowait(rs_loop_t *l);
+void rs_loop_stop(rs_loop_t *l);
+/* Closes remaining handles, runs their close callbacks, frees. NULL-safe. */
+void rs_loop_destroy(rs_loop_t *l);
+/* Loop's cached time in ms (monotonic). */
+uint64_t rs_loop_now(rs_loop_t *l);
+
+/* fd readability (uv_poll). cb may be called spuriously: drain until EAGAIN. */
+rs_watch_t *rs_watch_fd(rs_loop_t *l, int fd, rs_cb_t *cb, void *opaque);
+void rs_watch_close(rs_watch_t *w); /* NULL-safe */
+
+/* Timer: first after `after_ms`, then every `repeat_ms` (0 = once). */
+rs_timer_t *rs_timer_start(rs_loop_t *l, uint64_t after_ms, uint64_t repeat_ms, rs_cb_t *cb,
+                           void *opaque);
+void rs_timer_close(rs_timer_t *t); /* NULL-safe */
+
+/* Signal (SIGINT/SIGTERM/SIGHUP) delivered on the loop thread. */
+rs_sigwatch_t *rs_signal_watch(rs_loop_t *l, int signum, rs_cb_t *cb, void *opaque);
+void rs_signal_close(rs_sigwatch_t *s); /* NULL-safe */
+
+/* A re-armable "run soon" handle: rs_defer_arm() makes cb run once on the next
+ * loop iteration (without blocking for I/O); arming twice runs it once. */
+rs_defer_t *rs_defer_new(rs_loop_t *l, rs_cb_t *cb, void *opaque);
+void rs_defer_arm(rs_defer_t *d);
+void rs_defer_close(rs_defer_t *d); /* NULL-safe */
+
+/* Thread pool work (uv_queue_work). */
+rs_err_t rs_work_submit(rs_loop_t *l, rs_cb_t *work_cb, rs_cb_t *after_cb, void *opaque);
+
+/* ---- minimal TCP server for the HTTP endpoint ---- */
+typedef struct rs_tcp_server rs_tcp_server_t;
+typedef struct rs_tcp_conn rs_tcp_conn_t;
+
+typedef struct rs_tcp_handler {
+    void *opaque;
+    /* New bytes arrived on conn (buffer valid during the call only). */
+    void (*on_data)(void *opaque, rs_tcp_conn_t *conn, const char *data, size_t len);
+    /* Connection went away (after on_data may no longer be called); optional. */
+    void (*on_close)(void *opaque, rs_tcp_conn_t *conn);
+} rs_tcp_handler_t;
+
+/* Listen on host:port (port 0 = ephemeral; see rs_tcp_server_port). */
+rs_err_t rs_tcp_listen(rs_loop_t *l, const char *host, int port, const rs_tcp_handler_t *h,
+                       rs_tcp_server_t **out, char *errstr, size_t errstr_size);
+int rs_tcp_server_port(rs_tcp_server_t *s);
+void rs_tcp_server_close(rs_tcp_server_t *s); /* closes all its connections; NULL-safe */
+/* Per-connection user pointer (for request parsing state). */
+void rs_tcp_conn_set_data(rs_tcp_conn_t *c, void *data);
+void *rs_tcp_conn_data(rs_tcp_conn_t *c);
+/* Queue bytes (copied). close_after: close the connection once written. */
+void rs_tcp_write(rs_tcp_conn_t *c, const void *data, size_t len, int close_after);
+void rs_tcp_conn_close(rs_tcp_conn_t *c);
+
+#endif

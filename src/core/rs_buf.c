@@ -1,0 +1,130 @@
+/* rs_buf.c -- byte buffers, allocation helpers, clocks, hashing.
+ * Allocation failure is fatal: recstream cannot do anything useful without
+ * memory, and a clean abort beats a half-applied batch. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <xxhash.h>
+
+#include "recstream/rs_buf.h"
+
+static void oom(size_t n) {
+    fprintf(stderr, "recstream: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *rs_xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) oom(n);
+    return p;
+}
+
+void *rs_xcalloc(size_t n, size_t sz) {
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) oom(n * sz);
+    return p;
+}
+
+void *rs_xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) oom(n);
+    return q;
+}
+
+char *rs_xstrndup(const char *s, size_t n) {
+    char *p = rs_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *rs_xstrdup(const char *s) { return rs_xstrndup(s, strlen(s)); }
+
+void rs_buf_reserve(rs_buf_t *b, size_t extra) {
+    if (b->len + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1) cap *= 2;
+    b->p = rs_xrealloc(b->p, cap);
+    b->cap = cap;
+}
+
+void rs_buf_append(rs_buf_t *b, const void *data, size_t n) {
+    rs_buf_reserve(b, n);
+    if (n) memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+void rs_buf_putc(rs_buf_t *b, char c) {
+    rs_buf_reserve(b, 1);
+    b->p[b->len++] = c;
+}
+
+void rs_buf_printf(rs_buf_t *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof(tmp)) {
+        rs_buf_append(b, tmp, (size_t)n);
+        return;
+    }
+    rs_buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void rs_buf_json_str(rs_buf_t *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    rs_buf_reserve(b, n + 2);
+    rs_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': rs_buf_append(b, "\\\"", 2); break;
+        case '\\': rs_buf_append(b, "\\\\", 2); break;
+        case '\n': rs_buf_append(b, "\\n", 2); break;
+        case '\r': rs_buf_append(b, "\\r", 2); break;
+        case '\t': rs_buf_append(b, "\\t", 2); break;
+        default:
+            if (c < 0x20) {
+                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                rs_buf_append(b, e, 6);
+            } else {
+                rs_buf_putc(b, (char)c);
+            }
+        }
+    }
+    rs_buf_putc(b, '"');
+}
+
+void rs_buf_free(rs_buf_t *b) {
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+const char *rs_buf_cstr(rs_buf_t *b) {
+    rs_buf_reserve(b, 1);
+    b->p[b->len] = '\0';
+    return b->p;
+}
+
+int64_t rs_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t rs_mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+uint64_t rs_hash64(const void *p, size_t n) { return XXH3_64bits(p, n); }
