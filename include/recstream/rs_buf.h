@@ -58,6 +58,7 @@ static inline uint64_t rs_get_be64(const unsigned char *p) {
 
 /* Wall clock in ms / monotonic clock in us. */
 int64_t rs_now_ms(void);
+int64_t rs_now_us(void); /* wall clock */
 int64_t rs_mono_us(void);
 
 /* 64-bit hash of bytes (xxh3). */

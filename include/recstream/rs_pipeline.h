@@ -1,0 +1,56 @@
+/* rs_pipeline.h -- the processing pipeline without any transport:
+ *   raw record -> decode -> validate -> dedup -> apply to state
+ *   flush: score touched users -> ONE WriteBatch (state + offsets + rec
+ *          versions) -> emit changed recommendation lists.
+ * The daemon feeds it from Kafka; replay/eval/tests feed it directly.
+ *
+ * Output delivery is the sink's business (Kafka producer, JSONL file, test
+ * capture). Rejected records go to sink->dlq immediately (at-least-once:
+ * a crash before the commit re-reads and re-rejects them); recommendation
+ * lists go to sink->rec only after their batch committed.
+ *
+ * Ownership: the pipeline owns its state, codec and scorer; it borrows conf
+ * and stats (both must outlive it). Thread: loop thread. */
+#ifndef RS_PIPELINE_H
+#define RS_PIPELINE_H
+
+#include "rs_codec.h"
+#include "rs_conf.h"
+#include "rs_kafka.h"
+#include "rs_metrics.h"
+#include "rs_state.h"
+#include "rs_validate.h"
+
+typedef struct rs_pipeline rs_pipeline_t;
+
+typedef struct rs_sink {
+    void *opaque;
+    /* Encoded list (output.format), key = user id. origin_us: produce time of
+     * the oldest event that caused it (0 if unknown), for latency. */
+    void (*rec)(void *opaque, const rs_rec_t *rec, const void *key, size_t klen, const void *val,
+                size_t vlen, int64_t origin_us);
+    /* A rejected record: original bytes and where they came from. */
+    void (*dlq)(void *opaque, const rs_msg_t *m, rs_reject_t reason, const char *detail);
+} rs_sink_t;
+
+rs_err_t rs_pipeline_new(rs_pipeline_t **out, const rs_conf_t *conf, const rs_sink_t *sink,
+                         rs_stats_t *stats, char *errstr, size_t errstr_size);
+void rs_pipeline_destroy(rs_pipeline_t *p); /* NULL-safe; does not commit */
+rs_state_t *rs_pipeline_state(rs_pipeline_t *p);
+
+/* One consumed record. Always advances the stored offset for its partition. */
+void rs_pipeline_process(rs_pipeline_t *p, const rs_msg_t *m);
+/* One already-decoded event (files); validated and deduplicated like the rest. */
+void rs_pipeline_process_event(rs_pipeline_t *p, const rs_event_t *ev, int64_t origin_us);
+
+/* Score + commit + emit. On a commit failure nothing is emitted and every
+ * delta stays pending for the next flush. */
+rs_err_t rs_pipeline_flush(rs_pipeline_t *p, char *errstr, size_t errstr_size);
+/* Events/offsets applied but not yet committed. */
+size_t rs_pipeline_pending(const rs_pipeline_t *p);
+
+/* Builds the human-readable reason for a scored item into buf (NUL-terminated). */
+void rs_pipeline_reason(rs_state_t *st, uint32_t because, int because_type, char *buf,
+                        size_t size);
+
+#endif

@@ -1,0 +1,143 @@
+/* rs_state.h -- the engine's state: user profiles, item stats, item-item
+ * co-occurrence, the event-id dedup window and the consumed offsets.
+ *
+ * RocksDB (rs_rocks) is the durable copy; this module keeps the working set
+ * in memory and writes every change of one batch in ONE WriteBatch together
+ * with the offsets that produced it (SPEC F7). Items, co-occurrence rows, the
+ * dedup window and offsets are loaded whole at open; users are loaded on
+ * first touch. See src/engine/rs_state.c for the key encoding.
+ *
+ * Ownership: rs_state_t owns everything reachable from it; pointers it
+ * returns (users, items, strings) stay valid until rs_state_close().
+ * Thread: loop thread only. */
+#ifndef RS_STATE_H
+#define RS_STATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rs_conf.h"
+#include "rs_err.h"
+#include "rs_event.h"
+
+typedef struct rs_state rs_state_t;
+
+/* One neighbour in an item's top-N list. */
+typedef struct rs_nbr {
+    uint32_t item;
+    float sim;
+} rs_nbr_t;
+
+/* Per-item state. Fields are read-only outside rs_state.c. */
+typedef struct rs_item {
+    char *id;
+    uint32_t id_len;
+    uint32_t idx;
+    uint32_t counts[RS_EV__COUNT];
+    uint64_t weight;   /* sum of type weights of its events: n(a) for similarity */
+    double pop_log;    /* log2 of the event-time-decayed popularity * 2^(t/h); see rs_state.c */
+    int64_t first_ts, last_ts;
+    /* co-occurrence row: open addressing, key UINT32_MAX = empty */
+    uint32_t *nb_key, *nb_cnt, *nb_delta;
+    uint32_t nb_cap, nb_n;
+    uint32_t *dirty_nb; /* neighbours with a nonzero delta in this batch */
+    uint32_t dirty_n, dirty_cap;
+    uint32_t row_version; /* bumps when the row changes */
+    uint32_t top_version; /* row_version the top list was computed from */
+    rs_nbr_t *top;        /* top-N neighbours by similarity */
+    uint32_t top_n;
+    uint8_t meta_dirty; /* counts changed in this batch */
+    uint8_t in_dirty_list;
+} rs_item_t;
+
+typedef struct rs_recent {
+    uint32_t item;
+    uint8_t type;
+    int64_t ts;
+} rs_recent_t;
+
+/* Per-user profile. */
+typedef struct rs_user {
+    char *id;
+    uint32_t id_len;
+    uint32_t counts[RS_EV__COUNT];
+    int64_t first_ts, last_ts;
+    uint32_t sessions;
+    uint64_t session_hash; /* hash of the current session id (0 = gap-based) */
+    uint32_t purchases;
+    double monetary; /* sum of purchase prices */
+    uint16_t n_recent; /* recent[0] is the most recent; distinct items */
+    uint16_t n_purchased;
+    rs_recent_t *recent;   /* capacity conf->recent_items */
+    uint32_t *purchased;   /* FIFO, capacity conf->purchased_max */
+    /* recommendation bookkeeping (column family "recs") */
+    int64_t rec_version;
+    uint64_t rec_hash;
+    int64_t rec_emit_ms;
+    int64_t rec_ts;  /* newest event time since the last scoring */
+    int64_t origin_us; /* oldest produce time among events since the last scoring */
+    uint8_t dirty, recs_dirty, touched, pending;
+} rs_user_t;
+
+rs_err_t rs_state_open(rs_state_t **out, const rs_conf_t *conf, char *errstr, size_t errstr_size);
+/* Opens a state dir read-only (inspect); no writes allowed. */
+rs_err_t rs_state_open_ro(rs_state_t **out, const rs_conf_t *conf, char *errstr,
+                          size_t errstr_size);
+void rs_state_close(rs_state_t *st); /* NULL-safe; discards an uncommitted batch */
+
+/* ---- offsets (F7) ---- */
+/* Next offset to consume for topic/partition, or -1 if none stored. */
+int64_t rs_state_offset(rs_state_t *st, const char *topic, int32_t partition);
+/* Record that `offset` was consumed (next = offset+1), committed with the batch. */
+void rs_state_offset_consumed(rs_state_t *st, const char *topic, int32_t partition,
+                              int64_t offset);
+
+/* ---- dedup ---- */
+/* 1 if this event id was seen in the window (then nothing is recorded),
+ * else records it and returns 0. */
+int rs_state_dedup(rs_state_t *st, const char *event_id, size_t len);
+
+/* ---- apply ---- */
+/* Applies one valid event to profile, item stats and co-occurrence. Marks
+ * the user touched (for scoring) and returns it. *late set if the event is
+ * older than the user's last event. */
+rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_us, int *late);
+
+/* Users touched since rs_state_touched_reset(), in first-touch order. */
+rs_user_t **rs_state_touched(rs_state_t *st, size_t *n);
+void rs_state_touched_reset(rs_state_t *st);
+/* Mark a user's rec bookkeeping dirty (after scoring changed it). */
+void rs_state_user_recs_dirty(rs_state_t *st, rs_user_t *u);
+
+/* ---- commit ---- */
+/* Writes all changes since the last commit + offsets in one WriteBatch.
+ * On failure nothing is persisted and the in-memory deltas are kept, so a
+ * later commit retries them. Returns events committed via *n_changes. */
+rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size);
+/* Number of uncommitted applied events / dedup entries / offsets. */
+size_t rs_state_uncommitted(const rs_state_t *st);
+
+/* ---- read access ---- */
+rs_user_t *rs_state_user_get(rs_state_t *st, const char *id, size_t len); /* loads; NULL if unknown */
+rs_item_t *rs_state_item_by_idx(rs_state_t *st, uint32_t idx);
+rs_item_t *rs_state_item_get(rs_state_t *st, const char *id, size_t len); /* NULL if unknown */
+uint32_t rs_state_item_count(const rs_state_t *st);
+uint64_t rs_state_user_cached(const rs_state_t *st);
+uint64_t rs_state_cooc_entries(const rs_state_t *st);
+uint64_t rs_state_total_weight(const rs_state_t *st);
+/* Max event time applied so far ("now" in event time). */
+int64_t rs_state_event_now(const rs_state_t *st);
+/* Top-N neighbours of an item, recomputed if its row changed. */
+const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n);
+/* Items by decayed popularity, best first (at most conf->rec_popular). */
+const uint32_t *rs_state_popular(rs_state_t *st, uint32_t *n);
+/* Popularity of an item at event time `now` (decayed weight). */
+double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64_t now);
+uint64_t rs_state_bytes(rs_state_t *st);
+
+/* Canonical, sorted text dump of the exact state (counts, co-occurrence,
+ * profiles, offsets; no floats, no emit bookkeeping): two runs that applied
+ * the same events produce byte-identical dumps whatever the batching. */
+rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_size);
+
+#endif

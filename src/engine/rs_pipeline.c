@@ -1,0 +1,271 @@
+/* rs_pipeline.c -- decode/validate/dedup/apply per record; score/commit/emit
+ * per batch (see rs_pipeline.h).
+ *
+ * Invariants
+ * - Every record advances its partition's stored offset, good or bad, so a
+ *   bad record is never re-read after its batch committed.
+ * - Recommendation bookkeeping (version, list hash) is written in the same
+ *   batch as the events that changed the list; the list is emitted only
+ *   after that batch is durable. A crash in between can lose an emit (the
+ *   next change re-emits with a higher version) but never produces a
+ *   version that the state does not know. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recstream/rs_log.h"
+#include "recstream/rs_pipeline.h"
+#include "recstream/rs_score.h"
+
+typedef struct pending_rec {
+    size_t key_off, key_len, val_off, val_len;
+    int64_t origin_us, version, ts_ms;
+} pending_rec_t;
+
+struct rs_pipeline {
+    const rs_conf_t *conf;
+    rs_sink_t sink;
+    rs_stats_t *stats;
+    rs_state_t *st;
+    rs_codec_t *codec;
+    rs_scorer_t *scorer;
+    rs_scored_t *scored;
+    rs_rec_item_t *rec_items;
+    char (*reasons)[160];
+    rs_buf_t enc;
+    /* outputs waiting for their batch to commit */
+    rs_buf_t out_arena;
+    pending_rec_t *out;
+    size_t n_out, cap_out;
+    /* users whose emit was rate-limited */
+    rs_user_t **limited;
+    size_t n_limited, cap_limited;
+};
+
+rs_err_t rs_pipeline_new(rs_pipeline_t **out, const rs_conf_t *conf, const rs_sink_t *sink,
+                         rs_stats_t *stats, char *errstr, size_t errstr_size) {
+    rs_pipeline_t *p = rs_xcalloc(1, sizeof(*p));
+    p->conf = conf;
+    p->sink = *sink;
+    p->stats = stats;
+    int rc = rs_codec_new(&p->codec, errstr, errstr_size);
+    if (rc) goto fail;
+    rc = rs_state_open(&p->st, conf, errstr, errstr_size);
+    if (rc) goto fail;
+    p->scorer = rs_scorer_new(conf);
+    size_t k = (size_t)conf->rec_k;
+    p->scored = rs_xcalloc(k ? k : 1, sizeof(*p->scored));
+    p->rec_items = rs_xcalloc(k ? k : 1, sizeof(*p->rec_items));
+    p->reasons = rs_xcalloc(k ? k : 1, sizeof(*p->reasons));
+    *out = p;
+    return RS_OK;
+fail:
+    rs_pipeline_destroy(p);
+    return rc;
+}
+
+void rs_pipeline_destroy(rs_pipeline_t *p) {
+    if (!p) return;
+    rs_state_close(p->st);
+    rs_codec_destroy(p->codec);
+    rs_scorer_destroy(p->scorer);
+    free(p->scored);
+    free(p->rec_items);
+    free(p->reasons);
+    rs_buf_free(&p->enc);
+    rs_buf_free(&p->out_arena);
+    free(p->out);
+    free(p->limited);
+    free(p);
+}
+
+rs_state_t *rs_pipeline_state(rs_pipeline_t *p) { return p->st; }
+
+size_t rs_pipeline_pending(const rs_pipeline_t *p) { return rs_state_uncommitted(p->st); }
+
+static void reject(rs_pipeline_t *p, const rs_msg_t *m, rs_reject_t r, const char *detail) {
+    p->stats->dlq[r]++;
+    if (p->sink.dlq) p->sink.dlq(p->sink.opaque, m, r, detail);
+}
+
+/* Validate, dedup, apply. Returns the rejection reason (NONE if applied or
+ * dropped as duplicate). */
+static rs_reject_t admit(rs_pipeline_t *p, const rs_event_t *ev, size_t raw_len, int64_t origin_us,
+                         char *detail, size_t detail_size) {
+    rs_reject_t r = rs_validate_event(ev, p->conf, rs_now_ms(), raw_len, detail, detail_size);
+    if (r != RS_REJ_NONE) return r;
+    if (rs_state_dedup(p->st, ev->event_id.p, ev->event_id.len)) {
+        p->stats->events_duplicate++;
+        return RS_REJ_NONE;
+    }
+    int late = 0;
+    rs_state_apply(p->st, ev, origin_us, &late);
+    p->stats->events_applied++;
+    if (late) p->stats->events_late++;
+    return RS_REJ_NONE;
+}
+
+void rs_pipeline_process(rs_pipeline_t *p, const rs_msg_t *m) {
+    char detail[256];
+    p->stats->events_in++;
+    if (m->topic) rs_state_offset_consumed(p->st, m->topic, m->partition, m->offset);
+    if (m->len > (size_t)p->conf->validate_max_bytes) {
+        snprintf(detail, sizeof(detail), "record of %zu bytes > validate.max.bytes %d", m->len,
+                 p->conf->validate_max_bytes);
+        reject(p, m, RS_REJ_OVERSIZE, detail);
+        return;
+    }
+    rs_event_t ev;
+    int32_t schema_id = -1;
+    int rc = rs_codec_decode_event(p->codec, m->payload, m->len, (rs_format_t)p->conf->input_format,
+                                   &ev, &schema_id, detail, sizeof(detail));
+    if (rc) {
+        reject(p, m, RS_REJ_MALFORMED, detail);
+        return;
+    }
+    rs_reject_t r = admit(p, &ev, m->len, m->origin_us, detail, sizeof(detail));
+    if (r != RS_REJ_NONE) reject(p, m, r, detail);
+}
+
+void rs_pipeline_process_event(rs_pipeline_t *p, const rs_event_t *ev, int64_t origin_us) {
+    char detail[256];
+    p->stats->events_in++;
+    rs_reject_t r = admit(p, ev, 0, origin_us, detail, sizeof(detail));
+    if (r != RS_REJ_NONE) {
+        rs_msg_t m = {0};
+        reject(p, &m, r, detail);
+    }
+}
+
+static const char *verb(int type) {
+    switch (type) {
+    case RS_EV_CART: return "added to cart";
+    case RS_EV_PURCHASE: return "bought";
+    case RS_EV_LIKE: return "liked";
+    case RS_EV_SHARE: return "shared";
+    case RS_EV_REVIEW: return "reviewed";
+    case RS_EV_CLICK: return "clicked";
+    default: return "viewed";
+    }
+}
+
+void rs_pipeline_reason(rs_state_t *st, uint32_t because, int because_type, char *buf,
+                        size_t size) {
+    const rs_item_t *it = because == UINT32_MAX ? NULL : rs_state_item_by_idx(st, because);
+    if (!it)
+        snprintf(buf, size, "popular");
+    else
+        snprintf(buf, size, "because you %s %.*s", verb(because_type),
+                 (int)(it->id_len > 100 ? 100 : it->id_len), it->id);
+}
+
+/* Scores one user; queues the encoded list if it changed. */
+static void score_user(rs_pipeline_t *p, rs_user_t *u) {
+    const rs_conf_t *conf = p->conf;
+    const char *strategy;
+    size_t n = rs_score_user(p->scorer, p->st, u, p->scored, (size_t)conf->rec_k, &strategy);
+    uint64_t h = rs_score_list_hash(p->scored, n);
+    if (h == u->rec_hash && u->rec_version > 0) {
+        p->stats->recs_unchanged++;
+        return;
+    }
+    if (conf->rec_min_interval_ms > 0 && u->rec_version > 0 &&
+        u->rec_ts - u->rec_emit_ms < conf->rec_min_interval_ms) {
+        if (!u->pending) {
+            u->pending = 1;
+            if (p->n_limited == p->cap_limited) {
+                p->cap_limited = p->cap_limited ? p->cap_limited * 2 : 64;
+                p->limited = rs_xrealloc(p->limited, p->cap_limited * sizeof(*p->limited));
+            }
+            p->limited[p->n_limited++] = u;
+        }
+        return;
+    }
+    u->rec_hash = h;
+    u->rec_version++;
+    u->rec_emit_ms = u->rec_ts;
+    rs_state_user_recs_dirty(p->st, u);
+
+    for (size_t i = 0; i < n; i++) {
+        const rs_item_t *it = rs_state_item_by_idx(p->st, p->scored[i].item);
+        rs_pipeline_reason(p->st, p->scored[i].because, p->scored[i].because_type, p->reasons[i],
+                           sizeof(p->reasons[i]));
+        p->rec_items[i] = (rs_rec_item_t){rs_str(it->id, it->id_len), p->scored[i].score,
+                                          rs_str(p->reasons[i], (uint32_t)strlen(p->reasons[i]))};
+    }
+    rs_rec_t rec = {rs_str(u->id, u->id_len), u->rec_version, u->rec_ts, rs_now_ms(),
+                    rs_str(strategy, (uint32_t)strlen(strategy)), p->rec_items, (uint32_t)n};
+    rs_buf_reset(&p->enc);
+    int out_fmt = conf->output_format == RS_FMT_AUTO ? RS_FMT_AVRO : conf->output_format;
+    if (rs_codec_encode_rec(p->codec, &rec, (rs_format_t)out_fmt, conf->output_schema_id,
+                            &p->enc)) {
+        rs_error("pipeline", "encoding recommendations for %.*s failed", (int)u->id_len, u->id);
+        return;
+    }
+    if (p->n_out == p->cap_out) {
+        p->cap_out = p->cap_out ? p->cap_out * 2 : 256;
+        p->out = rs_xrealloc(p->out, p->cap_out * sizeof(*p->out));
+    }
+    pending_rec_t *o = &p->out[p->n_out++];
+    o->key_off = p->out_arena.len;
+    o->key_len = u->id_len;
+    rs_buf_append(&p->out_arena, u->id, u->id_len);
+    o->val_off = p->out_arena.len;
+    o->val_len = p->enc.len;
+    rs_buf_append(&p->out_arena, p->enc.p, p->enc.len);
+    o->origin_us = u->origin_us;
+    o->version = u->rec_version;
+    o->ts_ms = u->rec_ts;
+}
+
+rs_err_t rs_pipeline_flush(rs_pipeline_t *p, char *errstr, size_t errstr_size) {
+    size_t n_touched;
+    rs_user_t **touched = rs_state_touched(p->st, &n_touched);
+    size_t applied = rs_state_uncommitted(p->st);
+    for (size_t i = 0; i < n_touched; i++) score_user(p, touched[i]);
+    /* rate-limited users whose interval has passed in event time */
+    if (p->n_limited) {
+        int64_t now = rs_state_event_now(p->st);
+        size_t keep = 0;
+        for (size_t i = 0; i < p->n_limited; i++) {
+            rs_user_t *u = p->limited[i];
+            if (now - u->rec_emit_ms >= p->conf->rec_min_interval_ms) {
+                u->pending = 0;
+                if (u->rec_ts < now) u->rec_ts = now;
+                score_user(p, u);
+            } else {
+                p->limited[keep++] = u;
+            }
+        }
+        p->n_limited = keep;
+    }
+    if (!applied && !p->n_out) {
+        rs_state_touched_reset(p->st);
+        return RS_OK;
+    }
+    int64_t t0 = rs_mono_us();
+    int rc = rs_state_commit(p->st, errstr, errstr_size);
+    if (rc) {
+        p->stats->commit_errors++;
+        return rc; /* touched users and queued outputs stay for the retry */
+    }
+    rs_hist_add(&p->stats->commit_us, (uint64_t)(rs_mono_us() - t0));
+    p->stats->batches++;
+    rs_hist_add(&p->stats->batch_events, applied);
+    rs_state_touched_reset(p->st);
+    for (size_t i = 0; i < p->n_out; i++) {
+        pending_rec_t *o = &p->out[i];
+        rs_rec_t rec = {0};
+        rec.user_id = rs_str(p->out_arena.p + o->key_off, (uint32_t)o->key_len);
+        rec.version = o->version;
+        rec.ts_ms = o->ts_ms;
+        if (p->sink.rec)
+            p->sink.rec(p->sink.opaque, &rec, p->out_arena.p + o->key_off, o->key_len,
+                        p->out_arena.p + o->val_off, o->val_len, o->origin_us);
+        p->stats->recs_emitted++;
+    }
+    p->n_out = 0;
+    rs_buf_reset(&p->out_arena);
+    return RS_OK;
+}

@@ -1,0 +1,165 @@
+/* rs_score.c -- item-kNN scoring with popularity fallback (see rs_score.h).
+ *
+ * Work per user is bounded: rec.recent seeds x rec.neighbors neighbours,
+ * accumulated in a dense array indexed by item (reset through a touched list,
+ * so the cost does not grow with the catalogue). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recstream/rs_buf.h"
+#include "recstream/rs_score.h"
+
+struct rs_scorer {
+    const rs_conf_t *conf;
+    float *acc;      /* score by item */
+    float *best;     /* largest single contribution by item */
+    uint32_t *seed;  /* seed of that contribution */
+    uint8_t *mark;   /* 1 = candidate, 2 = excluded */
+    uint32_t cap;
+    uint32_t *cand;
+    uint32_t n_cand, cap_cand;
+    rs_exclude_fn_t *exclude;
+    void *exclude_opaque;
+};
+
+rs_scorer_t *rs_scorer_new(const rs_conf_t *conf) {
+    rs_scorer_t *sc = rs_xcalloc(1, sizeof(*sc));
+    sc->conf = conf;
+    return sc;
+}
+
+void rs_scorer_destroy(rs_scorer_t *sc) {
+    if (!sc) return;
+    free(sc->acc);
+    free(sc->best);
+    free(sc->seed);
+    free(sc->mark);
+    free(sc->cand);
+    free(sc);
+}
+
+void rs_scorer_set_exclude(rs_scorer_t *sc, rs_exclude_fn_t *fn, void *opaque) {
+    sc->exclude = fn;
+    sc->exclude_opaque = opaque;
+}
+
+static void ensure(rs_scorer_t *sc, uint32_t n) {
+    if (n <= sc->cap) return;
+    uint32_t cap = sc->cap ? sc->cap : 1024;
+    while (cap < n) cap *= 2;
+    sc->acc = rs_xrealloc(sc->acc, cap * sizeof(float));
+    sc->best = rs_xrealloc(sc->best, cap * sizeof(float));
+    sc->seed = rs_xrealloc(sc->seed, cap * sizeof(uint32_t));
+    sc->mark = rs_xrealloc(sc->mark, cap);
+    memset(sc->mark + sc->cap, 0, cap - sc->cap);
+    sc->cap = cap;
+}
+
+static void add_cand(rs_scorer_t *sc, uint32_t item) {
+    if (sc->n_cand == sc->cap_cand) {
+        sc->cap_cand = sc->cap_cand ? sc->cap_cand * 2 : 256;
+        sc->cand = rs_xrealloc(sc->cand, sc->cap_cand * sizeof(uint32_t));
+    }
+    sc->cand[sc->n_cand++] = item;
+}
+
+static const rs_scorer_t *g_sc; /* qsort context (C11 has no qsort_r) */
+static int cmp_cand(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    float sx = g_sc->acc[x], sy = g_sc->acc[y];
+    if (sx != sy) return sx > sy ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_scored_t *out,
+                     size_t k, const char **strategy) {
+    const rs_conf_t *conf = sc->conf;
+    ensure(sc, rs_state_item_count(st));
+    sc->n_cand = 0;
+
+    /* exclusions first, so an excluded item never becomes a candidate */
+    if (conf->rec_exclude_seen)
+        for (int i = 0; i < u->n_recent; i++)
+            if (!sc->mark[u->recent[i].item]) sc->mark[u->recent[i].item] = 2, add_cand(sc, u->recent[i].item);
+    if (conf->rec_exclude_purchased)
+        for (int i = 0; i < u->n_purchased; i++)
+            if (!sc->mark[u->purchased[i]]) sc->mark[u->purchased[i]] = 2, add_cand(sc, u->purchased[i]);
+    uint32_t n_excl = sc->n_cand;
+
+    int nseeds = u->n_recent < conf->rec_recent ? u->n_recent : conf->rec_recent;
+    double decay = 1.0;
+    double wview = conf->weight[RS_EV_VIEW] > 0 ? conf->weight[RS_EV_VIEW] : 1;
+    for (int i = 0; i < nseeds; i++, decay *= conf->rec_recency_decay) {
+        const rs_recent_t *r = &u->recent[i];
+        rs_item_t *seed = rs_state_item_by_idx(st, r->item);
+        if (!seed) continue;
+        float ws = (float)(decay * sqrt(conf->weight[r->type] / wview));
+        uint32_t nn;
+        const rs_nbr_t *nb = rs_state_item_top(st, seed, &nn);
+        for (uint32_t j = 0; j < nn; j++) {
+            uint32_t b = nb[j].item;
+            if (sc->mark[b] == 2) continue;
+            if (!sc->mark[b]) {
+                if (sc->exclude && sc->exclude(sc->exclude_opaque, b)) {
+                    sc->mark[b] = 2;
+                    add_cand(sc, b);
+                    continue;
+                }
+                sc->mark[b] = 1;
+                sc->acc[b] = 0;
+                sc->best[b] = -1;
+                add_cand(sc, b);
+            }
+            float c = ws * nb[j].sim;
+            sc->acc[b] += c;
+            if (c > sc->best[b]) sc->best[b] = c, sc->seed[b] = r->item;
+        }
+    }
+
+    /* rank the kNN candidates (those after the exclusions, still marked 1) */
+    uint32_t *knn = sc->cand + n_excl, n_knn = 0;
+    for (uint32_t i = n_excl; i < sc->n_cand; i++)
+        if (sc->mark[sc->cand[i]] == 1 && sc->acc[sc->cand[i]] > 0) knn[n_knn++] = sc->cand[i];
+    g_sc = sc;
+    qsort(knn, n_knn, sizeof(uint32_t), cmp_cand);
+    size_t n = 0;
+    for (uint32_t i = 0; i < n_knn && n < k; i++) {
+        uint32_t b = knn[i];
+        uint8_t bt = RS_EV_VIEW;
+        for (int s = 0; s < nseeds; s++)
+            if (u->recent[s].item == sc->seed[b]) {
+                bt = u->recent[s].type;
+                break;
+            }
+        out[n++] = (rs_scored_t){b, sc->acc[b], sc->seed[b], bt};
+    }
+    size_t n_from_knn = n;
+    /* mark the chosen so the fill skips them; clear the rest later */
+    for (size_t i = 0; i < n; i++) sc->mark[out[i].item] = 3;
+
+    if (n < k) {
+        uint32_t np;
+        const uint32_t *pop = rs_state_popular(st, &np);
+        int64_t now = rs_state_event_now(st);
+        for (uint32_t i = 0; i < np && n < k; i++) {
+            uint32_t b = pop[i];
+            if (b < sc->cap && sc->mark[b] >= 2) continue;
+            if (sc->exclude && sc->exclude(sc->exclude_opaque, b)) continue;
+            rs_item_t *it = rs_state_item_by_idx(st, b);
+            /* popular items score below any kNN match, ordered by popularity */
+            float s = (float)(1e-6 * log1p(rs_state_item_popularity(st, it, now)));
+            out[n++] = (rs_scored_t){b, s, UINT32_MAX, 0};
+        }
+    }
+    for (uint32_t i = 0; i < sc->n_cand; i++) sc->mark[sc->cand[i]] = 0;
+    *strategy = n_from_knn == 0 ? "popular" : n_from_knn < n ? "item-knn+popular" : "item-knn";
+    return n;
+}
+
+uint64_t rs_score_list_hash(const rs_scored_t *l, size_t n) {
+    uint32_t ids[256];
+    if (n > 256) n = 256;
+    for (size_t i = 0; i < n; i++) ids[i] = l[i].item;
+    return rs_hash64(ids, n * sizeof(uint32_t)) ^ n;
+}

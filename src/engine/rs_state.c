@@ -1,0 +1,1074 @@
+/* rs_state.c -- in-memory working set + batched RocksDB persistence.
+ *
+ * DESIGN
+ * Every event mutates memory only: the user's profile, the item's counts and
+ * popularity, and the co-occurrence rows of the item and of the user's recent
+ * items. Mutations mark objects dirty; rs_state_commit() turns all dirty
+ * objects, the co-occurrence deltas, the new dedup ids and the consumed
+ * offsets into ONE WriteBatch. A crash before the write loses the batch and
+ * its offsets together, so the consumer re-reads exactly those events; a
+ * crash after it loses nothing (SPEC F7).
+ *
+ * Items get a dense uint32 index at first sight (persisted with the item, in
+ * the same batch as anything that refers to it), so co-occurrence rows and
+ * recent-item rings hold 4-byte ids instead of strings.
+ *
+ * KEY ENCODING (all integers little-endian unless noted)
+ *   cf      key                          value
+ *   users   user id bytes                u8 ver=1, u32 counts[8], i64 first_ts, i64 last_ts,
+ *                                        u32 sessions, u64 session_hash, u32 purchases,
+ *                                        f64 monetary, u16 n, n x (u32 item, u8 type, i64 ts),
+ *                                        u16 m, m x u32 item
+ *   items   item id bytes                u8 ver=1, u32 idx, u32 counts[8], u64 weight,
+ *                                        f64 pop_log, i64 first_ts, i64 last_ts
+ *   cooc    u32 BE item idx              sparse row: (u32 nbr idx, u32 count)* sorted by idx;
+ *                                        merge operator sums rows (one operand per item per batch)
+ *   meta    'o' u32 BE partition topic   i64 next offset to consume
+ *   dedup   u64 BE chunk seq             u64 event-id hashes of one committed batch
+ *   recs    user id bytes                i64 version, u64 list hash, i64 emit wall ms
+ *
+ * Popularity is kept in the log domain: pop_log = log2(sum w_i * 2^(t_i/h))
+ * for events of weight w_i at event time t_i (h = half-life). The decayed
+ * popularity at time T is 2^(pop_log - T/h); ranking by pop_log is the same
+ * at every T, so the popular list only changes when an item is touched, and
+ * late events need no special case.
+ *
+ * The dump (rs_state_dump) prints exact fields only: counts, rows, profiles
+ * and offsets are the same whatever the batching; pop_log (float sums in
+ * arrival order across users) and emit bookkeeping are left out. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recstream/rs_log.h"
+#include "recstream/rs_rocks.h"
+#include "recstream/rs_state.h"
+#include "rs_state_map.h"
+
+#define SESSION_GAP_MS (30 * 60 * 1000)
+#define NB_EMPTY UINT32_MAX
+
+typedef struct rs_offset {
+    char *topic;
+    int32_t partition;
+    int64_t next;
+    int dirty;
+} rs_offset_t;
+
+typedef struct rs_chunk {
+    uint64_t seq;
+    uint64_t *h;
+    uint32_t n;
+} rs_chunk_t;
+
+struct rs_state {
+    const rs_conf_t *conf;
+    rs_rocks_t *db;
+    int read_only;
+    rs_rocks_batch_t *batch;
+    rs_buf_t kbuf, vbuf;
+
+    rs_strmap_t users_by_id;
+    rs_user_t **dirty_users;
+    size_t n_dirty_users, cap_dirty_users;
+    rs_user_t **touched;
+    size_t n_touched, cap_touched;
+    uint64_t n_users;
+
+    rs_strmap_t items_by_id;
+    rs_item_t **items; /* by idx */
+    uint32_t n_items, cap_items;
+    uint32_t *dirty_items;
+    size_t n_dirty_items, cap_dirty_items;
+    uint64_t total_weight;
+    uint64_t cooc_entries;
+
+    /* popularity top list, refreshed lazily from items touched since */
+    uint32_t *popular;
+    uint32_t n_popular;
+    uint32_t *pop_stale;
+    uint32_t n_pop_stale, cap_pop_stale;
+    uint8_t *pop_stale_flag;
+    uint32_t cap_pop_flag;
+
+    rs_offset_t *offsets;
+    size_t n_offsets;
+
+    rs_u64set_t dedup;
+    rs_chunk_t *chunks; /* committed chunks, oldest first */
+    size_t n_chunks, cap_chunks;
+    uint64_t chunk_total, next_chunk_seq;
+    uint64_t *pend_h; /* ids of the current batch */
+    size_t n_pend_h, cap_pend_h;
+
+    size_t uncommitted;
+    int64_t event_now;
+    double halflife; /* ms, 0 = no decay */
+};
+
+#define GROW(arr, n, cap)                                                   \
+    do {                                                                    \
+        if ((n) >= (cap)) {                                                 \
+            (cap) = (cap) ? (cap) * 2 : 64;                                 \
+            (arr) = rs_xrealloc((arr), (size_t)(cap) * sizeof(*(arr)));     \
+        }                                                                   \
+    } while (0)
+
+/* ------------------------------------------------------------------ items */
+
+static inline uint32_t nb_slot(uint32_t k, uint32_t cap) {
+    return (uint32_t)((k * 0x9E3779B1u) & (cap - 1));
+}
+
+static void row_grow(rs_item_t *it) {
+    uint32_t ncap = it->nb_cap ? it->nb_cap * 2 : 8;
+    uint32_t *nk = rs_xmalloc(ncap * sizeof(uint32_t)), *nc = rs_xmalloc(ncap * sizeof(uint32_t)),
+             *nd = rs_xmalloc(ncap * sizeof(uint32_t));
+    memset(nk, 0xff, ncap * sizeof(uint32_t));
+    for (uint32_t i = 0; i < it->nb_cap; i++) {
+        if (it->nb_key[i] == NB_EMPTY) continue;
+        uint32_t j = nb_slot(it->nb_key[i], ncap);
+        while (nk[j] != NB_EMPTY) j = (j + 1) & (ncap - 1);
+        nk[j] = it->nb_key[i];
+        nc[j] = it->nb_cnt[i];
+        nd[j] = it->nb_delta[i];
+    }
+    free(it->nb_key);
+    free(it->nb_cnt);
+    free(it->nb_delta);
+    it->nb_key = nk;
+    it->nb_cnt = nc;
+    it->nb_delta = nd;
+    it->nb_cap = ncap;
+}
+
+static void mark_item_dirty(rs_state_t *st, rs_item_t *it) {
+    if (it->in_dirty_list) return;
+    it->in_dirty_list = 1;
+    GROW(st->dirty_items, st->n_dirty_items, st->cap_dirty_items);
+    st->dirty_items[st->n_dirty_items++] = it->idx;
+}
+
+/* Adds cnt to the (it, nbr) entry; delta != 0 records it for the next commit. */
+static void row_add(rs_state_t *st, rs_item_t *it, uint32_t nbr, uint32_t cnt, int delta) {
+    if ((it->nb_n + 1) * 4 > it->nb_cap * 3) row_grow(it);
+    uint32_t j = nb_slot(nbr, it->nb_cap);
+    while (it->nb_key[j] != NB_EMPTY && it->nb_key[j] != nbr) j = (j + 1) & (it->nb_cap - 1);
+    if (it->nb_key[j] == NB_EMPTY) {
+        it->nb_key[j] = nbr;
+        it->nb_cnt[j] = 0;
+        it->nb_delta[j] = 0;
+        it->nb_n++;
+        st->cooc_entries++;
+    }
+    it->nb_cnt[j] = it->nb_cnt[j] > UINT32_MAX - cnt ? UINT32_MAX : it->nb_cnt[j] + cnt;
+    if (!delta) return;
+    if (it->nb_delta[j] == 0) {
+        GROW(it->dirty_nb, it->dirty_n, it->dirty_cap);
+        it->dirty_nb[it->dirty_n++] = nbr;
+    }
+    it->nb_delta[j] += cnt;
+    it->row_version++;
+    mark_item_dirty(st, it);
+}
+
+static uint32_t row_get(const rs_item_t *it, uint32_t nbr, uint32_t **delta) {
+    if (!it->nb_cap) return 0;
+    for (uint32_t j = nb_slot(nbr, it->nb_cap);; j = (j + 1) & (it->nb_cap - 1)) {
+        if (it->nb_key[j] == nbr) {
+            if (delta) *delta = &it->nb_delta[j];
+            return it->nb_cnt[j];
+        }
+        if (it->nb_key[j] == NB_EMPTY) return 0;
+    }
+}
+
+static rs_item_t *item_new(rs_state_t *st, const char *id, size_t len, uint64_t h) {
+    rs_item_t *it = rs_xcalloc(1, sizeof(*it));
+    it->id = rs_xstrndup(id, len);
+    it->id_len = (uint32_t)len;
+    it->idx = st->n_items;
+    it->pop_log = -INFINITY;
+    GROW(st->items, st->n_items, st->cap_items);
+    st->items[st->n_items++] = it;
+    rs_strmap_put(&st->items_by_id, h, it);
+    return it;
+}
+
+static void item_free(rs_item_t *it) {
+    if (!it) return;
+    free(it->id);
+    free(it->nb_key);
+    free(it->nb_cnt);
+    free(it->nb_delta);
+    free(it->dirty_nb);
+    free(it->top);
+    free(it);
+}
+
+static void pop_touch(rs_state_t *st, rs_item_t *it) {
+    if (it->idx >= st->cap_pop_flag) {
+        uint32_t ncap = st->cap_pop_flag ? st->cap_pop_flag : 1024;
+        while (ncap <= it->idx) ncap *= 2;
+        st->pop_stale_flag = rs_xrealloc(st->pop_stale_flag, ncap);
+        memset(st->pop_stale_flag + st->cap_pop_flag, 0, ncap - st->cap_pop_flag);
+        st->cap_pop_flag = ncap;
+    }
+    if (st->pop_stale_flag[it->idx]) return;
+    st->pop_stale_flag[it->idx] = 1;
+    GROW(st->pop_stale, st->n_pop_stale, st->cap_pop_stale);
+    st->pop_stale[st->n_pop_stale++] = it->idx;
+}
+
+static void item_encode(const rs_item_t *it, rs_buf_t *v) {
+    unsigned char b[1 + 4 + 4 * RS_EV__COUNT + 8 + 8 + 8 + 8], *p = b;
+    *p++ = 1;
+    rs_put_u32(p, it->idx), p += 4;
+    for (int i = 0; i < RS_EV__COUNT; i++) rs_put_u32(p, it->counts[i]), p += 4;
+    rs_put_u64(p, it->weight), p += 8;
+    uint64_t f;
+    memcpy(&f, &it->pop_log, 8);
+    rs_put_u64(p, f), p += 8;
+    rs_put_u64(p, (uint64_t)it->first_ts), p += 8;
+    rs_put_u64(p, (uint64_t)it->last_ts), p += 8;
+    rs_buf_reset(v);
+    rs_buf_append(v, b, (size_t)(p - b));
+}
+
+static int item_decode(rs_item_t *it, const unsigned char *p, size_t len) {
+    if (len != 1 + 4 + 4 * RS_EV__COUNT + 32 || p[0] != 1) return -1;
+    p++;
+    it->idx = rs_get_u32(p), p += 4;
+    for (int i = 0; i < RS_EV__COUNT; i++) it->counts[i] = rs_get_u32(p), p += 4;
+    it->weight = rs_get_u64(p), p += 8;
+    uint64_t f = rs_get_u64(p);
+    memcpy(&it->pop_log, &f, 8), p += 8;
+    it->first_ts = (int64_t)rs_get_u64(p), p += 8;
+    it->last_ts = (int64_t)rs_get_u64(p);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ users */
+
+static rs_user_t *user_alloc(const rs_conf_t *conf, const char *id, size_t len) {
+    rs_user_t *u = rs_xcalloc(1, sizeof(*u));
+    u->id = rs_xstrndup(id, len);
+    u->id_len = (uint32_t)len;
+    u->recent = rs_xcalloc((size_t)conf->recent_items, sizeof(rs_recent_t));
+    u->purchased = rs_xcalloc((size_t)conf->purchased_max, sizeof(uint32_t));
+    return u;
+}
+
+static void user_free(rs_user_t *u) {
+    if (!u) return;
+    free(u->id);
+    free(u->recent);
+    free(u->purchased);
+    free(u);
+}
+
+static void user_encode(const rs_user_t *u, rs_buf_t *v) {
+    rs_buf_reset(v);
+    unsigned char b[64 + 4 * RS_EV__COUNT], *p = b;
+    *p++ = 1;
+    for (int i = 0; i < RS_EV__COUNT; i++) rs_put_u32(p, u->counts[i]), p += 4;
+    rs_put_u64(p, (uint64_t)u->first_ts), p += 8;
+    rs_put_u64(p, (uint64_t)u->last_ts), p += 8;
+    rs_put_u32(p, u->sessions), p += 4;
+    rs_put_u64(p, u->session_hash), p += 8;
+    rs_put_u32(p, u->purchases), p += 4;
+    uint64_t f;
+    memcpy(&f, &u->monetary, 8);
+    rs_put_u64(p, f), p += 8;
+    p[0] = (unsigned char)u->n_recent, p[1] = (unsigned char)(u->n_recent >> 8), p += 2;
+    rs_buf_append(v, b, (size_t)(p - b));
+    for (uint16_t i = 0; i < u->n_recent; i++) {
+        unsigned char r[13];
+        rs_put_u32(r, u->recent[i].item);
+        r[4] = u->recent[i].type;
+        rs_put_u64(r + 5, (uint64_t)u->recent[i].ts);
+        rs_buf_append(v, r, sizeof(r));
+    }
+    unsigned char m[2] = {(unsigned char)u->n_purchased, (unsigned char)(u->n_purchased >> 8)};
+    rs_buf_append(v, m, 2);
+    for (uint16_t i = 0; i < u->n_purchased; i++) {
+        unsigned char r[4];
+        rs_put_u32(r, u->purchased[i]);
+        rs_buf_append(v, r, 4);
+    }
+}
+
+static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char *p, size_t len) {
+    const unsigned char *end = p + len;
+    size_t fixed = 1 + 4 * RS_EV__COUNT + 8 + 8 + 4 + 8 + 4 + 8 + 2;
+    if (len < fixed || p[0] != 1) return -1;
+    p++;
+    for (int i = 0; i < RS_EV__COUNT; i++) u->counts[i] = rs_get_u32(p), p += 4;
+    u->first_ts = (int64_t)rs_get_u64(p), p += 8;
+    u->last_ts = (int64_t)rs_get_u64(p), p += 8;
+    u->sessions = rs_get_u32(p), p += 4;
+    u->session_hash = rs_get_u64(p), p += 8;
+    u->purchases = rs_get_u32(p), p += 4;
+    uint64_t f = rs_get_u64(p);
+    memcpy(&u->monetary, &f, 8), p += 8;
+    unsigned n = (unsigned)p[0] | (unsigned)p[1] << 8;
+    p += 2;
+    if ((size_t)(end - p) < (size_t)n * 13 + 2) return -1;
+    u->n_recent = 0;
+    for (unsigned i = 0; i < n; i++, p += 13) {
+        if (u->n_recent >= conf->recent_items) continue; /* ring shrunk by config */
+        rs_recent_t *r = &u->recent[u->n_recent++];
+        r->item = rs_get_u32(p);
+        r->type = p[4];
+        r->ts = (int64_t)rs_get_u64(p + 5);
+    }
+    unsigned m = (unsigned)p[0] | (unsigned)p[1] << 8;
+    p += 2;
+    if ((size_t)(end - p) != (size_t)m * 4) return -1;
+    u->n_purchased = 0;
+    for (unsigned i = 0; i < m; i++, p += 4) {
+        if (u->n_purchased >= conf->purchased_max) continue;
+        u->purchased[u->n_purchased++] = rs_get_u32(p);
+    }
+    return 0;
+}
+
+static void recs_encode(const rs_user_t *u, rs_buf_t *v) {
+    unsigned char b[24];
+    rs_put_u64(b, (uint64_t)u->rec_version);
+    rs_put_u64(b + 8, u->rec_hash);
+    rs_put_u64(b + 16, (uint64_t)u->rec_emit_ms);
+    rs_buf_reset(v);
+    rs_buf_append(v, b, sizeof(b));
+}
+
+static void mark_user_dirty(rs_state_t *st, rs_user_t *u) {
+    if (u->dirty) return;
+    u->dirty = 1;
+    GROW(st->dirty_users, st->n_dirty_users, st->cap_dirty_users);
+    st->dirty_users[st->n_dirty_users++] = u;
+}
+
+void rs_state_user_recs_dirty(rs_state_t *st, rs_user_t *u) {
+    u->recs_dirty = 1;
+    mark_user_dirty(st, u);
+}
+
+/* Loads a user from RocksDB; NULL if absent (or on error, logged). */
+static rs_user_t *user_load(rs_state_t *st, const char *id, size_t len, uint64_t h) {
+    char err[256];
+    int rc = rs_rocks_get(st->db, RS_CF_USERS, id, len, &st->vbuf, err, sizeof(err));
+    if (rc == RS_ENOTFOUND) return NULL;
+    if (rc) {
+        rs_error("state", "loading user: %s", err);
+        return NULL;
+    }
+    rs_user_t *u = user_alloc(st->conf, id, len);
+    if (user_decode(st->conf, u, (const unsigned char *)st->vbuf.p, st->vbuf.len)) {
+        rs_error("state", "corrupt profile for user %.*s: ignored", (int)len, id);
+        user_free(u);
+        return NULL;
+    }
+    if (!rs_rocks_get(st->db, RS_CF_RECS, id, len, &st->vbuf, err, sizeof(err)) &&
+        st->vbuf.len == 24) {
+        const unsigned char *p = (const unsigned char *)st->vbuf.p;
+        u->rec_version = (int64_t)rs_get_u64(p);
+        u->rec_hash = rs_get_u64(p + 8);
+        u->rec_emit_ms = (int64_t)rs_get_u64(p + 16);
+    }
+    rs_strmap_put(&st->users_by_id, h, u);
+    st->n_users++;
+    return u;
+}
+
+rs_user_t *rs_state_user_get(rs_state_t *st, const char *id, size_t len) {
+    uint64_t h = rs_hash64(id, len);
+    rs_user_t *u = rs_strmap_get(&st->users_by_id, id, len, h);
+    return u ? u : user_load(st, id, len, h);
+}
+
+/* ------------------------------------------------------------------ open */
+
+static rs_err_t load_all(rs_state_t *st, char *errstr, size_t errstr_size) {
+    int rc;
+    /* items */
+    rs_rocks_iter_t *it = rs_rocks_iter_new(st->db, RS_CF_ITEMS, NULL, 0);
+    for (; rs_rocks_iter_valid(it); rs_rocks_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rs_rocks_iter_key(it, &kl);
+        const unsigned char *v = rs_rocks_iter_value(it, &vl);
+        rs_item_t tmp = {0};
+        int bad = item_decode(&tmp, v, vl) != 0;
+        if (!bad && tmp.idx >= st->cap_items) {
+            uint32_t ncap = st->cap_items ? st->cap_items : 64;
+            while (ncap <= tmp.idx) ncap *= 2;
+            st->items = rs_xrealloc(st->items, ncap * sizeof(*st->items));
+            memset(st->items + st->cap_items, 0, (ncap - st->cap_items) * sizeof(*st->items));
+            st->cap_items = ncap;
+        }
+        if (bad || st->items[tmp.idx]) {
+            rs_seterr(errstr, errstr_size, RS_ESTATE_IO, "corrupt item record %.*s", (int)kl, k);
+            rs_rocks_iter_destroy(it);
+            return RS_ESTATE_IO;
+        }
+        rs_item_t *x = rs_xcalloc(1, sizeof(*x));
+        *x = tmp;
+        x->id = rs_xstrndup(k, kl);
+        x->id_len = (uint32_t)kl;
+        st->items[x->idx] = x;
+        if (x->idx >= st->n_items) st->n_items = x->idx + 1;
+        rs_strmap_put(&st->items_by_id, rs_hash64(k, kl), x);
+        st->total_weight += x->weight;
+        if (x->last_ts > st->event_now) st->event_now = x->last_ts;
+    }
+    rc = rs_rocks_iter_status(it, errstr, errstr_size);
+    rs_rocks_iter_destroy(it);
+    if (rc) return rc;
+    for (uint32_t i = 0; i < st->n_items; i++)
+        if (!st->items[i])
+            return rs_seterr(errstr, errstr_size, RS_ESTATE_IO, "item index %u missing", i);
+
+    /* co-occurrence rows */
+    it = rs_rocks_iter_new(st->db, RS_CF_COOC, NULL, 0);
+    for (; rs_rocks_iter_valid(it); rs_rocks_iter_next(it)) {
+        size_t kl, vl;
+        const unsigned char *k = rs_rocks_iter_key(it, &kl);
+        const unsigned char *v = rs_rocks_iter_value(it, &vl);
+        uint32_t a = kl == 4 ? (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 | (uint32_t)k[2] << 8 | k[3]
+                             : NB_EMPTY;
+        if (a >= st->n_items || vl % 8) {
+            rs_rocks_iter_destroy(it);
+            return rs_seterr(errstr, errstr_size, RS_ESTATE_IO, "corrupt co-occurrence row");
+        }
+        for (size_t o = 0; o < vl; o += 8) {
+            uint32_t b = rs_get_u32(v + o);
+            if (b >= st->n_items) continue;
+            row_add(st, st->items[a], b, rs_get_u32(v + o + 4), 0);
+        }
+    }
+    rc = rs_rocks_iter_status(it, errstr, errstr_size);
+    rs_rocks_iter_destroy(it);
+    if (rc) return rc;
+
+    /* offsets */
+    it = rs_rocks_iter_new(st->db, RS_CF_META, "o", 1);
+    for (; rs_rocks_iter_valid(it); rs_rocks_iter_next(it)) {
+        size_t kl, vl;
+        const unsigned char *k = rs_rocks_iter_key(it, &kl);
+        const unsigned char *v = rs_rocks_iter_value(it, &vl);
+        if (kl < 5 || vl != 8) continue;
+        st->offsets = rs_xrealloc(st->offsets, (st->n_offsets + 1) * sizeof(*st->offsets));
+        rs_offset_t *o = &st->offsets[st->n_offsets++];
+        o->partition = (int32_t)((uint32_t)k[1] << 24 | (uint32_t)k[2] << 16 | (uint32_t)k[3] << 8 | k[4]);
+        o->topic = rs_xstrndup((const char *)k + 5, kl - 5);
+        o->next = (int64_t)rs_get_u64(v);
+        o->dirty = 0;
+    }
+    rc = rs_rocks_iter_status(it, errstr, errstr_size);
+    rs_rocks_iter_destroy(it);
+    if (rc) return rc;
+
+    /* dedup window, oldest chunk first */
+    it = rs_rocks_iter_new(st->db, RS_CF_DEDUP, NULL, 0);
+    for (; rs_rocks_iter_valid(it); rs_rocks_iter_next(it)) {
+        size_t kl, vl;
+        const unsigned char *k = rs_rocks_iter_key(it, &kl);
+        const unsigned char *v = rs_rocks_iter_value(it, &vl);
+        if (kl != 8 || vl % 8) continue;
+        GROW(st->chunks, st->n_chunks, st->cap_chunks);
+        rs_chunk_t *c = &st->chunks[st->n_chunks++];
+        c->seq = rs_get_be64(k);
+        c->n = (uint32_t)(vl / 8);
+        c->h = rs_xmalloc(vl);
+        for (uint32_t i = 0; i < c->n; i++) {
+            c->h[i] = rs_get_u64(v + 8 * i);
+            rs_u64set_add(&st->dedup, c->h[i]);
+        }
+        st->chunk_total += c->n;
+        st->next_chunk_seq = c->seq + 1;
+    }
+    rc = rs_rocks_iter_status(it, errstr, errstr_size);
+    rs_rocks_iter_destroy(it);
+    if (rc) return rc;
+
+    for (uint32_t i = 0; i < st->n_items; i++) pop_touch(st, st->items[i]);
+    return RS_OK;
+}
+
+static rs_err_t state_open(rs_state_t **out, const rs_conf_t *conf, int ro, char *errstr,
+                           size_t errstr_size) {
+    rs_state_t *st = rs_xcalloc(1, sizeof(*st));
+    st->conf = conf;
+    st->read_only = ro;
+    st->halflife = (double)conf->popularity_halflife_ms;
+    rs_rocks_opts_t o = {.sync = conf->state_sync,
+                         .cache_mb = conf->state_cache_mb,
+                         .write_buffer_mb = conf->state_write_buffer_mb,
+                         .read_only = ro};
+    int rc = rs_rocks_open(&st->db, conf->state_dir, &o, errstr, errstr_size);
+    if (rc) goto fail;
+    st->batch = rs_rocks_batch_new();
+    rc = load_all(st, errstr, errstr_size);
+    if (rc) goto fail;
+    rs_info("state", "opened %s: %u items, %" PRIu64 " co-occurrence entries, %zu offsets, "
+                     "%" PRIu64 " dedup ids",
+            conf->state_dir, st->n_items, st->cooc_entries, st->n_offsets, st->dedup.n);
+    *out = st;
+    return RS_OK;
+fail:
+    rs_state_close(st);
+    return rc;
+}
+
+rs_err_t rs_state_open(rs_state_t **out, const rs_conf_t *conf, char *errstr, size_t errstr_size) {
+    return state_open(out, conf, 0, errstr, errstr_size);
+}
+
+rs_err_t rs_state_open_ro(rs_state_t **out, const rs_conf_t *conf, char *errstr,
+                          size_t errstr_size) {
+    return state_open(out, conf, 1, errstr, errstr_size);
+}
+
+void rs_state_close(rs_state_t *st) {
+    if (!st) return;
+    for (uint64_t i = 0; i < st->users_by_id.cap; i++)
+        if (st->users_by_id.e[i].v) user_free(st->users_by_id.e[i].v);
+    rs_strmap_free(&st->users_by_id);
+    for (uint32_t i = 0; i < st->n_items; i++) item_free(st->items[i]);
+    free(st->items);
+    rs_strmap_free(&st->items_by_id);
+    free(st->dirty_users);
+    free(st->touched);
+    free(st->dirty_items);
+    free(st->popular);
+    free(st->pop_stale);
+    free(st->pop_stale_flag);
+    for (size_t i = 0; i < st->n_offsets; i++) free(st->offsets[i].topic);
+    free(st->offsets);
+    for (size_t i = 0; i < st->n_chunks; i++) free(st->chunks[i].h);
+    free(st->chunks);
+    free(st->pend_h);
+    rs_u64set_free(&st->dedup);
+    rs_rocks_batch_destroy(st->batch);
+    rs_rocks_close(st->db);
+    rs_buf_free(&st->kbuf);
+    rs_buf_free(&st->vbuf);
+    free(st);
+}
+
+/* ------------------------------------------------------------------ offsets */
+
+static rs_offset_t *offset_find(rs_state_t *st, const char *topic, int32_t partition) {
+    for (size_t i = 0; i < st->n_offsets; i++)
+        if (st->offsets[i].partition == partition && !strcmp(st->offsets[i].topic, topic))
+            return &st->offsets[i];
+    return NULL;
+}
+
+int64_t rs_state_offset(rs_state_t *st, const char *topic, int32_t partition) {
+    rs_offset_t *o = offset_find(st, topic, partition);
+    return o ? o->next : -1;
+}
+
+void rs_state_offset_consumed(rs_state_t *st, const char *topic, int32_t partition,
+                              int64_t offset) {
+    rs_offset_t *o = offset_find(st, topic, partition);
+    if (!o) {
+        st->offsets = rs_xrealloc(st->offsets, (st->n_offsets + 1) * sizeof(*st->offsets));
+        o = &st->offsets[st->n_offsets++];
+        o->topic = rs_xstrdup(topic);
+        o->partition = partition;
+        o->next = -1;
+    }
+    if (offset + 1 > o->next) o->next = offset + 1;
+    o->dirty = 1;
+    st->uncommitted++;
+}
+
+/* ------------------------------------------------------------------ dedup */
+
+int rs_state_dedup(rs_state_t *st, const char *event_id, size_t len) {
+    if (st->conf->dedup_window <= 0 || !len) return 0;
+    uint64_t h = rs_hash64(event_id, len);
+    if (!h) h = 1;
+    if (!rs_u64set_add(&st->dedup, h)) return 1;
+    GROW(st->pend_h, st->n_pend_h, st->cap_pend_h);
+    st->pend_h[st->n_pend_h++] = h;
+    st->uncommitted++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ apply */
+
+static void pop_add(rs_state_t *st, rs_item_t *it, int w, int64_t ts) {
+    double x = log2((double)w) + (st->halflife > 0 ? (double)ts / st->halflife : 0.0);
+    if (it->pop_log == -INFINITY) {
+        it->pop_log = x;
+    } else {
+        double hi = it->pop_log > x ? it->pop_log : x, lo = it->pop_log > x ? x : it->pop_log;
+        it->pop_log = hi + log2(1.0 + exp2(lo - hi));
+    }
+    pop_touch(st, it);
+}
+
+static void ring_push(const rs_conf_t *conf, rs_user_t *u, uint32_t item, uint8_t type,
+                      int64_t ts) {
+    int j;
+    for (j = 0; j < u->n_recent; j++)
+        if (u->recent[j].item == item) break;
+    rs_recent_t e = {item, type, ts};
+    if (j < u->n_recent) { /* seen: keep the stronger type, the newer time */
+        rs_recent_t old = u->recent[j];
+        if (conf->weight[old.type] > conf->weight[type]) e.type = old.type;
+        if (old.ts > ts) e.ts = old.ts;
+    } else if (u->n_recent < conf->recent_items) {
+        j = u->n_recent++;
+    } else {
+        j = u->n_recent - 1;
+    }
+    memmove(&u->recent[1], &u->recent[0], (size_t)j * sizeof(rs_recent_t));
+    u->recent[0] = e;
+}
+
+static void touch_user(rs_state_t *st, rs_user_t *u) {
+    if (u->touched) return;
+    u->touched = 1;
+    GROW(st->touched, st->n_touched, st->cap_touched);
+    st->touched[st->n_touched++] = u;
+}
+
+rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_us, int *late) {
+    const rs_conf_t *conf = st->conf;
+    uint64_t uh = rs_hash64(ev->user_id.p, ev->user_id.len);
+    rs_user_t *u = rs_strmap_get(&st->users_by_id, ev->user_id.p, ev->user_id.len, uh);
+    if (!u) u = user_load(st, ev->user_id.p, ev->user_id.len, uh);
+    if (!u) {
+        u = user_alloc(conf, ev->user_id.p, ev->user_id.len);
+        rs_strmap_put(&st->users_by_id, uh, u);
+        st->n_users++;
+    }
+    uint64_t ih = rs_hash64(ev->item_id.p, ev->item_id.len);
+    rs_item_t *it = rs_strmap_get(&st->items_by_id, ev->item_id.p, ev->item_id.len, ih);
+    if (!it) it = item_new(st, ev->item_id.p, ev->item_id.len, ih);
+
+    int64_t ts = ev->ts_ms;
+    int t = ev->type < RS_EV__COUNT ? (int)ev->type : RS_EV_VIEW;
+    int w = conf->weight[t];
+    *late = u->last_ts && ts < u->last_ts;
+    if (ts > st->event_now) st->event_now = ts;
+
+    /* profile */
+    u->counts[t]++;
+    if (!u->first_ts || ts < u->first_ts) u->first_ts = ts;
+    if (ev->fields & RS_F_SESSION) {
+        uint64_t sh = rs_hash64(ev->session_id.p, ev->session_id.len) | 1;
+        if (sh != u->session_hash) u->sessions++, u->session_hash = sh;
+    } else if (!u->last_ts || ts - u->last_ts > SESSION_GAP_MS || u->session_hash) {
+        u->sessions++;
+        u->session_hash = 0;
+    }
+    if (ts > u->last_ts) u->last_ts = ts;
+    if (t == RS_EV_PURCHASE) {
+        u->purchases++;
+        if (ev->fields & RS_F_PRICE) u->monetary += ev->price;
+        int j;
+        for (j = 0; j < u->n_purchased; j++)
+            if (u->purchased[j] == it->idx) break;
+        if (j == u->n_purchased) {
+            if (u->n_purchased < conf->purchased_max) {
+                u->purchased[u->n_purchased++] = it->idx;
+            } else if (conf->purchased_max > 0) {
+                memmove(&u->purchased[0], &u->purchased[1],
+                        (size_t)(u->n_purchased - 1) * sizeof(uint32_t));
+                u->purchased[u->n_purchased - 1] = it->idx;
+            }
+        }
+    }
+
+    /* item */
+    it->counts[t]++;
+    if (!it->first_ts || ts < it->first_ts) it->first_ts = ts;
+    if (ts > it->last_ts) it->last_ts = ts;
+    it->meta_dirty = 1;
+    mark_item_dirty(st, it);
+
+    if (w > 0) {
+        it->weight += (uint64_t)w;
+        st->total_weight += (uint64_t)w;
+        pop_add(st, it, w, ts);
+        /* pair with the user's recent items: window by count and by time */
+        int paired = 0;
+        for (int j = 0; j < u->n_recent && paired < conf->cooc_window_count; j++) {
+            const rs_recent_t *r = &u->recent[j];
+            if (r->item == it->idx) continue;
+            paired++;
+            int64_t dt = ts > r->ts ? ts - r->ts : r->ts - ts;
+            if (dt > conf->cooc_window_ms) continue;
+            int wr = conf->weight[r->type];
+            int pw = w < wr ? w : wr;
+            if (pw <= 0) continue;
+            row_add(st, it, r->item, (uint32_t)pw, 1);
+            row_add(st, st->items[r->item], it->idx, (uint32_t)pw, 1);
+        }
+        ring_push(conf, u, it->idx, (uint8_t)t, ts);
+    }
+
+    mark_user_dirty(st, u);
+    if (!u->touched) {
+        u->origin_us = origin_us;
+        u->rec_ts = ts;
+    } else {
+        if (origin_us && (!u->origin_us || origin_us < u->origin_us)) u->origin_us = origin_us;
+        if (ts > u->rec_ts) u->rec_ts = ts;
+    }
+    touch_user(st, u);
+    st->uncommitted++;
+    return u;
+}
+
+rs_user_t **rs_state_touched(rs_state_t *st, size_t *n) {
+    *n = st->n_touched;
+    return st->touched;
+}
+
+void rs_state_touched_reset(rs_state_t *st) {
+    for (size_t i = 0; i < st->n_touched; i++) st->touched[i]->touched = 0;
+    st->n_touched = 0;
+}
+
+/* ------------------------------------------------------------------ commit */
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size) {
+    if (st->read_only) return rs_seterr(errstr, errstr_size, RS_ESTATE, "state is read-only");
+    rs_rocks_batch_t *b = st->batch;
+    rs_rocks_batch_clear(b);
+    unsigned char k[8];
+
+    for (size_t i = 0; i < st->n_dirty_users; i++) {
+        rs_user_t *u = st->dirty_users[i];
+        user_encode(u, &st->vbuf);
+        rs_rocks_batch_put(b, st->db, RS_CF_USERS, u->id, u->id_len, st->vbuf.p, st->vbuf.len);
+        if (u->recs_dirty) {
+            recs_encode(u, &st->vbuf);
+            rs_rocks_batch_put(b, st->db, RS_CF_RECS, u->id, u->id_len, st->vbuf.p,
+                               st->vbuf.len);
+        }
+    }
+    for (size_t i = 0; i < st->n_dirty_items; i++) {
+        rs_item_t *it = st->items[st->dirty_items[i]];
+        if (it->meta_dirty) {
+            item_encode(it, &st->vbuf);
+            rs_rocks_batch_put(b, st->db, RS_CF_ITEMS, it->id, it->id_len, st->vbuf.p,
+                               st->vbuf.len);
+        }
+        if (it->dirty_n) {
+            qsort(it->dirty_nb, it->dirty_n, sizeof(uint32_t), cmp_u32);
+            rs_buf_reset(&st->vbuf);
+            rs_buf_reserve(&st->vbuf, (size_t)it->dirty_n * 8);
+            for (uint32_t j = 0; j < it->dirty_n; j++) {
+                uint32_t *d = NULL;
+                row_get(it, it->dirty_nb[j], &d);
+                unsigned char e[8];
+                rs_put_u32(e, it->dirty_nb[j]);
+                rs_put_u32(e + 4, d ? *d : 0);
+                rs_buf_append(&st->vbuf, e, 8);
+            }
+            k[0] = (unsigned char)(it->idx >> 24), k[1] = (unsigned char)(it->idx >> 16);
+            k[2] = (unsigned char)(it->idx >> 8), k[3] = (unsigned char)it->idx;
+            rs_rocks_batch_merge(b, st->db, RS_CF_COOC, k, 4, st->vbuf.p, st->vbuf.len);
+        }
+    }
+    for (size_t i = 0; i < st->n_offsets; i++) {
+        rs_offset_t *o = &st->offsets[i];
+        if (!o->dirty) continue;
+        rs_buf_reset(&st->kbuf);
+        unsigned char hdr[5] = {'o', (unsigned char)((uint32_t)o->partition >> 24),
+                                (unsigned char)((uint32_t)o->partition >> 16),
+                                (unsigned char)((uint32_t)o->partition >> 8),
+                                (unsigned char)o->partition};
+        rs_buf_append(&st->kbuf, hdr, 5);
+        rs_buf_append(&st->kbuf, o->topic, strlen(o->topic));
+        unsigned char v[8];
+        rs_put_u64(v, (uint64_t)o->next);
+        rs_rocks_batch_put(b, st->db, RS_CF_META, st->kbuf.p, st->kbuf.len, v, 8);
+    }
+    /* dedup: the batch's ids as one chunk; the oldest chunks leave the window */
+    size_t n_evict = 0;
+    if (st->n_pend_h) {
+        rs_put_be64(k, st->next_chunk_seq);
+        rs_buf_reset(&st->vbuf);
+        for (size_t i = 0; i < st->n_pend_h; i++) {
+            unsigned char e[8];
+            rs_put_u64(e, st->pend_h[i]);
+            rs_buf_append(&st->vbuf, e, 8);
+        }
+        rs_rocks_batch_put(b, st->db, RS_CF_DEDUP, k, 8, st->vbuf.p, st->vbuf.len);
+        uint64_t total = st->chunk_total + st->n_pend_h;
+        while (n_evict < st->n_chunks &&
+               total - st->chunks[n_evict].n >= (uint64_t)st->conf->dedup_window) {
+            total -= st->chunks[n_evict].n;
+            rs_put_be64(k, st->chunks[n_evict].seq);
+            rs_rocks_batch_delete(b, st->db, RS_CF_DEDUP, k, 8);
+            n_evict++;
+        }
+    }
+
+    if (rs_rocks_batch_count(b) == 0) {
+        st->uncommitted = 0;
+        return RS_OK;
+    }
+    int rc = rs_rocks_write(st->db, b, errstr, errstr_size);
+    if (rc) return rc; /* memory keeps every delta: the next commit retries */
+
+    /* success: clear deltas */
+    for (size_t i = 0; i < st->n_dirty_users; i++) st->dirty_users[i]->dirty = 0,
+                                                   st->dirty_users[i]->recs_dirty = 0;
+    st->n_dirty_users = 0;
+    for (size_t i = 0; i < st->n_dirty_items; i++) {
+        rs_item_t *it = st->items[st->dirty_items[i]];
+        for (uint32_t j = 0; j < it->dirty_n; j++) {
+            uint32_t *d = NULL;
+            row_get(it, it->dirty_nb[j], &d);
+            if (d) *d = 0;
+        }
+        it->dirty_n = 0;
+        it->meta_dirty = 0;
+        it->in_dirty_list = 0;
+    }
+    st->n_dirty_items = 0;
+    for (size_t i = 0; i < st->n_offsets; i++) st->offsets[i].dirty = 0;
+    if (st->n_pend_h) {
+        for (size_t i = 0; i < n_evict; i++) {
+            for (uint32_t j = 0; j < st->chunks[i].n; j++)
+                rs_u64set_del(&st->dedup, st->chunks[i].h[j]);
+            st->chunk_total -= st->chunks[i].n;
+            free(st->chunks[i].h);
+        }
+        memmove(st->chunks, st->chunks + n_evict, (st->n_chunks - n_evict) * sizeof(rs_chunk_t));
+        st->n_chunks -= n_evict;
+        GROW(st->chunks, st->n_chunks, st->cap_chunks);
+        rs_chunk_t *c = &st->chunks[st->n_chunks++];
+        c->seq = st->next_chunk_seq++;
+        c->n = (uint32_t)st->n_pend_h;
+        c->h = rs_xmalloc(st->n_pend_h * sizeof(uint64_t));
+        memcpy(c->h, st->pend_h, st->n_pend_h * sizeof(uint64_t));
+        st->chunk_total += c->n;
+        st->n_pend_h = 0;
+    }
+    st->uncommitted = 0;
+    return RS_OK;
+}
+
+size_t rs_state_uncommitted(const rs_state_t *st) { return st->uncommitted; }
+
+/* ------------------------------------------------------------------ read */
+
+rs_item_t *rs_state_item_by_idx(rs_state_t *st, uint32_t idx) {
+    return idx < st->n_items ? st->items[idx] : NULL;
+}
+
+rs_item_t *rs_state_item_get(rs_state_t *st, const char *id, size_t len) {
+    return rs_strmap_get(&st->items_by_id, id, len, rs_hash64(id, len));
+}
+
+uint32_t rs_state_item_count(const rs_state_t *st) { return st->n_items; }
+uint64_t rs_state_user_cached(const rs_state_t *st) { return st->n_users; }
+uint64_t rs_state_cooc_entries(const rs_state_t *st) { return st->cooc_entries; }
+uint64_t rs_state_total_weight(const rs_state_t *st) { return st->total_weight; }
+int64_t rs_state_event_now(const rs_state_t *st) { return st->event_now; }
+uint64_t rs_state_bytes(rs_state_t *st) { return rs_rocks_state_bytes(st->db); }
+
+double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64_t now) {
+    if (it->pop_log == -INFINITY) return 0.0;
+    return exp2(it->pop_log - (st->halflife > 0 ? (double)now / st->halflife : 0.0));
+}
+
+/* Dunning's log-likelihood ratio of a 2x2 contingency table, in Mahout's
+ * form: 2 * (rowEntropy + colEntropy - matrixEntropy), unnormalised. */
+static double xlogx(double x) { return x > 0 ? x * log(x) : 0.0; }
+static double llr(double k11, double k12, double k21, double k22) {
+    double n = k11 + k12 + k21 + k22;
+    double me = xlogx(n) - xlogx(k11) - xlogx(k12) - xlogx(k21) - xlogx(k22);
+    double re = xlogx(n) - xlogx(k11 + k12) - xlogx(k21 + k22);
+    double ce = xlogx(n) - xlogx(k11 + k21) - xlogx(k12 + k22);
+    double v = 2.0 * (re + ce - me);
+    return v < 0 ? 0 : v;
+}
+
+static int nbr_better(const rs_nbr_t *a, const rs_nbr_t *b) {
+    return a->sim > b->sim || (a->sim == b->sim && a->item < b->item);
+}
+
+static int cmp_nbr(const void *a, const void *b) {
+    const rs_nbr_t *x = a, *y = b;
+    return nbr_better(x, y) ? -1 : nbr_better(y, x) ? 1 : 0;
+}
+
+const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
+    if (it->top && it->top_version == it->row_version) {
+        *n = it->top_n;
+        return it->top;
+    }
+    uint32_t cap = (uint32_t)st->conf->rec_neighbors;
+    if (!it->top) it->top = rs_xmalloc((cap ? cap : 1) * sizeof(rs_nbr_t));
+    /* min-heap of the best `cap` (root = worst kept) */
+    rs_nbr_t *h = it->top;
+    uint32_t hn = 0;
+    double wa = (double)it->weight, tot = (double)st->total_weight;
+    for (uint32_t i = 0; i < it->nb_cap && cap; i++) {
+        if (it->nb_key[i] == NB_EMPTY) continue;
+        const rs_item_t *ib = st->items[it->nb_key[i]];
+        double c = it->nb_cnt[i], wb = (double)ib->weight, sim;
+        if (st->conf->rec_similarity == RS_SIM_LLR) {
+            double k12 = wa > c ? wa - c : 0, k21 = wb > c ? wb - c : 0;
+            double k22 = tot - c - k12 - k21;
+            sim = llr(c, k12, k21, k22 > 0 ? k22 : 0);
+        } else {
+            sim = (wa > 0 && wb > 0) ? c / sqrt(wa * wb) : 0;
+        }
+        rs_nbr_t e = {it->nb_key[i], (float)sim};
+        if (hn < cap) {
+            uint32_t j = hn++;
+            while (j && nbr_better(&h[(j - 1) / 2], &e)) h[j] = h[(j - 1) / 2], j = (j - 1) / 2;
+            h[j] = e;
+        } else if (nbr_better(&e, &h[0])) {
+            uint32_t j = 0;
+            for (;;) {
+                uint32_t l = 2 * j + 1, r = l + 1, m = j;
+                const rs_nbr_t *mv = &e;
+                if (l < hn && nbr_better(mv, &h[l])) m = l, mv = &h[l];
+                if (r < hn && nbr_better(mv, &h[r])) m = r;
+                if (m == j) break;
+                h[j] = h[m];
+                j = m;
+            }
+            h[j] = e;
+        }
+    }
+    qsort(h, hn, sizeof(rs_nbr_t), cmp_nbr);
+    it->top_n = hn;
+    it->top_version = it->row_version;
+    *n = hn;
+    return it->top;
+}
+
+static int pop_better(const rs_state_t *st, uint32_t a, uint32_t b) {
+    double x = st->items[a]->pop_log, y = st->items[b]->pop_log;
+    return x > y || (x == y && a < b);
+}
+
+static const rs_state_t *g_sort_st; /* qsort has no context argument in C11 */
+static int cmp_pop(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return pop_better(g_sort_st, x, y) ? -1 : pop_better(g_sort_st, y, x) ? 1 : 0;
+}
+
+const uint32_t *rs_state_popular(rs_state_t *st, uint32_t *n) {
+    if (st->n_pop_stale) {
+        /* untouched items keep their rank (see DESIGN), so the new list is the
+         * best of (old list + touched items) */
+        uint32_t cap = (uint32_t)st->conf->rec_popular;
+        uint32_t *cand = rs_xmalloc((st->n_popular + st->n_pop_stale) * sizeof(uint32_t));
+        uint32_t nc = 0;
+        for (uint32_t i = 0; i < st->n_popular; i++)
+            if (!st->pop_stale_flag[st->popular[i]]) cand[nc++] = st->popular[i];
+        for (uint32_t i = 0; i < st->n_pop_stale; i++) {
+            if (st->items[st->pop_stale[i]]->pop_log != -INFINITY) cand[nc++] = st->pop_stale[i];
+            st->pop_stale_flag[st->pop_stale[i]] = 0;
+        }
+        st->n_pop_stale = 0;
+        g_sort_st = st;
+        qsort(cand, nc, sizeof(uint32_t), cmp_pop);
+        if (nc > cap) nc = cap;
+        free(st->popular);
+        st->popular = cand;
+        st->n_popular = nc;
+    }
+    *n = st->n_popular;
+    return st->popular;
+}
+
+/* ------------------------------------------------------------------ dump */
+
+static int cmp_item_id(const void *a, const void *b) {
+    const rs_item_t *x = *(rs_item_t *const *)a, *y = *(rs_item_t *const *)b;
+    size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
+    int c = memcmp(x->id, y->id, n);
+    return c ? c : (x->id_len > y->id_len) - (x->id_len < y->id_len);
+}
+
+static void dump_counts(FILE *out, const uint32_t *c) {
+    for (int i = 0; i < RS_EV__COUNT; i++) fprintf(out, "%s%u", i ? "," : "", c[i]);
+}
+
+rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_size) {
+    fprintf(out, "# recstream state dump v1\n");
+    for (size_t i = 0; i < st->n_offsets; i++)
+        fprintf(out, "offset %s %d %" PRId64 "\n", st->offsets[i].topic,
+                st->offsets[i].partition, st->offsets[i].next);
+    rs_item_t **sorted = rs_xmalloc((st->n_items ? st->n_items : 1) * sizeof(*sorted));
+    memcpy(sorted, st->items, st->n_items * sizeof(*sorted));
+    qsort(sorted, st->n_items, sizeof(*sorted), cmp_item_id);
+    uint32_t *rank = rs_xmalloc((st->n_items ? st->n_items : 1) * sizeof(uint32_t));
+    for (uint32_t i = 0; i < st->n_items; i++) rank[sorted[i]->idx] = i;
+    uint32_t *nb = NULL;
+    size_t nb_cap = 0;
+    for (uint32_t i = 0; i < st->n_items; i++) {
+        const rs_item_t *it = sorted[i];
+        fprintf(out, "item %.*s counts=", (int)it->id_len, it->id);
+        dump_counts(out, it->counts);
+        fprintf(out, " weight=%" PRIu64 " first=%" PRId64 " last=%" PRId64 "\n", it->weight,
+                it->first_ts, it->last_ts);
+        if (it->nb_n > nb_cap) nb_cap = it->nb_n, nb = rs_xrealloc(nb, nb_cap * sizeof(uint32_t));
+        size_t n = 0;
+        for (uint32_t j = 0; j < it->nb_cap; j++)
+            if (it->nb_key[j] != NB_EMPTY) nb[n++] = rank[it->nb_key[j]];
+        qsort(nb, n, sizeof(uint32_t), cmp_u32);
+        for (size_t j = 0; j < n; j++) {
+            const rs_item_t *b = sorted[nb[j]];
+            fprintf(out, "cooc %.*s %.*s %u\n", (int)it->id_len, it->id, (int)b->id_len, b->id,
+                    row_get(it, b->idx, NULL));
+        }
+    }
+    free(nb);
+    free(rank);
+    free(sorted);
+
+    rs_user_t *u = user_alloc(st->conf, "", 0);
+    rs_rocks_iter_t *iter = rs_rocks_iter_new(st->db, RS_CF_USERS, NULL, 0);
+    for (; rs_rocks_iter_valid(iter); rs_rocks_iter_next(iter)) {
+        size_t kl, vl;
+        const char *k = rs_rocks_iter_key(iter, &kl);
+        const unsigned char *v = rs_rocks_iter_value(iter, &vl);
+        if (user_decode(st->conf, u, v, vl)) {
+            fprintf(out, "user %.*s CORRUPT\n", (int)kl, k);
+            continue;
+        }
+        fprintf(out, "user %.*s counts=", (int)kl, k);
+        dump_counts(out, u->counts);
+        fprintf(out, " first=%" PRId64 " last=%" PRId64 " sessions=%u purchases=%u monetary=%.2f recent=",
+                u->first_ts, u->last_ts, u->sessions, u->purchases, u->monetary);
+        for (int j = 0; j < u->n_recent; j++) {
+            const rs_item_t *ri = rs_state_item_by_idx(st, u->recent[j].item);
+            fprintf(out, "%s%.*s:%s:%" PRId64, j ? "," : "", ri ? (int)ri->id_len : 1,
+                    ri ? ri->id : "?", rs_evtype_name((rs_evtype_t)u->recent[j].type),
+                    u->recent[j].ts);
+        }
+        fprintf(out, " purchased=");
+        for (int j = 0; j < u->n_purchased; j++) {
+            const rs_item_t *ri = rs_state_item_by_idx(st, u->purchased[j]);
+            fprintf(out, "%s%.*s", j ? "," : "", ri ? (int)ri->id_len : 1, ri ? ri->id : "?");
+        }
+        fputc('\n', out);
+    }
+    user_free(u);
+    int rc = rs_rocks_iter_status(iter, errstr, errstr_size);
+    rs_rocks_iter_destroy(iter);
+    return rc;
+}
