@@ -35,36 +35,37 @@ typedef struct rs_conf {
     char *topic_dlq;             /* topic.dlq = dlq */
     char *group_id;              /* group.id = recstream */
     int input_format;            /* input.format = auto|json|avro|confluent (rs_format_t) */
-    int output_format;           /* output.format = avro|confluent|json (rs_format_t), default avro */
-    int output_schema_id;        /* output.schema.id = 1: id written in confluent framing */
+    int output_format;    /* output.format = avro|confluent|json (rs_format_t), default avro */
+    int output_schema_id; /* output.schema.id = 1: id written in confluent framing */
 
     /* state */
-    char *state_dir;          /* state.dir = ./state */
-    int state_sync;           /* state.sync = false: fsync the WAL on every commit */
-    int state_cache_mb;       /* state.cache.mb = 64: RocksDB block cache */
-    int state_write_buffer_mb;/* state.write.buffer.mb = 16: per column family memtable */
-    int batch_max_events;     /* batch.max.events = 20000: events per WriteBatch at most */
-    int commit_interval_ms;   /* commit.interval.ms = 50: max delay before a partial batch commits */
-    int dedup_window;         /* dedup.window = 1000000: event ids remembered */
+    char *state_dir;           /* state.dir = ./state */
+    int state_sync;            /* state.sync = false: fsync the WAL on every commit */
+    int state_cache_mb;        /* state.cache.mb = 64: RocksDB block cache */
+    int state_write_buffer_mb; /* state.write.buffer.mb = 16: per column family memtable */
+    int batch_max_events;      /* batch.max.events = 20000: events per WriteBatch at most */
+    int commit_interval_ms; /* commit.interval.ms = 50: max delay before a partial batch commits */
+    int dedup_window;       /* dedup.window = 1000000: event ids remembered */
 
     /* profiles / co-occurrence */
-    int recent_items;      /* profile.recent.items = 20: ring of recent items per user */
-    int purchased_max;     /* profile.purchased.max = 50: purchased set size */
-    int cooc_window_count; /* cooc.window.count = 10: pair with this many recent items */
-    int64_t cooc_window_ms;/* cooc.window.ms = 86400000: ... that are at most this old */
-    int weight[8];         /* weight.<type> = view 1, click 1, cart 3, purchase 5, like 2,
-                              share 2, review 2, impression 0 (0 = not paired/counted) */
+    int recent_items;       /* profile.recent.items = 20: ring of recent items per user */
+    int purchased_max;      /* profile.purchased.max = 50: purchased set size */
+    int cooc_window_count;  /* cooc.window.count = 10: pair with this many recent items */
+    int64_t cooc_window_ms; /* cooc.window.ms = 86400000: ... that are at most this old */
+    int weight[8];          /* weight.<type> = view 1, click 1, cart 3, purchase 5, like 2,
+                               share 2, review 2, impression 0 (0 = not paired/counted) */
 
     /* recommendations */
-    int rec_k;                 /* rec.k = 10 */
-    int rec_similarity;        /* rec.similarity = cosine|llr (rs_sim_t) */
-    int rec_neighbors;         /* rec.neighbors = 50: top-N neighbours kept per item */
-    int rec_recent;            /* rec.recent = 10: recent items used as seeds */
-    double rec_recency_decay;  /* rec.recency.decay = 0.8: weight of the i-th most recent seed = decay^i */
-    int rec_exclude_seen;      /* rec.exclude.seen = true */
-    int rec_exclude_purchased; /* rec.exclude.purchased = true */
+    int rec_k;                   /* rec.k = 10 */
+    int rec_similarity;          /* rec.similarity = cosine|llr (rs_sim_t) */
+    int rec_neighbors;           /* rec.neighbors = 50: top-N neighbours kept per item */
+    int rec_recent;              /* rec.recent = 10: recent items used as seeds */
+    double rec_recency_decay;    /* rec.recency.decay = 0.8: weight of the i-th most recent seed =
+                                    decay^i */
+    int rec_exclude_seen;        /* rec.exclude.seen = true */
+    int rec_exclude_purchased;   /* rec.exclude.purchased = true */
     int64_t rec_min_interval_ms; /* rec.min.interval.ms = 0: per-user emit rate limit */
-    int rec_popular;           /* rec.popular = 100: size of the popularity fallback list */
+    int rec_popular;             /* rec.popular = 100: size of the popularity fallback list */
     int64_t popularity_halflife_ms; /* popularity.halflife.ms = 86400000 */
 
     /* validation */
@@ -93,17 +94,59 @@ rs_err_t rs_conf_set(rs_conf_t *conf, const char *key, const char *val, const ch
                      char *errstr, size_t errstr_size);
 /* Parse "key=value" (as given to -X). */
 rs_err_t rs_conf_set_kv(rs_conf_t *conf, const char *kv, char *errstr, size_t errstr_size);
-/* Load a properties file; errstr gets "FILE:LINE: message". */
+/* Load a properties file; errstr gets "FILE:LINE: message". A key set twice
+ * in one file is an error. Values are taken literally after trimming (no
+ * quotes, no trailing comments). RS_EIO if the file cannot be read. */
 rs_err_t rs_conf_load_file(rs_conf_t *conf, const char *path, char *errstr, size_t errstr_size);
 /* Set a kafka.* key without the prefix (replaces an earlier value). */
 void rs_conf_set_kafka(rs_conf_t *conf, const char *key, const char *val, const char *origin);
 /* Value of a kafka.* key or NULL. */
 const char *rs_conf_get_kafka(const rs_conf_t *conf, const char *key);
 
-/* Effective config, one "key = value" per line, secrets (password, secret,
- * sasl.*, ssl.key*) masked as "***". */
+/* Effective config, one "key = value" per line (table keys, then kafka.*).
+ * Masked as "***": table keys flagged RS_CONF_F_SENSITIVE and kafka keys
+ * containing "password", "secret", "sasl.oauthbearer.config" or "ssl.key". */
 void rs_conf_dump(const rs_conf_t *conf, FILE *out);
 /* Markdown reference generated from the table (docs/CONFIGURATION.md). */
 void rs_conf_write_reference(FILE *out);
+/* Short "key  description (default X)" listing for --help. */
+void rs_conf_write_help(FILE *out);
+
+/* Cross-field checks, run once after the file and -X are applied
+ * (e.g. cooc.window.count <= profile.recent.items). RS_ECONF + message. */
+rs_err_t rs_conf_check(const rs_conf_t *conf, char *errstr, size_t errstr_size);
+
+/* ---- The table (src/core/rs_conf_table.c), exposed for --help/reference. ---- */
+typedef enum {
+    RS_CONF_STR,   /* char * (owned) */
+    RS_CONF_INT,   /* int, range imin..imax */
+    RS_CONF_INT64, /* int64_t, range imin..imax */
+    RS_CONF_DBL,   /* double, range dmin..dmax */
+    RS_CONF_BOOL,  /* int 0/1: true/false/yes/no/1/0 */
+    RS_CONF_ENUM   /* int, one of s2i[] */
+} rs_conf_type_t;
+
+#define RS_CONF_F_SENSITIVE 0x1 /* value masked as "***" by rs_conf_dump */
+#define RS_CONF_F_EMPTY_OK  0x2 /* string may be empty */
+
+typedef struct rs_conf_s2i {
+    const char *str;
+    int val;
+} rs_conf_s2i_t;
+
+typedef struct rs_conf_prop {
+    const char *name;
+    const char *section; /* reference heading; rows of a section are consecutive */
+    rs_conf_type_t type;
+    size_t offset; /* offsetof(rs_conf_t, field) */
+    const char *sdef;
+    int64_t idef, imin, imax; /* INT/INT64/BOOL/ENUM default, INT/INT64 range */
+    double ddef, dmin, dmax;
+    rs_conf_s2i_t s2i[8]; /* ENUM values, ended by {NULL} */
+    int flags;
+    const char *desc;
+} rs_conf_prop_t;
+
+extern const rs_conf_prop_t rs_conf_props[]; /* ended by a row with name NULL */
 
 #endif

@@ -1,0 +1,169 @@
+/* rs_conf_table.c -- THE configuration table. Every recstream key, its type,
+ * where it lives in rs_conf_t, its default, its allowed range or values and
+ * its description is here and nowhere else: rs_conf_new() takes defaults from
+ * it, the loader and -X validate against it, rs_conf_dump() walks it, and
+ * `recstream config --reference` (docs/CONFIGURATION.md) is generated from it.
+ *
+ * Invariants: rows of one section are consecutive (the reference groups by
+ * section); defaults lie inside their ranges (tests/unit/test_conf.c checks
+ * that rs_conf_new() matches the header comments in rs_conf.h). kafka.* keys
+ * are not rows: they pass through to librdkafka (see rs_conf.c). */
+#include <stddef.h>
+
+#include "recstream/rs_conf.h"
+#include "recstream/rs_event.h"
+#include "recstream/rs_log.h"
+
+#define OFF(f)  offsetof(rs_conf_t, f)
+#define DAY_MS  INT64_C(86400000)
+#define YEAR_MS (365 * DAY_MS)
+
+#define S_TOPICS "Topics and formats"
+#define S_STATE  "State store"
+#define S_PROF   "Profiles and co-occurrence"
+#define S_WEIGHT "Event weights"
+#define S_REC    "Recommendations"
+#define S_VALID  "Validation"
+#define S_HTTP   "HTTP and logging"
+
+#define STR(n, sec, f, def, d)                                                                     \
+    { .name = n, .section = sec, .type = RS_CONF_STR, .offset = OFF(f), .sdef = def, .desc = d }
+#define INT(n, sec, f, def, lo, hi, d)                                                             \
+    {                                                                                              \
+        .name = n, .section = sec, .type = RS_CONF_INT, .offset = OFF(f), .idef = def, .imin = lo, \
+        .imax = hi, .desc = d                                                                      \
+    }
+#define I64(n, sec, f, def, lo, hi, d)                                                             \
+    {                                                                                              \
+        .name = n, .section = sec, .type = RS_CONF_INT64, .offset = OFF(f), .idef = def,           \
+        .imin = lo, .imax = hi, .desc = d                                                          \
+    }
+#define DBL(n, sec, f, def, lo, hi, d)                                                             \
+    {                                                                                              \
+        .name = n, .section = sec, .type = RS_CONF_DBL, .offset = OFF(f), .ddef = def, .dmin = lo, \
+        .dmax = hi, .desc = d                                                                      \
+    }
+#define BOOL(n, sec, f, def, d)                                                                    \
+    { .name = n, .section = sec, .type = RS_CONF_BOOL, .offset = OFF(f), .idef = def, .desc = d }
+#define WEIGHT(t, ev, def)                                                                         \
+    INT("weight." t, S_WEIGHT, weight[ev], def, 0, 100,                                            \
+        "Weight of `" t "` events in co-occurrence counts and popularity (0 = ignored).")
+
+const rs_conf_prop_t rs_conf_props[] = {
+    /* topics and formats */
+    STR("topic.events", S_TOPICS, topic_events, "events", "Input topic of behaviour events."),
+    STR("topic.recommendations", S_TOPICS, topic_recommendations, "recommendations",
+        "Output topic of recommendation lists (and user tombstones)."),
+    STR("topic.dlq", S_TOPICS, topic_dlq, "dlq",
+        "Dead-letter topic for events that fail decoding or validation."),
+    STR("group.id", S_TOPICS, group_id, "recstream",
+        "Kafka consumer group; instances with the same group split the partitions."),
+    {.name = "input.format",
+     .section = S_TOPICS,
+     .type = RS_CONF_ENUM,
+     .offset = OFF(input_format),
+     .idef = RS_FMT_AUTO,
+     .s2i = {{"auto", RS_FMT_AUTO},
+             {"json", RS_FMT_JSON},
+             {"avro", RS_FMT_AVRO},
+             {"confluent", RS_FMT_CONFLUENT}},
+     .desc = "Encoding of input events; `auto` detects it per message."},
+    {.name = "output.format",
+     .section = S_TOPICS,
+     .type = RS_CONF_ENUM,
+     .offset = OFF(output_format),
+     .idef = RS_FMT_AVRO,
+     .s2i = {{"avro", RS_FMT_AVRO}, {"confluent", RS_FMT_CONFLUENT}, {"json", RS_FMT_JSON}},
+     .desc = "Encoding of recommendation records."},
+    INT("output.schema.id", S_TOPICS, output_schema_id, 1, 0, 2147483647,
+        "Schema id written in the Confluent framing when `output.format = confluent`."),
+
+    /* state store */
+    STR("state.dir", S_STATE, state_dir, "./state",
+        "RocksDB directory: profiles, co-occurrence counts, consumed offsets."),
+    BOOL("state.sync", S_STATE, state_sync, 0,
+         "fsync the write-ahead log on every commit (slower, survives power loss)."),
+    INT("state.cache.mb", S_STATE, state_cache_mb, 64, 1, 65536,
+        "RocksDB block cache size in MiB."),
+    INT("state.write.buffer.mb", S_STATE, state_write_buffer_mb, 16, 1, 4096,
+        "RocksDB memtable size per column family in MiB."),
+    INT("batch.max.events", S_STATE, batch_max_events, 20000, 1, 10000000,
+        "Most events applied in one atomic write batch (state + offsets)."),
+    INT("commit.interval.ms", S_STATE, commit_interval_ms, 50, 1, 60000,
+        "Longest delay before a partial batch is committed."),
+    INT("dedup.window", S_STATE, dedup_window, 1000000, 1, 100000000,
+        "Number of recent event ids remembered to drop duplicates."),
+
+    /* profiles and co-occurrence */
+    INT("profile.recent.items", S_PROF, recent_items, 20, 1, 1000,
+        "Size of the per-user ring of recently interacted items."),
+    INT("profile.purchased.max", S_PROF, purchased_max, 50, 0, 10000,
+        "Most purchased items remembered per user."),
+    INT("cooc.window.count", S_PROF, cooc_window_count, 10, 1, 1000,
+        "A new item is paired with at most this many of the user's recent items."),
+    I64("cooc.window.ms", S_PROF, cooc_window_ms, DAY_MS, 1, YEAR_MS,
+        "Pair only with recent items at most this old (ms)."),
+
+    /* event weights, in rs_evtype_t order */
+    WEIGHT("view", RS_EV_VIEW, 1),
+    WEIGHT("click", RS_EV_CLICK, 1),
+    WEIGHT("cart", RS_EV_CART, 3),
+    WEIGHT("purchase", RS_EV_PURCHASE, 5),
+    WEIGHT("like", RS_EV_LIKE, 2),
+    WEIGHT("share", RS_EV_SHARE, 2),
+    WEIGHT("review", RS_EV_REVIEW, 2),
+    WEIGHT("impression", RS_EV_IMPRESSION, 0),
+
+    /* recommendations */
+    INT("rec.k", S_REC, rec_k, 10, 1, 1000, "Items per recommendation list."),
+    {.name = "rec.similarity",
+     .section = S_REC,
+     .type = RS_CONF_ENUM,
+     .offset = OFF(rec_similarity),
+     .idef = RS_SIM_COSINE,
+     .s2i = {{"cosine", RS_SIM_COSINE}, {"llr", RS_SIM_LLR}},
+     .desc = "Item-item similarity: cosine of weighted counts, or log-likelihood ratio."},
+    INT("rec.neighbors", S_REC, rec_neighbors, 50, 1, 10000,
+        "Top-N most similar neighbours kept per item."),
+    INT("rec.recent", S_REC, rec_recent, 10, 1, 1000,
+        "Most recent items of the user used as seeds."),
+    DBL("rec.recency.decay", S_REC, rec_recency_decay, 0.8, 0.0, 1.0,
+        "Weight of the i-th most recent seed is decay^i."),
+    BOOL("rec.exclude.seen", S_REC, rec_exclude_seen, 1,
+         "Leave out items the user already interacted with."),
+    BOOL("rec.exclude.purchased", S_REC, rec_exclude_purchased, 1,
+         "Leave out items the user already purchased."),
+    I64("rec.min.interval.ms", S_REC, rec_min_interval_ms, 0, 0, 7 * DAY_MS,
+        "Least time between two recommendation records for one user (0 = no limit)."),
+    INT("rec.popular", S_REC, rec_popular, 100, 0, 100000,
+        "Size of the popularity list used as fallback for new or sparse users."),
+    I64("popularity.halflife.ms", S_REC, popularity_halflife_ms, DAY_MS, 1000, YEAR_MS,
+        "Half-life of the exponentially decayed popularity counts (ms)."),
+
+    /* validation */
+    I64("validate.max.future.ms", S_VALID, validate_max_future_ms, 300000, 0, YEAR_MS,
+        "Reject events whose timestamp is further than this ahead of the wall clock."),
+    DBL("validate.max.price", S_VALID, validate_max_price, 10000000.0, 0.0, 1e12,
+        "Reject events with a price above this."),
+    INT("validate.max.bytes", S_VALID, validate_max_bytes, 65536, 64, 16777216,
+        "Reject encoded events larger than this many bytes."),
+    INT("validate.max.id.len", S_VALID, validate_max_id_len, 256, 1, 65535,
+        "Reject events whose user, item or session id is longer than this."),
+
+    /* http and logging */
+    STR("http.host", S_HTTP, http_host, "127.0.0.1",
+        "Address the HTTP server (metrics, health, read APIs) listens on."),
+    INT("http.port", S_HTTP, http_port, 8080, 0, 65535, "HTTP port; 0 disables the server."),
+    {.name = "log.level",
+     .section = S_HTTP,
+     .type = RS_CONF_ENUM,
+     .offset = OFF(log_level),
+     .idef = RS_LOG_INFO,
+     .s2i = {{"error", RS_LOG_ERROR},
+             {"warn", RS_LOG_WARN},
+             {"info", RS_LOG_INFO},
+             {"debug", RS_LOG_DEBUG}},
+     .desc = "Lowest level of log lines written to stderr."},
+
+    {.name = NULL},
+};
