@@ -5,10 +5,15 @@
  * family has a merge operator over "sparse rows": a value is a packed array
  * of (uint32 LE id, uint32 LE count) pairs sorted ascending by id; merging
  * sums the counts of equal ids (saturating at UINT32_MAX) and keeps the
- * result sorted. Other families use plain puts/deletes.
+ * result sorted. Other families use plain puts/deletes. An operand (or stored
+ * value) that is not a valid row (length not a multiple of 8, ids not strictly
+ * ascending) is skipped with a warning: the merge still succeeds, so one bad
+ * write cannot make a key unreadable or stall compaction.
  *
  * Writes go through a batch: rs_rocks_write() applies it atomically (state
- * deltas and consumed offsets together: SPEC F7).
+ * deltas and consumed offsets together: SPEC F7). A batch records column
+ * family handles, so it is bound to the db it was first filled for until
+ * rs_rocks_batch_clear(); writing it to another db fails with RS_EARG.
  * Ownership: the caller owns batches and iterators and destroys them before
  * rs_rocks_close(). Thread: one thread per handle (the loop thread). */
 #ifndef RS_ROCKS_H
@@ -34,8 +39,8 @@ const char *rs_cf_name(rs_cf_t cf);
 
 typedef struct rs_rocks_opts {
     int sync;            /* fsync WAL per write */
-    int cache_mb;        /* block cache (shared by all CFs) */
-    int write_buffer_mb; /* memtable size per CF */
+    int cache_mb;        /* block cache (shared by all CFs); <= 0: 8 */
+    int write_buffer_mb; /* memtable size per CF; <= 0: 64 */
     int read_only;       /* open read-only (inspect while a daemon runs: no) */
 } rs_rocks_opts_t;
 
@@ -43,9 +48,11 @@ typedef struct rs_rocks rs_rocks_t;
 typedef struct rs_rocks_batch rs_rocks_batch_t;
 typedef struct rs_rocks_iter rs_rocks_iter_t;
 
-/* Creates the directory and missing column families. */
-rs_err_t rs_rocks_open(rs_rocks_t **out, const char *dir, const rs_rocks_opts_t *opts,
-                       char *errstr, size_t errstr_size);
+/* Creates the directory and missing column families. Read-only: the db must
+ * exist; families it lacks read as empty; writes, flush and compact give
+ * RS_ESTATE. */
+rs_err_t rs_rocks_open(rs_rocks_t **out, const char *dir, const rs_rocks_opts_t *opts, char *errstr,
+                       size_t errstr_size);
 void rs_rocks_close(rs_rocks_t *db); /* NULL-safe */
 
 /* Point read. RS_ENOTFOUND if absent; value replaces val's content. */
@@ -57,16 +64,19 @@ void rs_rocks_batch_destroy(rs_rocks_batch_t *b); /* NULL-safe */
 void rs_rocks_batch_clear(rs_rocks_batch_t *b);
 void rs_rocks_batch_put(rs_rocks_batch_t *b, rs_rocks_t *db, rs_cf_t cf, const void *k, size_t kl,
                         const void *v, size_t vl);
-void rs_rocks_batch_merge(rs_rocks_batch_t *b, rs_rocks_t *db, rs_cf_t cf, const void *k,
-                          size_t kl, const void *v, size_t vl);
+void rs_rocks_batch_merge(rs_rocks_batch_t *b, rs_rocks_t *db, rs_cf_t cf, const void *k, size_t kl,
+                          const void *v, size_t vl);
 void rs_rocks_batch_delete(rs_rocks_batch_t *b, rs_rocks_t *db, rs_cf_t cf, const void *k,
                            size_t kl);
 int rs_rocks_batch_count(const rs_rocks_batch_t *b);
 size_t rs_rocks_batch_bytes(const rs_rocks_batch_t *b);
-/* Atomic apply. On error nothing was applied. */
+/* Atomic apply. On error nothing was applied. The batch is not cleared.
+ * RS_EARG if the batch was filled with an invalid family or another db. */
 rs_err_t rs_rocks_write(rs_rocks_t *db, rs_rocks_batch_t *b, char *errstr, size_t errstr_size);
 
-/* Forward iteration over keys starting with prefix (plen may be 0: all). */
+/* Forward iteration over keys starting with prefix (plen may be 0: all).
+ * NULL only for a NULL db or an invalid cf. Key/value pointers stay valid
+ * until the next rs_rocks_iter_next() or rs_rocks_iter_destroy(). */
 rs_rocks_iter_t *rs_rocks_iter_new(rs_rocks_t *db, rs_cf_t cf, const void *prefix, size_t plen);
 int rs_rocks_iter_valid(rs_rocks_iter_t *it);
 void rs_rocks_iter_next(rs_rocks_iter_t *it);
@@ -82,11 +92,12 @@ uint64_t rs_rocks_state_bytes(rs_rocks_t *db);
 uint64_t rs_rocks_property_int(rs_rocks_t *db, rs_cf_t cf, const char *name);
 /* Flush memtables to SST (tests, clean shutdown). */
 rs_err_t rs_rocks_flush(rs_rocks_t *db, char *errstr, size_t errstr_size);
+/* Full manual compaction of every family (tests, maintenance); blocks. */
+rs_err_t rs_rocks_compact(rs_rocks_t *db);
 
 /* Merge two sparse rows (exposed for tests and for in-memory use). Appends the
- * merged row to out. Rows with odd lengths (not multiples of 8) are invalid:
- * returns RS_EARG. */
-rs_err_t rs_sparse_row_merge(const void *a, size_t alen, const void *b, size_t blen,
-                             rs_buf_t *out);
+ * merged row to out. Rows with odd lengths (not multiples of 8) or ids not
+ * strictly ascending are invalid: returns RS_EARG and out is unchanged. */
+rs_err_t rs_sparse_row_merge(const void *a, size_t alen, const void *b, size_t blen, rs_buf_t *out);
 
 #endif
