@@ -30,7 +30,9 @@ rs_err_t rs_loop_run(rs_loop_t *l);
 /* Runs one non-blocking iteration (tests). */
 void rs_loop_run_nowait(rs_loop_t *l);
 void rs_loop_stop(rs_loop_t *l);
-/* Closes remaining handles, runs their close callbacks, frees. NULL-safe. */
+/* Closes remaining handles (without calling their user callbacks), waits
+ * for queued work (its after_cb still runs), frees. NULL-safe. Objects that
+ * own handles (rs_http_t, ...) must be destroyed before the loop. */
 void rs_loop_destroy(rs_loop_t *l);
 /* Loop's cached time in ms (monotonic). */
 uint64_t rs_loop_now(rs_loop_t *l);
@@ -65,20 +67,33 @@ typedef struct rs_tcp_handler {
     void *opaque;
     /* New bytes arrived on conn (buffer valid during the call only). */
     void (*on_data)(void *opaque, rs_tcp_conn_t *conn, const char *data, size_t len);
-    /* Connection went away (after on_data may no longer be called); optional. */
+    /* Connection went away; optional. Called exactly once per connection,
+     * synchronously from whatever closes it (peer EOF/error, end of a
+     * close_after write, rs_tcp_conn_close, rs_tcp_server_close, the
+     * connection timeout); afterwards no callback mentions conn again. */
     void (*on_close)(void *opaque, rs_tcp_conn_t *conn);
 } rs_tcp_handler_t;
+
+/* Live connections per server; more are accepted and closed at once. */
+#define RS_TCP_MAX_CONNS 256
 
 /* Listen on host:port (port 0 = ephemeral; see rs_tcp_server_port). */
 rs_err_t rs_tcp_listen(rs_loop_t *l, const char *host, int port, const rs_tcp_handler_t *h,
                        rs_tcp_server_t **out, char *errstr, size_t errstr_size);
 int rs_tcp_server_port(rs_tcp_server_t *s);
+/* Close connections older than ms (0 = never, the default), checked at most
+ * every second; bounds how long a slow client can hold a connection. */
+void rs_tcp_server_set_conn_timeout(rs_tcp_server_t *s, uint64_t ms);
 void rs_tcp_server_close(rs_tcp_server_t *s); /* closes all its connections; NULL-safe */
 /* Per-connection user pointer (for request parsing state). */
 void rs_tcp_conn_set_data(rs_tcp_conn_t *c, void *data);
 void *rs_tcp_conn_data(rs_tcp_conn_t *c);
-/* Queue bytes (copied). close_after: close the connection once written. */
+/* Queue bytes (copied). close_after: once written, shut down our side, stop
+ * delivering on_data, and close when the peer closes (lingering close, so
+ * the peer is not reset while it still sends). Writes after close_after or
+ * on a closing connection are dropped. */
 void rs_tcp_write(rs_tcp_conn_t *c, const void *data, size_t len, int close_after);
+/* Close now (pending writes are dropped); on_close runs inside this call. */
 void rs_tcp_conn_close(rs_tcp_conn_t *c);
 
 #endif

@@ -2,8 +2,8 @@
  *
  * The engine keeps one rs_stats_t and bumps plain fields on the loop thread;
  * rendering reads them on the same thread, so no atomics. Histograms use
- * fixed log-spaced buckets (4 per power of two, 1 us .. ~1 h) so quantiles
- * are within ~19% and merging is addition. */
+ * fixed log-spaced buckets (4 per power of two, 1 us .. ~2.4 h) so quantiles
+ * overestimate by less than 25% and merging is addition. */
 #ifndef RS_METRICS_H
 #define RS_METRICS_H
 
@@ -24,32 +24,33 @@ typedef struct rs_hist {
 
 void rs_hist_add(rs_hist_t *h, uint64_t v);
 void rs_hist_merge(rs_hist_t *dst, const rs_hist_t *src);
-/* q in [0,1]; returns an upper-bound estimate of the quantile (0 if empty). */
+/* q in [0,1]; returns the upper bound of the bucket holding the
+ * ceil(q*count)-th smallest value, at most max (0 if empty). */
 uint64_t rs_hist_quantile(const rs_hist_t *h, double q);
 void rs_hist_reset(rs_hist_t *h);
 
 typedef struct rs_stats {
-    uint64_t events_in;                   /* records consumed from the events topic */
-    uint64_t events_applied;              /* valid, non-duplicate events applied */
-    uint64_t events_duplicate;            /* dropped by event_id */
-    uint64_t events_late;                 /* applied with ts older than the user's last event */
-    uint64_t dlq[RS_REJ__COUNT];          /* rejected, per reason */
-    uint64_t dlq_produce_errors;          /* DLQ delivery failures */
-    uint64_t batches;                     /* WriteBatches committed */
+    uint64_t events_in;          /* records consumed from the events topic */
+    uint64_t events_applied;     /* valid, non-duplicate events applied */
+    uint64_t events_duplicate;   /* dropped by event_id */
+    uint64_t events_late;        /* applied with ts older than the user's last event */
+    uint64_t dlq[RS_REJ__COUNT]; /* rejected, per reason */
+    uint64_t dlq_produce_errors; /* DLQ delivery failures */
+    uint64_t batches;            /* WriteBatches committed */
     uint64_t commit_errors;
-    uint64_t recs_emitted;                /* recommendation lists produced (changed) */
-    uint64_t recs_unchanged;              /* recomputed, identical, not emitted */
+    uint64_t recs_emitted;   /* recommendation lists produced (changed) */
+    uint64_t recs_unchanged; /* recomputed, identical, not emitted */
     uint64_t recs_produce_errors;
-    uint64_t users_cached;                /* gauge */
-    uint64_t items;                       /* gauge */
-    uint64_t cooc_pairs;                  /* gauge: stored (a,b) entries, both directions */
-    uint64_t partitions_assigned;         /* gauge */
-    int64_t consumer_lag;                 /* gauge, -1 unknown */
-    uint64_t state_bytes;                 /* gauge */
-    rs_hist_t batch_events;               /* events per batch */
-    rs_hist_t commit_us;                  /* WriteBatch write time */
-    rs_hist_t batch_us;                   /* whole batch: apply + commit + score + produce */
-    rs_hist_t e2e_us;                     /* event produce time -> rec delivered */
+    uint64_t users_cached;        /* gauge */
+    uint64_t items;               /* gauge */
+    uint64_t cooc_pairs;          /* gauge: stored (a,b) entries, both directions */
+    uint64_t partitions_assigned; /* gauge */
+    int64_t consumer_lag;         /* gauge, -1 unknown */
+    uint64_t state_bytes;         /* gauge */
+    rs_hist_t batch_events;       /* events per batch */
+    rs_hist_t commit_us;          /* WriteBatch write time */
+    rs_hist_t batch_us;           /* whole batch: apply + commit + score + produce */
+    rs_hist_t e2e_us;             /* event produce time -> rec delivered */
 } rs_stats_t;
 
 /* Prometheus text exposition format (version 0.0.4) of all fields, metric
