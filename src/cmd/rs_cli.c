@@ -1,0 +1,81 @@
+/* rs_cli.c -- shared CLI plumbing: config assembly, process stats, temp dirs. */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "recstream/rs_buf.h"
+#include "recstream/rs_log.h"
+#include "rs_cli.h"
+
+void rs_cli_conf_add_x(rs_cli_conf_t *c, const char *kv) {
+    c->x = rs_xrealloc(c->x, (size_t)(c->n_x + 1) * sizeof(*c->x));
+    c->x[c->n_x++] = kv;
+}
+
+void rs_cli_conf_free(rs_cli_conf_t *c) {
+    free(c->x);
+    c->x = NULL;
+    c->n_x = 0;
+}
+
+rs_conf_t *rs_cli_conf_build(rs_cli_conf_t *c, const char *prog) {
+    char err[512];
+    rs_conf_t *conf = rs_conf_new();
+    if (c->file && rs_conf_load_file(conf, c->file, err, sizeof(err))) goto fail;
+    for (int i = 0; i < c->n_x; i++)
+        if (rs_conf_set_kv(conf, c->x[i], err, sizeof(err))) goto fail;
+    if (rs_conf_check(conf, err, sizeof(err))) goto fail;
+    rs_log_level = (rs_log_level_t)conf->log_level;
+    return conf;
+fail:
+    fprintf(stderr, "%s: %s\n", prog, err);
+    rs_conf_destroy(conf);
+    return NULL;
+}
+
+double rs_cli_peak_rss_mb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    double kb = 0;
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = atof(line + 6);
+    fclose(f);
+    return kb / 1024.0;
+}
+
+static uint64_t g_du;
+static int du_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    if (flag == FTW_F) g_du += (uint64_t)sb->st_size;
+    return 0;
+}
+
+uint64_t rs_cli_dir_bytes(const char *dir) {
+    g_du = 0;
+    nftw(dir, du_cb, 16, FTW_PHYS);
+    return g_du;
+}
+
+char *rs_cli_tmpdir(const char *prefix) {
+    const char *t = getenv("TMPDIR");
+    rs_buf_t b = {0};
+    rs_buf_printf(&b, "%s/%s-XXXXXX", t && *t ? t : "/tmp", prefix);
+    rs_buf_cstr(&b);
+    if (!mkdtemp(b.p)) {
+        rs_buf_free(&b);
+        return NULL;
+    }
+    return b.p;
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    return remove(p);
+}
+
+void rs_cli_rmtree(const char *dir) {
+    if (dir) nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}

@@ -1,0 +1,40 @@
+/* rs_cli.h -- helpers shared by the subcommands (private to src/cmd). */
+#ifndef RS_CLI_H
+#define RS_CLI_H
+
+#include <stdint.h>
+
+#include "recstream/rs_conf.h"
+
+/* Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
+#define RS_EXIT_FAIL 2
+
+/* Collects -c FILE and -X key=value in command-line order, then builds the
+ * conf: defaults, file, -X overrides, cross-checks. Prints "FILE:LINE: ..."
+ * and returns NULL on error. */
+typedef struct rs_cli_conf {
+    const char *file;
+    const char **x;
+    int n_x;
+} rs_cli_conf_t;
+
+void rs_cli_conf_add_x(rs_cli_conf_t *c, const char *kv);
+rs_conf_t *rs_cli_conf_build(rs_cli_conf_t *c, const char *prog);
+void rs_cli_conf_free(rs_cli_conf_t *c);
+
+/* Peak resident set size of this process in MiB (VmHWM). */
+double rs_cli_peak_rss_mb(void);
+/* Total size in bytes of the files under dir. */
+uint64_t rs_cli_dir_bytes(const char *dir);
+/* mkdtemp under $TMPDIR (or /tmp) with the given prefix; caller frees. */
+char *rs_cli_tmpdir(const char *prefix);
+/* rm -rf dir (only used on directories this process created). */
+void rs_cli_rmtree(const char *dir);
+
+int cmd_run(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_state(int argc, char **argv);
+
+#endif

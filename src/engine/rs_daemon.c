@@ -1,0 +1,415 @@
+/* rs_daemon.c -- wires Kafka, the pipeline, the loop and HTTP together
+ * (see rs_daemon.h for the flow).
+ *
+ * Everything runs on the loop thread: the consumer and producer queues wake
+ * the loop through their io-event pipes, rebalance callbacks run inside
+ * rs_consumer_poll(), delivery reports inside rs_producer_poll(). A stop
+ * request from another thread writes to a self-pipe the loop watches.
+ *
+ * Offsets: on assignment each partition starts at the offset stored in the
+ * state (SPEC F7); before a revoke the current batch is committed, so the
+ * stored offsets match the state exactly. Kafka's own committed offsets only
+ * follow (auto-commit of offsets stored after each WriteBatch), for lag
+ * monitoring and as the starting point of a fresh state directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "recstream/rs_daemon.h"
+#include "recstream/rs_http.h"
+#include "recstream/rs_kafka.h"
+#include "recstream/rs_log.h"
+#include "recstream/rs_loop.h"
+#include "recstream/rs_pipeline.h"
+
+#define POLL_CHUNK 1024
+
+struct rs_daemon {
+    const rs_conf_t *conf;
+    rs_daemon_opts_t opts;
+    rs_stats_t stats;
+    rs_loop_t *loop;
+    rs_consumer_t *consumer;
+    rs_producer_t *producer;
+    rs_pipeline_t *pipe;
+    rs_http_t *http;
+    rs_watch_t *cw, *pw, *stop_w;
+    rs_defer_t *more;
+    rs_timer_t *tick;
+    rs_sigwatch_t *sig[3];
+    int stop_pipe[2];
+    rs_msg_t *msgs;
+    int stopping, stopped, commit_failing;
+    int64_t last_msg_ms;
+    int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
+    uint64_t in_flight; /* produced, not yet delivered */
+    rs_err_t exit_rc;
+    /* partitions consumed in the current batch -> offsets for Kafka */
+    rs_tp_t *tps;
+    int64_t *next;
+    size_t n_tps, cap_tps;
+};
+
+/* ------------------------------------------------------------- outputs */
+
+static void *opaque_encode(int64_t origin_us, int is_rec) {
+    return (void *)(intptr_t)(((origin_us > 0 ? origin_us : 0) << 1) | is_rec);
+}
+
+static void send_retry(rs_daemon_t *d, const char *topic, const void *key, size_t klen,
+                       const void *val, size_t vlen, const rs_header_t *h, size_t nh,
+                       void *opaque) {
+    for (int tries = 0;; tries++) {
+        int rc = rs_producer_send(d->producer, topic, -1, key, klen, val, vlen, h, nh, opaque);
+        if (rc == RS_OK) {
+            d->in_flight++;
+            return;
+        }
+        if (rc != RS_EFULL || tries > 3000) {
+            rs_error("daemon", "produce to %s failed: %s", topic, rs_strerror(rc));
+            return;
+        }
+        /* local queue full: serve delivery reports until there is room */
+        rs_producer_flush(d->producer, 10);
+    }
+}
+
+static void sink_rec(void *opaque, const rs_rec_t *rec, const void *key, size_t klen,
+                     const void *val, size_t vlen, int64_t origin_us) {
+    rs_daemon_t *d = opaque;
+    send_retry(d, d->conf->topic_recommendations, key, klen, val, vlen, NULL, 0,
+               opaque_encode(origin_us, 1));
+}
+
+static void sink_dlq(void *opaque, const rs_msg_t *m, rs_reject_t reason, const char *detail) {
+    rs_daemon_t *d = opaque;
+    char part[16], off[24];
+    snprintf(part, sizeof(part), "%" PRId32, m->partition);
+    snprintf(off, sizeof(off), "%" PRId64, m->offset);
+    const char *rname = rs_reject_name(reason);
+    rs_header_t h[5] = {
+        {"rs-error", rname, strlen(rname)},
+        {"rs-error-detail", detail, strlen(detail)},
+        {"rs-source-topic", m->topic ? m->topic : "", m->topic ? strlen(m->topic) : 0},
+        {"rs-source-partition", part, strlen(part)},
+        {"rs-source-offset", off, strlen(off)},
+    };
+    rs_debug("daemon", "dlq %s [%s] %s@%s: %s", rname, m->topic ? m->topic : "", part, off,
+             detail);
+    send_retry(d, d->conf->topic_dlq, m->key, m->key_len, m->payload, m->len, h, 5,
+               opaque_encode(0, 0));
+}
+
+static void on_delivery(void *opaque, void *msg_opaque, int err, const char *errstr) {
+    rs_daemon_t *d = opaque;
+    intptr_t v = (intptr_t)msg_opaque;
+    int is_rec = (int)(v & 1);
+    int64_t origin_us = (int64_t)(v >> 1);
+    if (d->in_flight) d->in_flight--;
+    if (err) {
+        if (is_rec)
+            d->stats.recs_produce_errors++;
+        else
+            d->stats.dlq_produce_errors++;
+        rs_warn("daemon", "delivery failed: %s", errstr ? errstr : rs_strerror(err));
+        return;
+    }
+    if (is_rec && origin_us > 0) {
+        int64_t lat = rs_now_us() - origin_us;
+        rs_hist_add(&d->stats.e2e_us, lat > 0 ? (uint64_t)lat : 0);
+    }
+}
+
+/* ------------------------------------------------------------- batches */
+
+static void note_offset(rs_daemon_t *d, const rs_msg_t *m) {
+    for (size_t i = 0; i < d->n_tps; i++)
+        if (d->tps[i].partition == m->partition && !strcmp(d->tps[i].topic, m->topic)) {
+            d->next[i] = m->offset + 1;
+            return;
+        }
+    if (d->n_tps == d->cap_tps) {
+        d->cap_tps = d->cap_tps ? d->cap_tps * 2 : 16;
+        d->tps = rs_xrealloc(d->tps, d->cap_tps * sizeof(*d->tps));
+        d->next = rs_xrealloc(d->next, d->cap_tps * sizeof(*d->next));
+    }
+    d->tps[d->n_tps] = (rs_tp_t){rs_xstrdup(m->topic), m->partition};
+    d->next[d->n_tps++] = m->offset + 1;
+}
+
+static void clear_tps(rs_daemon_t *d) {
+    for (size_t i = 0; i < d->n_tps; i++) free((char *)d->tps[i].topic);
+    d->n_tps = 0;
+}
+
+static int flush(rs_daemon_t *d) {
+    char err[512];
+    int64_t t0 = rs_mono_us();
+    int rc = rs_pipeline_flush(d->pipe, err, sizeof(err));
+    if (rc) {
+        if (!d->commit_failing)
+            rs_error("daemon", "commit failed, consumption paused until it succeeds: %s", err);
+        d->commit_failing = 1;
+        return rc;
+    }
+    if (d->commit_failing) rs_info("daemon", "commit succeeded again, resuming");
+    d->commit_failing = 0;
+    if (d->n_tps && d->consumer)
+        rs_consumer_store_offsets(d->consumer, d->tps, d->next, d->n_tps);
+    clear_tps(d);
+    rs_hist_add(&d->stats.batch_us, (uint64_t)(rs_mono_us() - t0));
+    rs_producer_poll(d->producer);
+    if (d->opts.on_flush) d->opts.on_flush(d->opts.opaque, &d->stats);
+    return RS_OK;
+}
+
+static void maybe_finish(rs_daemon_t *d);
+
+/* Drains the consumer queue into the pipeline, then commits. */
+static void drain(void *opaque) {
+    rs_daemon_t *d = opaque;
+    if (d->stopping || d->commit_failing) return;
+    size_t total = 0, cap = (size_t)d->conf->batch_max_events;
+    for (;;) {
+        size_t want = cap - total < POLL_CHUNK ? cap - total : POLL_CHUNK;
+        size_t n = rs_consumer_poll(d->consumer, d->msgs, want);
+        for (size_t i = 0; i < n; i++) {
+            if (d->msgs[i].err) continue;
+            rs_pipeline_process(d->pipe, &d->msgs[i]);
+            note_offset(d, &d->msgs[i]);
+        }
+        rs_consumer_release(d->consumer, d->msgs, n);
+        total += n;
+        if (n < want || total >= cap) break;
+    }
+    if (total) {
+        d->last_msg_ms = rs_now_ms();
+        if (!d->first_msg_us) d->first_msg_us = rs_mono_us();
+    }
+    if (rs_pipeline_pending(d->pipe) && flush(d) == RS_OK && total >= cap)
+        rs_defer_arm(d->more); /* more may be queued: no new wake-up will come */
+    else if (total >= cap)
+        rs_defer_arm(d->more);
+    maybe_finish(d);
+}
+
+/* ------------------------------------------------------------- rebalance */
+
+static void on_assign(void *opaque, const rs_tp_t *tps, size_t n, int64_t *offsets) {
+    rs_daemon_t *d = opaque;
+    rs_state_t *st = rs_pipeline_state(d->pipe);
+    for (size_t i = 0; i < n; i++) {
+        int64_t o = rs_state_offset(st, tps[i].topic, tps[i].partition);
+        if (o >= 0) offsets[i] = o;
+        rs_info("daemon", "assigned %s [%d] from %s%" PRId64, tps[i].topic, tps[i].partition,
+                o >= 0 ? "stored offset " : "committed/reset ", o >= 0 ? o : (int64_t)0);
+    }
+    d->stats.partitions_assigned += n;
+}
+
+static void on_revoke(void *opaque, const rs_tp_t *tps, size_t n, int lost) {
+    rs_daemon_t *d = opaque;
+    /* the batch may hold records of these partitions: make it durable first */
+    if (rs_pipeline_pending(d->pipe)) flush(d);
+    rs_info("daemon", "%s %zu partition(s)", lost ? "lost" : "revoked", n);
+    d->stats.partitions_assigned =
+        d->stats.partitions_assigned > n ? d->stats.partitions_assigned - n : 0;
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static void shutdown_now(rs_daemon_t *d) {
+    if (d->stopped) return;
+    d->stopped = 1;
+    d->stopping = 1;
+    rs_watch_close(d->cw), d->cw = NULL;
+    rs_defer_close(d->more), d->more = NULL;
+    rs_timer_close(d->tick), d->tick = NULL;
+    if (rs_pipeline_pending(d->pipe)) flush(d);
+    if (d->consumer) rs_consumer_close(d->consumer); /* revoke -> commit */
+    if (rs_pipeline_pending(d->pipe)) flush(d);
+    rs_producer_flush(d->producer, 10000);
+    rs_producer_poll(d->producer);
+    rs_watch_close(d->pw), d->pw = NULL;
+    rs_watch_close(d->stop_w), d->stop_w = NULL;
+    for (int i = 0; i < 3; i++) rs_signal_close(d->sig[i]), d->sig[i] = NULL;
+    rs_http_destroy(d->http), d->http = NULL;
+    rs_loop_stop(d->loop);
+}
+
+static void maybe_finish(rs_daemon_t *d) {
+    if (!d->opts.stop_after_events || d->stopped) return;
+    if (d->stats.events_in >= d->opts.stop_after_events && !rs_pipeline_pending(d->pipe)) {
+        rs_producer_poll(d->producer);
+        if (rs_producer_outq_len(d->producer) == 0) shutdown_now(d);
+    }
+}
+
+static void on_producer(void *opaque) {
+    rs_daemon_t *d = opaque;
+    rs_producer_poll(d->producer);
+    maybe_finish(d);
+}
+
+static void on_tick(void *opaque) {
+    rs_daemon_t *d = opaque;
+    rs_producer_poll(d->producer);
+    if (d->commit_failing) {
+        if (flush(d) == RS_OK) rs_defer_arm(d->more);
+    } else if (rs_pipeline_pending(d->pipe)) {
+        flush(d);
+    } else {
+        drain(d); /* covers a missed wake-up; cheap when the queue is empty */
+    }
+    rs_state_t *st = rs_pipeline_state(d->pipe);
+    d->stats.users_cached = rs_state_user_cached(st);
+    d->stats.items = rs_state_item_count(st);
+    d->stats.cooc_pairs = rs_state_cooc_entries(st);
+    d->stats.consumer_lag = rs_consumer_lag(d->consumer);
+    d->stats.partitions_assigned = rs_consumer_assignment_count(d->consumer);
+    maybe_finish(d);
+    if (!d->stopped && d->opts.idle_exit_ms && d->last_msg_ms &&
+        rs_now_ms() - d->last_msg_ms > d->opts.idle_exit_ms)
+        shutdown_now(d);
+}
+
+static void on_stop_pipe(void *opaque) {
+    rs_daemon_t *d = opaque;
+    char buf[64];
+    while (read(d->stop_pipe[0], buf, sizeof(buf)) > 0) {}
+    rs_info("daemon", "shutting down: committing and closing");
+    shutdown_now(d);
+}
+
+static void on_signal(void *opaque) { rs_daemon_stop_async(opaque); }
+
+void rs_daemon_stop_async(rs_daemon_t *d) {
+    if (d->stop_pipe[1] >= 0) {
+        ssize_t r = write(d->stop_pipe[1], "x", 1);
+        (void)r;
+    }
+}
+
+/* ------------------------------------------------------------- HTTP */
+
+static void http_metrics(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
+    rs_daemon_t *d = opaque;
+    d->stats.state_bytes = rs_state_bytes(rs_pipeline_state(d->pipe));
+    r->content_type = "text/plain; version=0.0.4";
+    rs_metrics_render(&d->stats, &r->body);
+}
+
+static void http_health(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
+    rs_buf_append(&r->body, "ok\n", 3);
+}
+
+static void http_ready(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
+    rs_daemon_t *d = opaque;
+    if (d->commit_failing || d->stopping) {
+        r->status = 503;
+        rs_buf_printf(&r->body, "not ready: %s\n",
+                      d->stopping ? "shutting down" : "state commits failing");
+    } else {
+        rs_buf_append(&r->body, "ready\n", 6);
+    }
+}
+
+/* ------------------------------------------------------------- new/run */
+
+rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon_opts_t *opts,
+                       char *errstr, size_t errstr_size) {
+    rs_daemon_t *d = rs_xcalloc(1, sizeof(*d));
+    d->conf = conf;
+    if (opts) d->opts = *opts;
+    d->stop_pipe[0] = d->stop_pipe[1] = -1;
+    d->stats.consumer_lag = -1;
+    d->msgs = rs_xcalloc(POLL_CHUNK, sizeof(rs_msg_t));
+    d->last_msg_ms = rs_now_ms(); /* idle exit also covers "nothing to consume" */
+    int rc = rs_loop_new(&d->loop, errstr, errstr_size);
+    if (rc) goto fail;
+    rs_sink_t sink = {d, sink_rec, sink_dlq};
+    rc = rs_pipeline_new(&d->pipe, conf, &sink, &d->stats, errstr, errstr_size);
+    if (rc) goto fail;
+    rc = rs_producer_new(&d->producer, conf->kafka, conf->kafka_cnt, on_delivery, d, errstr,
+                         errstr_size);
+    if (rc) goto fail;
+    rs_consumer_cbs_t cbs = {d, on_assign, on_revoke};
+    rc = rs_consumer_new(&d->consumer, conf->kafka, conf->kafka_cnt, conf->group_id, &cbs, errstr,
+                         errstr_size);
+    if (rc) goto fail;
+    if (pipe2(d->stop_pipe, O_NONBLOCK | O_CLOEXEC)) {
+        rc = rs_seterr(errstr, errstr_size, RS_EIO, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    d->stop_w = rs_watch_fd(d->loop, d->stop_pipe[0], on_stop_pipe, d);
+    d->cw = rs_watch_fd(d->loop, rs_consumer_fd(d->consumer), drain, d);
+    d->pw = rs_watch_fd(d->loop, rs_producer_fd(d->producer), on_producer, d);
+    d->more = rs_defer_new(d->loop, drain, d);
+    uint64_t tick = conf->commit_interval_ms > 0 ? (uint64_t)conf->commit_interval_ms : 50;
+    d->tick = rs_timer_start(d->loop, tick, tick, on_tick, d);
+    if (!d->stop_w || !d->cw || !d->pw || !d->more || !d->tick) {
+        rc = rs_seterr(errstr, errstr_size, RS_ELOOP, "could not register loop handles");
+        goto fail;
+    }
+    if (!d->opts.no_signals) {
+        d->sig[0] = rs_signal_watch(d->loop, SIGINT, on_signal, d);
+        d->sig[1] = rs_signal_watch(d->loop, SIGTERM, on_signal, d);
+    }
+    if (conf->http_port > 0) {
+        rc = rs_http_new(&d->http, d->loop, conf->http_host, conf->http_port, errstr, errstr_size);
+        if (rc) goto fail;
+        rs_http_route(d->http, "/metrics", http_metrics, d);
+        rs_http_route(d->http, "/healthz", http_health, d);
+        rs_http_route(d->http, "/readyz", http_ready, d);
+        rs_info("daemon", "HTTP on http://%s:%d/metrics", conf->http_host, rs_http_port(d->http));
+    }
+    const char *topics[1] = {conf->topic_events};
+    rc = rs_consumer_subscribe(d->consumer, topics, 1, errstr, errstr_size);
+    if (rc) goto fail;
+    *out = d;
+    return RS_OK;
+fail:
+    rs_daemon_destroy(d);
+    return rc;
+}
+
+rs_err_t rs_daemon_run(rs_daemon_t *d) {
+    rs_info("daemon", "consuming %s as group %s (librdkafka %s)", d->conf->topic_events,
+            d->conf->group_id, rs_kafka_version());
+    int rc = rs_loop_run(d->loop);
+    if (!d->stopped) shutdown_now(d);
+    return rc ? rc : d->exit_rc;
+}
+
+const rs_stats_t *rs_daemon_stats(rs_daemon_t *d) { return &d->stats; }
+
+int64_t rs_daemon_first_msg_us(rs_daemon_t *d) { return d->first_msg_us; }
+
+int rs_daemon_http_port(rs_daemon_t *d) { return d->http ? rs_http_port(d->http) : -1; }
+
+void rs_daemon_destroy(rs_daemon_t *d) {
+    if (!d) return;
+    rs_watch_close(d->cw);
+    rs_watch_close(d->pw);
+    rs_watch_close(d->stop_w);
+    rs_defer_close(d->more);
+    rs_timer_close(d->tick);
+    for (int i = 0; i < 3; i++) rs_signal_close(d->sig[i]);
+    rs_http_destroy(d->http);
+    rs_consumer_destroy(d->consumer);
+    rs_producer_destroy(d->producer);
+    rs_pipeline_destroy(d->pipe);
+    rs_loop_destroy(d->loop);
+    if (d->stop_pipe[0] >= 0) close(d->stop_pipe[0]);
+    if (d->stop_pipe[1] >= 0) close(d->stop_pipe[1]);
+    clear_tps(d);
+    free(d->tps);
+    free(d->next);
+    free(d->msgs);
+    free(d);
+}
