@@ -7,15 +7,22 @@
  *   RS_FMT_JSON       one JSON object with the schema's field names
  *   RS_FMT_AUTO       '{' (after optional whitespace) -> JSON; 0x00 and len >= 5
  *                     -> Confluent; anything else -> plain Avro.
- * The schemas are compiled into the binary (build step embeds schemas/*.avsc).
+ * The schemas are compiled into the binary (build step embeds schemas/NAME.avsc).
  *
  * Decoding does not validate ranges: it fills rs_event_t with what it found
  * (presence bits, RS_EV_UNKNOWN for an unknown type symbol) and leaves the
  * judgement to rs_validate. It fails only when the bytes cannot be parsed.
  *
+ * Errors: RS_EDECODE with a one-line reason prefixed by the layer that
+ * failed: "confluent: ..." (framing: bad magic, short header -- the DLQ
+ * "schema" reason), "avro: ..." / "json: ..." (the bytes: "malformed").
+ * Trailing bytes after a complete record are an error in every format.
+ *
  * Ownership: strings in a decoded rs_event_t / rs_rec_t point into the
  * codec's scratch memory and stay valid until the next decode call on the
- * same codec. Encoders append to a caller-owned rs_buf_t.
+ * same codec (they are also NUL-terminated there; len excludes the NUL).
+ * Absent optional strings are RS_STR_NULL. Encoders append to a
+ * caller-owned rs_buf_t and leave it unchanged on error.
  * Thread: a codec is single-threaded; make one per thread. */
 #ifndef RS_CODEC_H
 #define RS_CODEC_H
@@ -55,13 +62,18 @@ rs_err_t rs_codec_decode_event(rs_codec_t *c, const void *buf, size_t len, rs_fo
                                size_t errstr_size);
 
 /* Encode an event (generator, bench, tests). fmt must not be AUTO.
- * Confluent framing uses schema_id. Absent optional fields become null. */
+ * Confluent framing uses schema_id. Absent optional fields become null.
+ * Avro/Confluent: RS_EARG if a required field is absent or the type is not
+ * a known symbol (the schema cannot carry it). JSON: one compact line;
+ * absent required fields are omitted, RS_EV_UNKNOWN is written "unknown",
+ * a non-finite price null. */
 rs_err_t rs_codec_encode_event(rs_codec_t *c, const rs_event_t *ev, rs_format_t fmt,
                                int32_t schema_id, rs_buf_t *out);
 
-/* Encode / decode a recommendation list. */
-rs_err_t rs_codec_encode_rec(rs_codec_t *c, const rs_rec_t *rec, rs_format_t fmt,
-                             int32_t schema_id, rs_buf_t *out);
+/* Encode / decode a recommendation list. Every field is required when
+ * decoding; rec->items points into the codec (valid until the next decode). */
+rs_err_t rs_codec_encode_rec(rs_codec_t *c, const rs_rec_t *rec, rs_format_t fmt, int32_t schema_id,
+                             rs_buf_t *out);
 rs_err_t rs_codec_decode_rec(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
                              rs_rec_t *rec, char *errstr, size_t errstr_size);
 

@@ -1,0 +1,392 @@
+/* rs_avro.c -- Avro binary for events and recommendations; the only file
+ * that includes <avro.h>.
+ *
+ * Encode goes through Avro C's generic value API: one reusable value per
+ * schema, parsed once in rs_avro_new, so what we write is what the reference
+ * implementation writes. Decode is hand-written for exactly the two embedded
+ * schemas, because the generic reader costs several allocations and copies
+ * per record and the ingest path decodes every event. To keep the two from
+ * drifting, rs_avro_new renders Avro C's parse of each embedded schema as a
+ * type signature and refuses to start if it differs from the layout the
+ * decoders below assume.
+ *
+ * Decoder invariants: every read checks the remaining length first (no read
+ * past p + n, whatever the bytes say); varints longer than 10 bytes or
+ * overflowing 64 bits, negative or oversized string lengths, enum indexes
+ * out of range, union indexes other than 0/1 and bytes left after the record
+ * are all RS_EDECODE with the field name. Array block counts are bounded by
+ * the remaining bytes before anything is allocated. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <avro.h>
+
+#include "core/rs_codec_int.h"
+
+/* Avro's double/float are little-endian IEEE; rd_fixed copies them as is. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "rs_avro.c assumes little-endian");
+
+struct rs_avro {
+    avro_schema_t ev_schema, rec_schema;
+    avro_value_iface_t *ev_iface, *rec_iface;
+    avro_value_t ev_val, rec_val;
+    int ev_val_ok, rec_val_ok;
+    avro_writer_t writer;
+    rs_buf_t tmp; /* NUL-terminated copies: Avro C wants C strings */
+};
+
+/* ---- schema check ------------------------------------------------------ */
+
+static void sig(avro_schema_t s, rs_buf_t *b) {
+    switch (avro_typeof(s)) {
+    case AVRO_STRING:
+        rs_buf_printf(b, "string");
+        break;
+    case AVRO_INT64:
+        rs_buf_printf(b, "long");
+        break;
+    case AVRO_INT32:
+        rs_buf_printf(b, "int");
+        break;
+    case AVRO_DOUBLE:
+        rs_buf_printf(b, "double");
+        break;
+    case AVRO_FLOAT:
+        rs_buf_printf(b, "float");
+        break;
+    case AVRO_NULL:
+        rs_buf_printf(b, "null");
+        break;
+    case AVRO_ENUM:
+        rs_buf_printf(b, "enum[");
+        for (int i = 0; i < avro_schema_enum_number_of_symbols(s); i++)
+            rs_buf_printf(b, "%s%s", i ? "," : "", avro_schema_enum_get(s, i));
+        rs_buf_printf(b, "]");
+        break;
+    case AVRO_UNION:
+        rs_buf_printf(b, "union[");
+        for (size_t i = 0; i < avro_schema_union_size(s); i++) {
+            if (i) rs_buf_putc(b, ',');
+            sig(avro_schema_union_branch(s, (int)i), b);
+        }
+        rs_buf_printf(b, "]");
+        break;
+    case AVRO_ARRAY:
+        rs_buf_printf(b, "array<");
+        sig(avro_schema_array_items(s), b);
+        rs_buf_printf(b, ">");
+        break;
+    case AVRO_RECORD:
+        rs_buf_printf(b, "{");
+        for (size_t i = 0; i < avro_schema_record_size(s); i++) {
+            rs_buf_printf(b, "%s%s:", i ? "," : "", avro_schema_record_field_name(s, (int)i));
+            sig(avro_schema_record_field_get_by_index(s, (int)i), b);
+        }
+        rs_buf_printf(b, "}");
+        break;
+    default:
+        rs_buf_printf(b, "?%d", (int)avro_typeof(s));
+        break;
+    }
+}
+
+static rs_err_t load_schema(const char *name, const char *json, const char *want,
+                            avro_schema_t *schema, avro_value_iface_t **iface, avro_value_t *val,
+                            int *val_ok, char *errstr, size_t errstr_size) {
+    rs_buf_t b = {0};
+    rs_err_t err = RS_OK;
+    if (avro_schema_from_json_length(json, strlen(json), schema)) {
+        *schema = NULL;
+        err =
+            rs_seterr(errstr, errstr_size, RS_ECONF, "avro: schema %s: %s", name, avro_strerror());
+        goto out;
+    }
+    sig(*schema, &b);
+    if (strcmp(rs_buf_cstr(&b), want) != 0) {
+        err = rs_seterr(errstr, errstr_size, RS_ECONF,
+                        "avro: schema %s does not match the decoder: %s", name, b.p);
+        goto out;
+    }
+    if (!(*iface = avro_generic_class_from_schema(*schema)) ||
+        avro_generic_value_new(*iface, val)) {
+        err =
+            rs_seterr(errstr, errstr_size, RS_ECONF, "avro: schema %s: %s", name, avro_strerror());
+        goto out;
+    }
+    *val_ok = 1;
+out:
+    rs_buf_free(&b);
+    return err;
+}
+
+rs_err_t rs_avro_new(rs_avro_t **out, char *errstr, size_t errstr_size) {
+    rs_avro_t *a = rs_xcalloc(1, sizeof(*a));
+    rs_buf_t want = {0};
+    rs_err_t err;
+    *out = NULL;
+
+    rs_buf_printf(&want, "{event_id:string,ts_ms:long,user_id:string,item_id:string,type:enum[");
+    for (int i = 0; i < RS_EV__COUNT; i++)
+        rs_buf_printf(&want, "%s%s", i ? "," : "", rs_evtype_name((rs_evtype_t)i));
+    rs_buf_printf(&want, "],session_id:union[null,string],price:union[null,double],"
+                         "category:union[null,string],device:union[null,string],"
+                         "rec_version:union[null,long]}");
+    err = load_schema("event", rs_schema_event_json(), rs_buf_cstr(&want), &a->ev_schema,
+                      &a->ev_iface, &a->ev_val, &a->ev_val_ok, errstr, errstr_size);
+    if (err) goto fail;
+    err = load_schema("recommendation", rs_schema_recommendation_json(),
+                      "{user_id:string,version:long,ts_ms:long,created_ms:long,strategy:string,"
+                      "items:array<{item_id:string,score:float,reason:string}>}",
+                      &a->rec_schema, &a->rec_iface, &a->rec_val, &a->rec_val_ok, errstr,
+                      errstr_size);
+    if (err) goto fail;
+    if (!(a->writer = avro_writer_memory("", 0))) {
+        err = rs_seterr(errstr, errstr_size, RS_ENOMEM, "avro: writer: %s", avro_strerror());
+        goto fail;
+    }
+    rs_buf_free(&want);
+    *out = a;
+    return RS_OK;
+fail:
+    rs_buf_free(&want);
+    rs_avro_destroy(a);
+    return err;
+}
+
+void rs_avro_destroy(rs_avro_t *a) {
+    if (!a) return;
+    if (a->writer) avro_writer_free(a->writer);
+    if (a->ev_val_ok) avro_value_decref(&a->ev_val);
+    if (a->rec_val_ok) avro_value_decref(&a->rec_val);
+    if (a->ev_iface) avro_value_iface_decref(a->ev_iface);
+    if (a->rec_iface) avro_value_iface_decref(a->rec_iface);
+    if (a->ev_schema) avro_schema_decref(a->ev_schema);
+    if (a->rec_schema) avro_schema_decref(a->rec_schema);
+    rs_buf_free(&a->tmp);
+    free(a);
+}
+
+/* ---- encode (Avro C) --------------------------------------------------- */
+
+static int set_str(rs_avro_t *a, avro_value_t *v, rs_str_t s) {
+    a->tmp.len = 0;
+    rs_buf_append(&a->tmp, s.p ? s.p : "", s.len);
+    rs_buf_putc(&a->tmp, '\0');
+    return avro_value_set_string_len(v, a->tmp.p, (size_t)s.len + 1);
+}
+
+static int field(avro_value_t *rec, size_t i, avro_value_t *f) {
+    return avro_value_get_by_index(rec, i, f, NULL);
+}
+
+/* Optional field: union [null, T]; returns the T branch in *br, or sets null. */
+static int opt(avro_value_t *rec, size_t i, int present, avro_value_t *br) {
+    avro_value_t f;
+    int rc = field(rec, i, &f);
+    if (rc) return rc;
+    if (!present) {
+        if ((rc = avro_value_set_branch(&f, 0, br))) return rc;
+        return avro_value_set_null(br);
+    }
+    return avro_value_set_branch(&f, 1, br);
+}
+
+static rs_err_t write_value(rs_avro_t *a, avro_value_t *v, rs_buf_t *out) {
+    size_t sz = 0;
+    if (avro_value_sizeof(v, &sz)) return RS_EARG;
+    rs_buf_reserve(out, sz);
+    avro_writer_memory_set_dest(a->writer, out->p + out->len, (int64_t)sz);
+    if (avro_value_write(a->writer, v)) return RS_EARG;
+    out->len += sz;
+    return RS_OK;
+}
+
+rs_err_t rs_avro_encode_event(rs_avro_t *a, const rs_event_t *ev, rs_buf_t *out) {
+    avro_value_t *v = &a->ev_val, f;
+    /* The schema has no null for these: refuse rather than invent values. */
+    if ((ev->fields & RS_F_REQUIRED) != RS_F_REQUIRED || (unsigned)ev->type >= RS_EV__COUNT)
+        return RS_EARG;
+    int rc = 0;
+    rc = rc || field(v, 0, &f) || set_str(a, &f, ev->event_id);
+    rc = rc || field(v, 1, &f) || avro_value_set_long(&f, ev->ts_ms);
+    rc = rc || field(v, 2, &f) || set_str(a, &f, ev->user_id);
+    rc = rc || field(v, 3, &f) || set_str(a, &f, ev->item_id);
+    rc = rc || field(v, 4, &f) || avro_value_set_enum(&f, (int)ev->type);
+    int has = (ev->fields & RS_F_SESSION) != 0;
+    rc = rc || opt(v, 5, has, &f) || (has && set_str(a, &f, ev->session_id));
+    has = (ev->fields & RS_F_PRICE) != 0;
+    rc = rc || opt(v, 6, has, &f) || (has && avro_value_set_double(&f, ev->price));
+    has = (ev->fields & RS_F_CATEGORY) != 0;
+    rc = rc || opt(v, 7, has, &f) || (has && set_str(a, &f, ev->category));
+    has = (ev->fields & RS_F_DEVICE) != 0;
+    rc = rc || opt(v, 8, has, &f) || (has && set_str(a, &f, ev->device));
+    has = (ev->fields & RS_F_REC_VERSION) != 0;
+    rc = rc || opt(v, 9, has, &f) || (has && avro_value_set_long(&f, ev->rec_version));
+    if (rc) return RS_EARG;
+    return write_value(a, v, out);
+}
+
+rs_err_t rs_avro_encode_rec(rs_avro_t *a, const rs_rec_t *rec, rs_buf_t *out) {
+    avro_value_t *v = &a->rec_val, f, items, el, x;
+    int rc = avro_value_reset(v); /* empties the items array */
+    rc = rc || field(v, 0, &f) || set_str(a, &f, rec->user_id);
+    rc = rc || field(v, 1, &f) || avro_value_set_long(&f, rec->version);
+    rc = rc || field(v, 2, &f) || avro_value_set_long(&f, rec->ts_ms);
+    rc = rc || field(v, 3, &f) || avro_value_set_long(&f, rec->created_ms);
+    rc = rc || field(v, 4, &f) || set_str(a, &f, rec->strategy);
+    rc = rc || field(v, 5, &items);
+    for (uint32_t i = 0; !rc && i < rec->n_items; i++) {
+        const rs_rec_item_t *it = &rec->items[i];
+        rc = avro_value_append(&items, &el, NULL);
+        rc = rc || field(&el, 0, &x) || set_str(a, &x, it->item_id);
+        rc = rc || field(&el, 1, &x) || avro_value_set_float(&x, it->score);
+        rc = rc || field(&el, 2, &x) || set_str(a, &x, it->reason);
+    }
+    if (rc) return RS_EARG;
+    return write_value(a, v, out);
+}
+
+/* ---- decode (hand-written) --------------------------------------------- */
+
+typedef struct rd {
+    const uint8_t *p, *end, *start;
+    rs_codec_t *c;
+    char *errstr;
+    size_t errstr_size;
+} rd_t;
+
+static rs_err_t fail(rd_t *r, const char *what, const char *field_name) {
+    return rs_seterr(r->errstr, r->errstr_size, RS_EDECODE, "avro: %s in field %s at byte %zu",
+                     what, field_name, (size_t)(r->p - r->start));
+}
+
+static rs_err_t rd_long(rd_t *r, const char *fname, int64_t *out) {
+    uint64_t v = 0;
+    for (int shift = 0;; shift += 7) {
+        if (r->p >= r->end) return fail(r, "truncated varint", fname);
+        uint8_t b = *r->p++;
+        if (shift == 63 && b > 1) return fail(r, "varint overflows 64 bits", fname);
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) break;
+    }
+    *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+    return RS_OK;
+}
+
+static rs_err_t rd_str(rd_t *r, const char *fname, rs_str_t *out) {
+    int64_t n;
+    rs_err_t err = rd_long(r, fname, &n);
+    if (err) return err;
+    if (n < 0) return fail(r, "negative string length", fname);
+    if ((uint64_t)n > (uint64_t)(r->end - r->p)) return fail(r, "truncated string", fname);
+    if (n > (int64_t)UINT32_MAX) return fail(r, "string too long", fname);
+    const char *s = rs_codec_keep(r->c, (const char *)r->p, (size_t)n);
+    if (!s) return fail(r, "scratch arena exhausted", fname);
+    r->p += n;
+    *out = rs_str(s, (uint32_t)n);
+    return RS_OK;
+}
+
+static rs_err_t rd_fixed(rd_t *r, const char *fname, void *out, size_t n) {
+    if ((size_t)(r->end - r->p) < n) return fail(r, "truncated", fname);
+    memcpy(out, r->p, n); /* little-endian on the wire, as on our targets */
+    r->p += n;
+    return RS_OK;
+}
+
+/* Union [null, T]: *present = branch index (0 or 1). */
+static rs_err_t rd_branch(rd_t *r, const char *fname, int *present) {
+    int64_t b;
+    rs_err_t err = rd_long(r, fname, &b);
+    if (err) return err;
+    if (b != 0 && b != 1) return fail(r, "union branch out of range", fname);
+    *present = (int)b;
+    return RS_OK;
+}
+
+static rs_err_t rd_opt_str(rd_t *r, const char *fname, rs_event_t *ev, uint32_t bit,
+                           rs_str_t *out) {
+    int present = 0;
+    rs_err_t err = rd_branch(r, fname, &present);
+    if (err || !present) return err;
+    ev->fields |= bit;
+    return rd_str(r, fname, out);
+}
+
+static rs_err_t finish(rd_t *r) {
+    if (r->p != r->end)
+        return rs_seterr(r->errstr, r->errstr_size, RS_EDECODE,
+                         "avro: %zu trailing bytes after the record", (size_t)(r->end - r->p));
+    return RS_OK;
+}
+
+#define TRY(e)                                                                                     \
+    do {                                                                                           \
+        if ((err = (e))) return err;                                                               \
+    } while (0)
+
+rs_err_t rs_avro_decode_event(rs_codec_t *c, const uint8_t *p, size_t n, rs_event_t *ev,
+                              char *errstr, size_t errstr_size) {
+    rd_t r = {p, p + n, p, c, errstr, errstr_size};
+    rs_err_t err;
+    int64_t t;
+    int present = 0;
+    TRY(rd_str(&r, "event_id", &ev->event_id));
+    TRY(rd_long(&r, "ts_ms", &ev->ts_ms));
+    TRY(rd_str(&r, "user_id", &ev->user_id));
+    TRY(rd_str(&r, "item_id", &ev->item_id));
+    TRY(rd_long(&r, "type", &t));
+    if (t < 0 || t >= RS_EV__COUNT) return fail(&r, "enum index out of range", "type");
+    ev->type = (rs_evtype_t)t;
+    ev->fields |= RS_F_REQUIRED;
+    TRY(rd_opt_str(&r, "session_id", ev, RS_F_SESSION, &ev->session_id));
+    TRY(rd_branch(&r, "price", &present));
+    if (present) {
+        TRY(rd_fixed(&r, "price", &ev->price, 8));
+        ev->fields |= RS_F_PRICE;
+    }
+    TRY(rd_opt_str(&r, "category", ev, RS_F_CATEGORY, &ev->category));
+    TRY(rd_opt_str(&r, "device", ev, RS_F_DEVICE, &ev->device));
+    TRY(rd_branch(&r, "rec_version", &present));
+    if (present) {
+        TRY(rd_long(&r, "rec_version", &ev->rec_version));
+        ev->fields |= RS_F_REC_VERSION;
+    }
+    return finish(&r);
+}
+
+rs_err_t rs_avro_decode_rec(rs_codec_t *c, const uint8_t *p, size_t n, rs_rec_t *rec, char *errstr,
+                            size_t errstr_size) {
+    rd_t r = {p, p + n, p, c, errstr, errstr_size};
+    rs_err_t err;
+    size_t cnt = 0;
+    TRY(rd_str(&r, "user_id", &rec->user_id));
+    TRY(rd_long(&r, "version", &rec->version));
+    TRY(rd_long(&r, "ts_ms", &rec->ts_ms));
+    TRY(rd_long(&r, "created_ms", &rec->created_ms));
+    TRY(rd_str(&r, "strategy", &rec->strategy));
+    for (;;) {
+        int64_t blk;
+        TRY(rd_long(&r, "items", &blk));
+        if (blk == 0) break;
+        if (blk < 0) { /* negative count: a byte size follows (skippable block) */
+            int64_t bytes;
+            TRY(rd_long(&r, "items", &bytes));
+            if (blk == INT64_MIN || bytes < 0) return fail(&r, "bad array block", "items");
+            blk = -blk;
+        }
+        /* An item takes at least 6 bytes (two 1-byte lengths + a float). */
+        if ((uint64_t)blk > (uint64_t)(r.end - r.p) / 6 || cnt + (size_t)blk > UINT32_MAX)
+            return fail(&r, "array count exceeds the remaining bytes", "items");
+        rs_codec_items_reserve(c, cnt + (size_t)blk);
+        for (int64_t i = 0; i < blk; i++, cnt++) {
+            rs_rec_item_t *it = &c->items[cnt];
+            TRY(rd_str(&r, "items.item_id", &it->item_id));
+            TRY(rd_fixed(&r, "items.score", &it->score, 4));
+            TRY(rd_str(&r, "items.reason", &it->reason));
+        }
+    }
+    rec->items = cnt ? c->items : NULL;
+    rec->n_items = (uint32_t)cnt;
+    return finish(&r);
+}

@@ -1,0 +1,670 @@
+/* rs_json.c -- JSON for events and recommendations; the only file that
+ * includes <jansson.h>.
+ *
+ * Events are decoded by a hand-written single-pass scanner: jansson builds a
+ * tree with a hash table per object and measured ~330k events/s here, below
+ * the ingest budget; the scanner copies only the known fields' strings into
+ * the codec arena. It accepts exactly RFC 8259 as jansson does (UTF-8
+ * checked, no raw control characters, no \u0000, no lone surrogates, no
+ * leading zeros, integers must fit int64, reals must not overflow, nesting
+ * up to 2048, whitespace-only trailer) so that rs_json_decode_event_ref, the
+ * same contract on jansson, can serve the tests as an oracle. Deliberate
+ * differences: numbers longer than 511 characters are refused, and a
+ * duplicated unknown key is ignored (a duplicated known field is an error in
+ * both: two values for one field is ambiguous).
+ *
+ * Field rules (both decoders): unknown keys ignored; null = absent; strings
+ * for ids/type/session_id/category/device; ts_ms and rec_version integers
+ * (an integral real such as 1.7e12 is accepted); price any number. A wrong
+ * JSON type is RS_EDECODE naming the field. An unknown type symbol is not an
+ * error: RS_F_TYPE with RS_EV_UNKNOWN, for rs_validate to reject.
+ *
+ * Recommendation lists are decoded with jansson (not on a hot path) and both
+ * kinds are encoded by hand as one compact line, doubles in the shortest
+ * form that reads back to the same value. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/rs_codec_int.h"
+
+#define JS_MAX_DEPTH 2048
+#define JS_MAX_NUM   511
+
+/* Known event fields, in schema order; index = bit position in `seen`. */
+enum {
+    K_EVENT_ID,
+    K_TS,
+    K_USER,
+    K_ITEM,
+    K_TYPE,
+    K_SESSION,
+    K_PRICE,
+    K_CATEGORY,
+    K_DEVICE,
+    K_RECV,
+    K__N
+};
+static const char *const knames[K__N] = {"event_id", "ts_ms",      "user_id", "item_id",
+                                         "type",     "session_id", "price",   "category",
+                                         "device",   "rec_version"};
+static const uint32_t kbits[K__N] = {RS_F_EVENT_ID, RS_F_TS,         RS_F_USER,  RS_F_ITEM,
+                                     RS_F_TYPE,     RS_F_SESSION,    RS_F_PRICE, RS_F_CATEGORY,
+                                     RS_F_DEVICE,   RS_F_REC_VERSION};
+
+static int key_index(const char *k, size_t n) {
+    for (int i = 0; i < K__N; i++)
+        if (strlen(knames[i]) == n && memcmp(knames[i], k, n) == 0) return i;
+    return -1;
+}
+
+static rs_str_t *str_slot(rs_event_t *ev, int k) {
+    switch (k) {
+    case K_EVENT_ID:
+        return &ev->event_id;
+    case K_USER:
+        return &ev->user_id;
+    case K_ITEM:
+        return &ev->item_id;
+    case K_SESSION:
+        return &ev->session_id;
+    case K_CATEGORY:
+        return &ev->category;
+    case K_DEVICE:
+        return &ev->device;
+    default:
+        return NULL;
+    }
+}
+
+/* Integral reals are accepted for integer fields (JavaScript producers). */
+static int real_to_i64(double d, int64_t *out) {
+    if (!isfinite(d) || d != floor(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+        return -1;
+    *out = (int64_t)d;
+    return 0;
+}
+
+/* ---- the scanner ------------------------------------------------------- */
+
+typedef struct js {
+    const unsigned char *p, *end, *start;
+    rs_codec_t *c;
+    char *errstr;
+    size_t errstr_size;
+} js_t;
+
+static rs_err_t jfail(js_t *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static rs_err_t jfail(js_t *j, const char *fmt, ...) {
+    char msg[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return rs_seterr(j->errstr, j->errstr_size, RS_EDECODE, "json: %s at byte %zu", msg,
+                     (size_t)(j->p - j->start));
+}
+
+static void ws(js_t *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
+
+static int hex4(const unsigned char *p, uint32_t *out) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned ch = p[i], d;
+        if (ch >= '0' && ch <= '9')
+            d = ch - '0';
+        else if (ch >= 'a' && ch <= 'f')
+            d = ch - 'a' + 10;
+        else if (ch >= 'A' && ch <= 'F')
+            d = ch - 'A' + 10;
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 0;
+}
+
+static size_t put_utf8(char *d, uint32_t cp) {
+    if (cp < 0x80) return d[0] = (char)cp, 1;
+    if (cp < 0x800) return d[0] = (char)(0xc0 | cp >> 6), d[1] = (char)(0x80 | (cp & 0x3f)), 2;
+    if (cp < 0x10000) {
+        d[0] = (char)(0xe0 | cp >> 12), d[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+        d[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    d[0] = (char)(0xf0 | cp >> 18), d[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+    d[2] = (char)(0x80 | (cp >> 6 & 0x3f)), d[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), 0 if invalid
+ * (RFC 3629: no overlongs, no surrogates, max U+10FFFF). */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end) {
+    unsigned b = p[0];
+    size_t n;
+    uint32_t cp;
+    if (b >= 0xc2 && b <= 0xdf)
+        n = 2, cp = b & 0x1f;
+    else if (b >= 0xe0 && b <= 0xef)
+        n = 3, cp = b & 0x0f;
+    else if (b >= 0xf0 && b <= 0xf4)
+        n = 4, cp = b & 0x07;
+    else
+        return 0;
+    if ((size_t)(end - p) < n) return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+/* Appends n bytes at d[*o] if they fit in cap; *o counts on regardless, so
+ * the caller sees the full length and can tell the buffer was too small. */
+static void emit(char *d, size_t cap, size_t *o, const void *s, size_t n) {
+    if (d && *o + n <= cap) memcpy(d + *o, s, n);
+    *o += n;
+}
+
+/* j->p at the opening quote. Validates the string and writes the unescaped
+ * bytes to dst (may be NULL) up to cap; *dlen (may be NULL) gets the full
+ * unescaped length, which never exceeds the raw length. */
+static rs_err_t scan_str(js_t *j, char *dst, size_t cap, size_t *dlen) {
+    static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
+    size_t o = 0;
+    j->p++;
+    for (;;) {
+        const unsigned char *s = j->p;
+        while (j->p < j->end && *j->p >= 0x20 && *j->p < 0x80 && *j->p != '"' && *j->p != '\\')
+            j->p++;
+        emit(dst, cap, &o, s, (size_t)(j->p - s));
+        if (j->p >= j->end) return jfail(j, "unterminated string");
+        unsigned ch = *j->p;
+        if (ch == '"') {
+            j->p++;
+            if (dlen) *dlen = o;
+            return RS_OK;
+        }
+        if (ch < 0x20) return jfail(j, "control character in string");
+        if (ch >= 0x80) {
+            size_t n = utf8_len(j->p, j->end);
+            if (!n) return jfail(j, "invalid UTF-8");
+            emit(dst, cap, &o, j->p, n);
+            j->p += n;
+            continue;
+        }
+        /* backslash */
+        if (j->end - j->p < 2) return jfail(j, "unterminated string");
+        const char *e = j->p[1] ? strchr(esc_in, j->p[1]) : NULL;
+        if (e) {
+            emit(dst, cap, &o, &esc_out[e - esc_in], 1);
+            j->p += 2;
+            continue;
+        }
+        if (j->p[1] != 'u') return jfail(j, "invalid escape");
+        uint32_t cp, lo;
+        if (j->end - j->p < 6 || hex4(j->p + 2, &cp)) return jfail(j, "invalid \\u escape");
+        j->p += 6;
+        if (cp >= 0xdc00 && cp <= 0xdfff) return jfail(j, "lone low surrogate");
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || hex4(j->p + 2, &lo) ||
+                lo < 0xdc00 || lo > 0xdfff)
+                return jfail(j, "unpaired high surrogate");
+            j->p += 6;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        }
+        if (cp == 0) return jfail(j, "\\u0000 is not allowed");
+        char u[4];
+        emit(dst, cap, &o, u, put_utf8(u, cp));
+    }
+}
+
+typedef struct num {
+    int is_int; /* no fraction or exponent: ival; else dval */
+    int64_t ival;
+    double dval;
+} num_t;
+
+static rs_err_t scan_num(js_t *j, num_t *n) {
+    const unsigned char *s = j->p, *q = j->p;
+    if (q < j->end && *q == '-') q++;
+    if (q >= j->end || *q < '0' || *q > '9') return jfail(j, "invalid value");
+    if (*q == '0')
+        q++;
+    else
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    n->is_int = 1;
+    if (q < j->end && *q == '.') {
+        n->is_int = 0;
+        if (++q >= j->end || *q < '0' || *q > '9') return jfail(j, "invalid number");
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    }
+    if (q < j->end && (*q == 'e' || *q == 'E')) {
+        n->is_int = 0;
+        if (++q < j->end && (*q == '+' || *q == '-')) q++;
+        if (q >= j->end || *q < '0' || *q > '9') return jfail(j, "invalid number");
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    }
+    size_t len = (size_t)(q - s);
+    if (len > JS_MAX_NUM) return jfail(j, "number too long");
+    if (n->is_int) {
+        int neg = *s == '-';
+        uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+        for (const unsigned char *d = s + neg; d < q; d++) {
+            unsigned dig = *d - '0';
+            if (v > (lim - dig) / 10) return jfail(j, "integer out of range");
+            v = v * 10 + dig;
+        }
+        n->ival = neg ? (int64_t)(0 - v) : (int64_t)v;
+    } else {
+        char buf[JS_MAX_NUM + 1];
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        errno = 0;
+        n->dval = strtod(buf, NULL);
+        if (errno == ERANGE && (n->dval == HUGE_VAL || n->dval == -HUGE_VAL))
+            return jfail(j, "real number overflow");
+    }
+    j->p = q;
+    return RS_OK;
+}
+
+static rs_err_t skip_value(js_t *j, int depth);
+
+static rs_err_t expect_lit(js_t *j, const char *lit) {
+    size_t n = strlen(lit);
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0) return jfail(j, "invalid value");
+    j->p += n;
+    return RS_OK;
+}
+
+/* Walks an object or array body after the opening bracket. */
+static rs_err_t skip_container(js_t *j, int depth, unsigned char close) {
+    rs_err_t err;
+    if (depth > JS_MAX_DEPTH) return jfail(j, "nesting too deep");
+    ws(j);
+    if (j->p < j->end && *j->p == close) return j->p++, RS_OK;
+    for (;;) {
+        if (close == '}') {
+            if (j->p >= j->end || *j->p != '"') return jfail(j, "expected a key");
+            if ((err = scan_str(j, NULL, 0, NULL))) return err;
+            ws(j);
+            if (j->p >= j->end || *j->p != ':') return jfail(j, "expected ':'");
+            j->p++;
+            ws(j);
+        }
+        if ((err = skip_value(j, depth))) return err;
+        ws(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            ws(j);
+            continue;
+        }
+        if (j->p < j->end && *j->p == close) return j->p++, RS_OK;
+        return jfail(j, "expected ',' or '%c'", close);
+    }
+}
+
+static rs_err_t skip_value(js_t *j, int depth) {
+    num_t n;
+    if (j->p >= j->end) return jfail(j, "truncated");
+    switch (*j->p) {
+    case '"':
+        return scan_str(j, NULL, 0, NULL);
+    case '{':
+        j->p++;
+        return skip_container(j, depth + 1, '}');
+    case '[':
+        j->p++;
+        return skip_container(j, depth + 1, ']');
+    case 't':
+        return expect_lit(j, "true");
+    case 'f':
+        return expect_lit(j, "false");
+    case 'n':
+        return expect_lit(j, "null");
+    default:
+        return scan_num(j, &n);
+    }
+}
+
+static int is_null(js_t *j) {
+    return j->end - j->p >= 4 && memcmp(j->p, "null", 4) == 0 && (j->p += 4, 1);
+}
+
+static rs_err_t read_field(js_t *j, rs_event_t *ev, int k) {
+    rs_err_t err;
+    num_t n;
+    if (j->p >= j->end) return jfail(j, "truncated");
+    if (is_null(j)) return RS_OK;
+    unsigned ch = *j->p;
+    rs_str_t *slot = str_slot(ev, k);
+    if (slot || k == K_TYPE) {
+        if (ch != '"') return jfail(j, "field %s: expected string", knames[k]);
+        /* Room for the raw length bounds the unescaped length. */
+        size_t cap = (size_t)(j->end - j->p), len = 0;
+        char *dst = rs_codec_room(j->c, cap);
+        if (!dst) return jfail(j, "scratch arena exhausted");
+        if ((err = scan_str(j, dst, cap, &len))) return err;
+        dst[len] = '\0';
+        /* Give back what the string did not use. */
+        j->c->scratch.len = (size_t)(dst - j->c->scratch.p) + len + 1;
+        if (slot)
+            *slot = rs_str(dst, (uint32_t)len);
+        else
+            ev->type = rs_evtype_parse(dst, len);
+    } else {
+        if (ch != '-' && (ch < '0' || ch > '9'))
+            return jfail(j, "field %s: expected %s", knames[k],
+                         k == K_PRICE ? "number" : "integer");
+        if ((err = scan_num(j, &n))) return err;
+        if (k == K_PRICE) {
+            ev->price = n.is_int ? (double)n.ival : n.dval;
+        } else {
+            int64_t v = n.ival;
+            if (!n.is_int && real_to_i64(n.dval, &v))
+                return jfail(j, "field %s: expected integer", knames[k]);
+            if (k == K_TS)
+                ev->ts_ms = v;
+            else
+                ev->rec_version = v;
+        }
+    }
+    ev->fields |= kbits[k];
+    return RS_OK;
+}
+
+rs_err_t rs_json_decode_event(rs_codec_t *c, const char *p, size_t n, rs_event_t *ev, char *errstr,
+                              size_t errstr_size) {
+    js_t j = {(const unsigned char *)p,
+              (const unsigned char *)p + n,
+              (const unsigned char *)p,
+              c,
+              errstr,
+              errstr_size};
+    rs_err_t err;
+    uint32_t seen = 0;
+    ws(&j);
+    if (j.p >= j.end || *j.p != '{') return jfail(&j, "expected an object");
+    j.p++;
+    ws(&j);
+    if (j.p < j.end && *j.p == '}') {
+        j.p++;
+        goto done;
+    }
+    for (;;) {
+        char key[16]; /* longer than any known field name */
+        size_t klen = 0;
+        if (j.p >= j.end || *j.p != '"') return jfail(&j, "expected a key");
+        if ((err = scan_str(&j, key, sizeof(key), &klen))) return err;
+        int k = klen <= sizeof(key) ? key_index(key, klen) : -1;
+        ws(&j);
+        if (j.p >= j.end || *j.p != ':') return jfail(&j, "expected ':'");
+        j.p++;
+        ws(&j);
+        if (k < 0) {
+            if ((err = skip_value(&j, 1))) return err;
+        } else {
+            if (seen & (1u << k)) return jfail(&j, "duplicate field %s", knames[k]);
+            seen |= 1u << k;
+            if ((err = read_field(&j, ev, k))) return err;
+        }
+        ws(&j);
+        if (j.p < j.end && *j.p == ',') {
+            j.p++;
+            ws(&j);
+            continue;
+        }
+        if (j.p < j.end && *j.p == '}') {
+            j.p++;
+            break;
+        }
+        return jfail(&j, "expected ',' or '}'");
+    }
+done:
+    ws(&j);
+    if (j.p != j.end) return jfail(&j, "trailing data after the object");
+    return RS_OK;
+}
+
+/* ---- jansson: reference event decoder, recommendation decoder ---------- */
+
+static rs_err_t jload(const char *p, size_t n, json_t **root, char *errstr, size_t errstr_size) {
+    json_error_t jerr;
+    *root = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*root)
+        return rs_seterr(errstr, errstr_size, RS_EDECODE, "json: %s at byte %d", jerr.text,
+                         jerr.position);
+    if (!json_is_object(*root)) {
+        json_decref(*root);
+        *root = NULL;
+        return rs_seterr(errstr, errstr_size, RS_EDECODE, "json: expected an object");
+    }
+    return RS_OK;
+}
+
+static int keep_json_str(rs_codec_t *c, json_t *v, rs_str_t *out) {
+    size_t n = json_string_length(v);
+    const char *s = n <= UINT32_MAX ? rs_codec_keep(c, json_string_value(v), n) : NULL;
+    if (!s) return -1;
+    *out = rs_str(s, (uint32_t)n);
+    return 0;
+}
+
+rs_err_t rs_json_decode_event_ref(rs_codec_t *c, const char *p, size_t n, rs_event_t *ev,
+                                  char *errstr, size_t errstr_size) {
+    json_t *root;
+    rs_err_t err = jload(p, n, &root, errstr, errstr_size);
+    if (err) return err;
+    for (int k = 0; k < K__N; k++) {
+        json_t *v = json_object_get(root, knames[k]);
+        rs_str_t *slot = str_slot(ev, k);
+        rs_str_t tmp;
+        int64_t iv;
+        if (!v || json_is_null(v)) continue;
+        if (slot || k == K_TYPE) {
+            if (!json_is_string(v) || keep_json_str(c, v, slot ? slot : &tmp)) goto bad;
+            if (!slot) ev->type = rs_evtype_parse(tmp.p, tmp.len);
+        } else if (k == K_PRICE) {
+            if (!json_is_number(v)) goto bad;
+            ev->price = json_number_value(v);
+        } else {
+            if (json_is_integer(v))
+                iv = json_integer_value(v);
+            else if (!json_is_real(v) || real_to_i64(json_real_value(v), &iv))
+                goto bad;
+            if (k == K_TS)
+                ev->ts_ms = iv;
+            else
+                ev->rec_version = iv;
+        }
+        ev->fields |= kbits[k];
+        continue;
+    bad:
+        json_decref(root);
+        return rs_seterr(errstr, errstr_size, RS_EDECODE, "json: field %s: expected %s", knames[k],
+                         (slot || k == K_TYPE) ? "string"
+                         : k == K_PRICE        ? "number"
+                                               : "integer");
+    }
+    json_decref(root);
+    return RS_OK;
+}
+
+/* Required field of a recommendation; every field of that schema is. */
+static json_t *need(json_t *obj, const char *name, int (*is)(const json_t *), const char *what,
+                    const char *ctx, char *errstr, size_t errstr_size) {
+    json_t *v = json_object_get(obj, name);
+    if (!v)
+        rs_seterr(errstr, errstr_size, RS_EDECODE, "json: missing field %s%s", ctx, name);
+    else if (!is(v))
+        rs_seterr(errstr, errstr_size, RS_EDECODE, "json: field %s%s: expected %s", ctx, name,
+                  what);
+    else
+        return v;
+    return NULL;
+}
+
+static int is_str(const json_t *v) {
+    return json_is_string(v);
+}
+static int is_int(const json_t *v) {
+    return json_is_integer(v);
+}
+static int is_num_or_null(const json_t *v) {
+    return json_is_number(v) || json_is_null(v);
+}
+static int is_arr(const json_t *v) {
+    return json_is_array(v);
+}
+
+rs_err_t rs_json_decode_rec(rs_codec_t *c, const char *p, size_t n, rs_rec_t *rec, char *errstr,
+                            size_t errstr_size) {
+    json_t *root, *v, *items;
+    rs_err_t err = jload(p, n, &root, errstr, errstr_size);
+    if (err) return err;
+    err = RS_EDECODE;
+#define NEED(obj, name, is, what, ctx)                                                             \
+    if (!(v = need(obj, name, is, what, ctx, errstr, errstr_size))) goto out
+    NEED(root, "user_id", is_str, "string", "");
+    if (keep_json_str(c, v, &rec->user_id)) goto nomem;
+    NEED(root, "version", is_int, "integer", "");
+    rec->version = json_integer_value(v);
+    NEED(root, "ts_ms", is_int, "integer", "");
+    rec->ts_ms = json_integer_value(v);
+    NEED(root, "created_ms", is_int, "integer", "");
+    rec->created_ms = json_integer_value(v);
+    NEED(root, "strategy", is_str, "string", "");
+    if (keep_json_str(c, v, &rec->strategy)) goto nomem;
+    NEED(root, "items", is_arr, "array", "");
+    items = v;
+    size_t cnt = json_array_size(items);
+    if (cnt > UINT32_MAX) goto nomem;
+    rs_codec_items_reserve(c, cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        json_t *it = json_array_get(items, i);
+        rs_rec_item_t *o = &c->items[i];
+        if (!json_is_object(it)) {
+            rs_seterr(errstr, errstr_size, RS_EDECODE, "json: items[%zu]: expected an object", i);
+            goto out;
+        }
+        NEED(it, "item_id", is_str, "string", "items.");
+        if (keep_json_str(c, v, &o->item_id)) goto nomem;
+        NEED(it, "score", is_num_or_null, "number", "items.");
+        o->score = json_is_null(v) ? NAN : (float)json_number_value(v);
+        NEED(it, "reason", is_str, "string", "items.");
+        if (keep_json_str(c, v, &o->reason)) goto nomem;
+    }
+#undef NEED
+    rec->items = cnt ? c->items : NULL;
+    rec->n_items = (uint32_t)cnt;
+    err = RS_OK;
+    goto out;
+nomem:
+    rs_seterr(errstr, errstr_size, RS_EDECODE, "json: record too large for the scratch arena");
+out:
+    json_decref(root);
+    return err;
+}
+
+/* ---- encoders ---------------------------------------------------------- */
+
+static void put_key(rs_buf_t *b, const char *k, int first) {
+    if (!first) rs_buf_putc(b, ',');
+    rs_buf_putc(b, '"');
+    rs_buf_append(b, k, strlen(k));
+    rs_buf_append(b, "\":", 2);
+}
+
+static void put_str(rs_buf_t *b, rs_str_t s) {
+    rs_buf_json_str(b, s.p ? s.p : "", s.len);
+}
+
+/* Shortest %.Ng that reads back exactly; JSON has no NaN/inf: null. */
+static void put_double(rs_buf_t *b, double d) {
+    char tmp[40];
+    if (!isfinite(d)) {
+        rs_buf_append(b, "null", 4);
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) break;
+    }
+    rs_buf_append(b, tmp, strlen(tmp));
+}
+
+static void put_float(rs_buf_t *b, float f) {
+    char tmp[40];
+    if (!isfinite(f)) {
+        rs_buf_append(b, "null", 4);
+        return;
+    }
+    for (int prec = 6; prec <= 9; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, (double)f);
+        if (strtof(tmp, NULL) == f) break;
+    }
+    rs_buf_append(b, tmp, strlen(tmp));
+}
+
+void rs_json_encode_event(const rs_event_t *ev, rs_buf_t *b) {
+    int first = 1;
+    rs_buf_putc(b, '{');
+    /* Absent required fields are omitted (decoding gives the same presence
+     * bits back); absent optional ones are written as null. */
+    for (int k = 0; k < K__N; k++) {
+        int has = (ev->fields & kbits[k]) != 0;
+        if (!has && (kbits[k] & RS_F_REQUIRED)) continue;
+        put_key(b, knames[k], first);
+        first = 0;
+        rs_str_t *slot = str_slot((rs_event_t *)ev, k);
+        if (!has)
+            rs_buf_append(b, "null", 4);
+        else if (slot)
+            put_str(b, *slot);
+        else if (k == K_TYPE)
+            rs_buf_json_str(b, rs_evtype_name(ev->type), strlen(rs_evtype_name(ev->type)));
+        else if (k == K_TS)
+            rs_buf_printf(b, "%" PRId64, ev->ts_ms);
+        else if (k == K_RECV)
+            rs_buf_printf(b, "%" PRId64, ev->rec_version);
+        else
+            put_double(b, ev->price);
+    }
+    rs_buf_putc(b, '}');
+}
+
+void rs_json_encode_rec(const rs_rec_t *rec, rs_buf_t *b) {
+    rs_buf_append(b, "{\"user_id\":", 11);
+    put_str(b, rec->user_id);
+    rs_buf_printf(b,
+                  ",\"version\":%" PRId64 ",\"ts_ms\":%" PRId64 ",\"created_ms\":%" PRId64
+                  ",\"strategy\":",
+                  rec->version, rec->ts_ms, rec->created_ms);
+    put_str(b, rec->strategy);
+    rs_buf_append(b, ",\"items\":[", 10);
+    for (uint32_t i = 0; i < rec->n_items; i++) {
+        const rs_rec_item_t *it = &rec->items[i];
+        rs_buf_append(b, i ? ",{\"item_id\":" : "{\"item_id\":", i ? 12 : 11);
+        put_str(b, it->item_id);
+        rs_buf_append(b, ",\"score\":", 9);
+        put_float(b, it->score);
+        rs_buf_append(b, ",\"reason\":", 10);
+        put_str(b, it->reason);
+        rs_buf_putc(b, '}');
+    }
+    rs_buf_append(b, "]}", 2);
+}
