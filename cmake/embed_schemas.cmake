@@ -1,7 +1,7 @@
 # Writes OUT: one `const char rs_schema_<name>[]` per IN_DIR/*.avsc, as a
 # NUL-terminated byte array (C11 has no raw strings).
 file(GLOB files ${IN_DIR}/*.avsc)
-set(c "/* Generated from schemas/*.avsc by cmake/embed_schemas.cmake. Do not edit. */\n")
+set(c "/* Generated from the schemas directory by cmake/embed_schemas.cmake. Do not edit. */\n")
 foreach(f ${files})
   get_filename_component(name ${f} NAME_WE)
   file(READ ${f} hex HEX)

@@ -46,6 +46,7 @@ typedef struct rs_item {
     uint32_t top_version; /* row_version the top list was computed from */
     rs_nbr_t *top;        /* top-N neighbours by similarity */
     uint32_t top_n;
+    uint32_t top_base; /* row size when the top list was computed */
     uint8_t meta_dirty; /* counts changed in this batch */
     uint8_t in_dirty_list;
 } rs_item_t;

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "recstream/rs_buf.h"
 #include "recstream/rs_kafka.h"
 #include "recstream/rs_log.h"
 #include "rs_cli.h"

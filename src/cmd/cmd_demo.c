@@ -125,7 +125,8 @@ int cmd_demo(int argc, char **argv) {
     rs_mock_t *mock = NULL;
     rs_gen_t *gen = NULL;
     rs_daemon_t *d = NULL;
-    sample_t samples[3] = {{{0}}};
+    sample_t samples[3];
+    memset(samples, 0, sizeof(samples));
     char *tmp = NULL;
     if (!strcmp(conf->state_dir, "./state")) { /* not chosen by the user: use a temp dir */
         tmp = rs_cli_tmpdir("recstream-demo");

@@ -64,12 +64,51 @@ static void add_cand(rs_scorer_t *sc, uint32_t item) {
     sc->cand[sc->n_cand++] = item;
 }
 
-static const rs_scorer_t *g_sc; /* qsort context (C11 has no qsort_r) */
-static int cmp_cand(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    float sx = g_sc->acc[x], sy = g_sc->acc[y];
-    if (sx != sy) return sx > sy ? -1 : 1;
-    return x < y ? -1 : x > y;
+/* Candidate order: higher score first, then lower item index. */
+static inline int better(const float *acc, uint32_t x, uint32_t y) {
+    return acc[x] > acc[y] || (acc[x] == acc[y] && x < y);
+}
+
+/* Selects the best k of cand[0..n) into sel (best first) with a bounded
+ * min-heap: O(n log k) instead of sorting every candidate. Returns count. */
+static uint32_t select_top(const float *acc, const uint32_t *cand, uint32_t n, uint32_t *sel,
+                           uint32_t k) {
+    uint32_t hn = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t x = cand[i];
+        if (hn < k) {
+            uint32_t j = hn++;
+            while (j && better(acc, sel[(j - 1) / 2], x)) sel[j] = sel[(j - 1) / 2], j = (j - 1) / 2;
+            sel[j] = x;
+        } else if (better(acc, x, sel[0])) {
+            uint32_t j = 0;
+            for (;;) {
+                uint32_t l = 2 * j + 1, r = l + 1, m = j, mv = x;
+                if (l < hn && better(acc, mv, sel[l])) m = l, mv = sel[l];
+                if (r < hn && better(acc, mv, sel[r])) m = r;
+                if (m == j) break;
+                sel[j] = sel[m];
+                j = m;
+            }
+            sel[j] = x;
+        }
+    }
+    /* heap -> best-first order */
+    for (uint32_t end = hn; end > 1; end--) {
+        uint32_t top = sel[0];
+        uint32_t x = sel[end - 1], j = 0;
+        for (;;) {
+            uint32_t l = 2 * j + 1, r = l + 1, m = j, mv = x;
+            if (l < end - 1 && better(acc, mv, sel[l])) m = l, mv = sel[l];
+            if (r < end - 1 && better(acc, mv, sel[r])) m = r;
+            if (m == j) break;
+            sel[j] = sel[m];
+            j = m;
+        }
+        sel[j] = x;
+        sel[end - 1] = top;
+    }
+    return hn;
 }
 
 size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_scored_t *out,
@@ -121,11 +160,11 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
     uint32_t *knn = sc->cand + n_excl, n_knn = 0;
     for (uint32_t i = n_excl; i < sc->n_cand; i++)
         if (sc->mark[sc->cand[i]] == 1 && sc->acc[sc->cand[i]] > 0) knn[n_knn++] = sc->cand[i];
-    g_sc = sc;
-    qsort(knn, n_knn, sizeof(uint32_t), cmp_cand);
+    uint32_t sel[256];
+    uint32_t n_sel = select_top(sc->acc, knn, n_knn, sel, (uint32_t)(k < 256 ? k : 256));
     size_t n = 0;
-    for (uint32_t i = 0; i < n_knn && n < k; i++) {
-        uint32_t b = knn[i];
+    for (uint32_t i = 0; i < n_sel; i++) {
+        uint32_t b = sel[i];
         uint8_t bt = RS_EV_VIEW;
         for (int s = 0; s < nseeds; s++)
             if (u->recent[s].item == sc->seed[b]) {

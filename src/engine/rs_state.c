@@ -911,7 +911,12 @@ static int cmp_nbr(const void *a, const void *b) {
 }
 
 const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
-    if (it->top && it->top_version == it->row_version) {
+    /* Recompute only after the row changed by about 1/8 of its entries since
+     * the last computation (always for small rows): each recomputation costs
+     * O(row), so this keeps it O(1) amortised per co-occurrence update while
+     * the list stays close to exact. */
+    uint32_t changed = it->row_version - it->top_version;
+    if (it->top && (changed == 0 || (it->nb_n > 64 && changed * 8 < it->top_base))) {
         *n = it->top_n;
         return it->top;
     }
@@ -954,6 +959,7 @@ const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
     qsort(h, hn, sizeof(rs_nbr_t), cmp_nbr);
     it->top_n = hn;
     it->top_version = it->row_version;
+    it->top_base = it->nb_n;
     *n = hn;
     return it->top;
 }
