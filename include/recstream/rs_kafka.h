@@ -30,9 +30,9 @@
 #include "rs_conf.h"
 #include "rs_err.h"
 
-#define RS_OFFSET_DEFAULT (-1001) /* = RD_KAFKA_OFFSET_INVALID: committed or reset */
+#define RS_OFFSET_DEFAULT   (-1001) /* = RD_KAFKA_OFFSET_INVALID: committed or reset */
 #define RS_OFFSET_BEGINNING (-2)
-#define RS_OFFSET_END (-1)
+#define RS_OFFSET_END       (-1)
 
 typedef struct rs_tp {
     const char *topic;
@@ -59,7 +59,8 @@ typedef struct rs_msg {
     void *opaque_;     /* internal */
 } rs_msg_t;
 
-/* Copy a header value by name from a consumed message; returns length or -1. */
+/* Header value by name (last occurrence) of a consumed message: *val points
+ * into the message (valid until rs_consumer_release); returns length or -1. */
 int rs_msg_header(const rs_msg_t *m, const char *name, const void **val, size_t *len);
 
 typedef struct rs_consumer_cbs {
@@ -74,7 +75,8 @@ typedef struct rs_consumer rs_consumer_t;
 
 /* kafka: librdkafka properties (conf->kafka), applied in order; errors from
  * librdkafka come back as "ORIGIN: message" in errstr. group_id may be NULL
- * for assign-only consumers. Defaults set before the passthrough (a
+ * for assign-only consumers (a private never-joined group.id is then used;
+ * a kafka.group.id passthrough overrides the argument). Defaults set before the passthrough (a
  * passthrough key overrides them): enable.auto.commit=true,
  * enable.auto.offset.store=false, auto.offset.reset=earliest,
  * partition.assignment.strategy=cooperative-sticky, fetch.wait.max.ms=10,
@@ -83,33 +85,42 @@ rs_err_t rs_consumer_new(rs_consumer_t **out, const rs_kv_t *kafka, size_t kafka
                          const char *group_id, const rs_consumer_cbs_t *cbs, char *errstr,
                          size_t errstr_size);
 int rs_consumer_fd(rs_consumer_t *c);
-rs_err_t rs_consumer_subscribe(rs_consumer_t *c, const char *const *topics, size_t n,
-                               char *errstr, size_t errstr_size);
+rs_err_t rs_consumer_subscribe(rs_consumer_t *c, const char *const *topics, size_t n, char *errstr,
+                               size_t errstr_size);
 /* Manual assignment (no group): offsets[i] per partition. */
 rs_err_t rs_consumer_assign(rs_consumer_t *c, const rs_tp_t *tps, const int64_t *offsets, size_t n,
                             char *errstr, size_t errstr_size);
 /* Non-blocking: up to max messages (also serves rebalance callbacks and logs
  * errors). Returns the number stored in msgs. Consumer errors that are not
- * fatal are logged and skipped. */
+ * fatal are logged and skipped. Keep calling until it returns 0: the fd is
+ * only signalled again once the queue has been drained. Messages of
+ * partitions revoked during the call are dropped before on_revoke runs
+ * (never processed, so the next owner reads them). */
 size_t rs_consumer_poll(rs_consumer_t *c, rs_msg_t *msgs, size_t max);
 /* Blocking variant for simple tools/tests: waits up to timeout_ms for the first. */
 size_t rs_consumer_poll_wait(rs_consumer_t *c, rs_msg_t *msgs, size_t max, int timeout_ms);
 void rs_consumer_release(rs_consumer_t *c, rs_msg_t *msgs, size_t n);
 /* Store next-offsets for the background auto-commit (monitoring only). */
-rs_err_t rs_consumer_store_offsets(rs_consumer_t *c, const rs_tp_t *tps, const int64_t *next_offsets,
-                                   size_t n);
+rs_err_t rs_consumer_store_offsets(rs_consumer_t *c, const rs_tp_t *tps,
+                                   const int64_t *next_offsets, size_t n);
 /* Number of partitions currently assigned. */
 size_t rs_consumer_assignment_count(rs_consumer_t *c);
 /* Sum over assigned partitions of (high watermark - position), from cached
- * statistics (no broker round trip); -1 if unknown. */
+ * values (no broker round trip); partitions not fetched from yet are skipped;
+ * 0 without assignment, -1 if no partition is known yet. */
 int64_t rs_consumer_lag(rs_consumer_t *c);
-/* Leave the group cleanly (revoke callbacks run). Then destroy. */
+/* Leave the group cleanly (revoke callbacks run). Then destroy.
+ * librdkafka 2.0.2 #4381: a subscribed cooperative-sticky consumer that has
+ * not had its first group assignment yet first waits (up to 10 s, serving
+ * callbacks, so on_assign may run) for it; if it never comes the handle is
+ * kept alive instead of destroyed (destroying it would abort). */
 rs_err_t rs_consumer_close(rs_consumer_t *c);
 void rs_consumer_destroy(rs_consumer_t *c); /* NULL-safe; closes if needed */
 
 /* ---- producer ---- */
 typedef struct rs_producer rs_producer_t;
-/* Delivery report, on the thread calling rs_producer_poll/flush. err 0 = ok. */
+/* Delivery report, on the thread calling rs_producer_poll/flush/destroy.
+ * err 0 = ok (errstr NULL), else RS_EKAFKA with librdkafka's error text. */
 typedef void(rs_dr_cb_t)(void *opaque, void *msg_opaque, int err, const char *errstr);
 
 /* Defaults before passthrough: linger.ms=2, enable.idempotence=true,
@@ -139,10 +150,12 @@ rs_err_t rs_mock_topic_create(rs_mock_t *m, const char *topic, int partitions);
 rs_err_t rs_mock_push_errors(rs_mock_t *m, int api_key, int cnt, int kafka_err);
 rs_err_t rs_mock_broker_down(rs_mock_t *m, int broker_id);
 rs_err_t rs_mock_broker_up(rs_mock_t *m, int broker_id);
-rs_err_t rs_mock_partition_leader(rs_mock_t *m, const char *topic, int32_t partition, int broker_id);
+rs_err_t rs_mock_partition_leader(rs_mock_t *m, const char *topic, int32_t partition,
+                                  int broker_id);
 void rs_mock_destroy(rs_mock_t *m); /* NULL-safe */
 
-/* Partition count of a topic via metadata (waits up to timeout_ms); <0 on error. */
+/* Partition count of a topic via metadata (waits up to timeout_ms); <0 on
+ * error: RS_ENOTFOUND if the topic does not exist (it is not auto-created). */
 int rs_kafka_partition_count(const rs_kv_t *kafka, size_t kafka_cnt, const char *topic,
                              int timeout_ms, char *errstr, size_t errstr_size);
 /* librdkafka version string. */
