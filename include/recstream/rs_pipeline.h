@@ -1,13 +1,15 @@
 /* rs_pipeline.h -- the processing pipeline without any transport:
  *   raw record -> decode -> validate -> dedup -> apply to state
- *   flush: score touched users -> ONE WriteBatch (state + offsets + rec
- *          versions) -> emit changed recommendation lists.
+ *   score:  re-score the users touched since the last call, emit the lists
+ *           that changed (per poll batch: low latency)
+ *   commit: ONE WriteBatch with every state change and the consumed
+ *           offsets since the last commit (per commit interval).
  * The daemon feeds it from Kafka; replay/eval/tests feed it directly.
  *
  * Output delivery is the sink's business (Kafka producer, JSONL file, test
- * capture). Rejected records go to sink->dlq immediately (at-least-once:
- * a crash before the commit re-reads and re-rejects them); recommendation
- * lists go to sink->rec only after their batch committed.
+ * capture). Outputs are at-least-once: a crash before a commit re-reads the
+ * uncommitted records, re-rejects bad ones and re-emits lists. The state is
+ * exactly-once.
  *
  * Ownership: the pipeline owns its state, codec and scorer; it borrows conf
  * and stats (both must outlive it). Thread: loop thread. */
@@ -43,8 +45,12 @@ void rs_pipeline_process(rs_pipeline_t *p, const rs_msg_t *m);
 /* One already-decoded event (files); validated and deduplicated like the rest. */
 void rs_pipeline_process_event(rs_pipeline_t *p, const rs_event_t *ev, int64_t origin_us);
 
-/* Score + commit + emit. On a commit failure nothing is emitted and every
- * delta stays pending for the next flush. */
+/* Re-score touched users and emit the lists that changed. */
+void rs_pipeline_score(rs_pipeline_t *p);
+/* One WriteBatch: state + offsets. On failure every delta stays in memory
+ * and the next commit retries it. */
+rs_err_t rs_pipeline_commit(rs_pipeline_t *p, char *errstr, size_t errstr_size);
+/* score + commit (replay, tests). */
 rs_err_t rs_pipeline_flush(rs_pipeline_t *p, char *errstr, size_t errstr_size);
 /* Events/offsets applied but not yet committed. */
 size_t rs_pipeline_pending(const rs_pipeline_t *p);

@@ -71,7 +71,7 @@ typedef struct rs_user {
     uint16_t n_purchased;
     rs_recent_t *recent;   /* capacity conf->recent_items */
     uint32_t *purchased;   /* FIFO, capacity conf->purchased_max */
-    /* recommendation bookkeeping (column family "recs") */
+    /* recommendation bookkeeping (stored with the profile) */
     int64_t rec_version;
     uint64_t rec_hash;
     int64_t rec_emit_ms;

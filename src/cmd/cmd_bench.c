@@ -46,7 +46,7 @@ static void usage(FILE *out) {
 }
 
 typedef struct child_stats {
-    double events, eps, p50, p99, rss, seconds, recs, samples;
+    double events, eps, p50, p99, rss, seconds, recs, samples, batches;
 } child_stats_t;
 
 static double json_num(const char *s, const char *key) {
@@ -112,6 +112,7 @@ static int wait_child(pid_t pid, const char *stats_path, child_stats_t *cs) {
     cs->seconds = json_num(buf, "seconds");
     cs->recs = json_num(buf, "recs");
     cs->samples = json_num(buf, "e2e_samples");
+    cs->batches = json_num(buf, "batches");
     return 0;
 }
 
@@ -245,8 +246,10 @@ int cmd_bench(int argc, char **argv) {
     if (wait_child(pid, stats1, &c1)) goto fail;
     uint64_t state_bytes = rs_cli_dir_bytes(state1);
     if (!json)
-        fprintf(stderr, "bench: pipeline %.0f events/s (%.0f events, %.2f s), rss %.1f MiB\n",
-                c1.eps, c1.events, c1.seconds, c1.rss);
+        fprintf(stderr,
+                "bench: pipeline %.0f events/s (%.0f events, %.2f s, %.0f batches, %.0f lists), "
+                "rss %.1f MiB\n",
+                c1.eps, c1.events, c1.seconds, c1.batches, c1.recs, c1.rss);
 
     /* 4. latency at a fixed rate */
     if (rate <= 0) rate = c1.eps / 2;

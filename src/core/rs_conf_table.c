@@ -88,9 +88,13 @@ const rs_conf_prop_t rs_conf_props[] = {
     INT("state.write.buffer.mb", S_STATE, state_write_buffer_mb, 16, 1, 4096,
         "RocksDB memtable size per column family in MiB."),
     INT("batch.max.events", S_STATE, batch_max_events, 20000, 1, 10000000,
-        "Most events applied in one atomic write batch (state + offsets)."),
-    INT("commit.interval.ms", S_STATE, commit_interval_ms, 50, 1, 60000,
-        "Longest delay before a partial batch is committed."),
+        "Most records taken from the consumer before users are re-scored and their "
+        "recommendations emitted (latency vs. per-batch overhead)."),
+    INT("commit.interval.ms", S_STATE, commit_interval_ms, 1000, 1, 600000,
+        "State changes aggregate in memory and are written with the consumed offsets in ONE "
+        "RocksDB WriteBatch at this interval; a crash replays at most this much."),
+    INT("commit.max.events", S_STATE, commit_max_events, 500000, 1, 100000000,
+        "Commit earlier once this many records are uncommitted (bounds memory and replay)."),
     INT("dedup.window", S_STATE, dedup_window, 1000000, 1, 100000000,
         "Number of recent event ids remembered to drop duplicates."),
 

@@ -45,7 +45,7 @@ struct rs_daemon {
     int stop_pipe[2];
     rs_msg_t *msgs;
     int stopping, stopped, commit_failing;
-    int64_t last_msg_ms;
+    int64_t last_msg_ms, last_commit_ms;
     int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
     uint64_t in_flight; /* produced, not yet delivered */
     rs_err_t exit_rc;
@@ -147,10 +147,13 @@ static void clear_tps(rs_daemon_t *d) {
     d->n_tps = 0;
 }
 
+/* Commits the state + offsets of everything applied so far (one WriteBatch),
+ * then hands the offsets to Kafka's auto-commit. */
 static int flush(rs_daemon_t *d) {
     char err[512];
     int64_t t0 = rs_mono_us();
-    int rc = rs_pipeline_flush(d->pipe, err, sizeof(err));
+    rs_pipeline_score(d->pipe);
+    int rc = rs_pipeline_commit(d->pipe, err, sizeof(err));
     if (rc) {
         if (!d->commit_failing)
             rs_error("daemon", "commit failed, consumption paused until it succeeds: %s", err);
@@ -162,10 +165,17 @@ static int flush(rs_daemon_t *d) {
     if (d->n_tps && d->consumer)
         rs_consumer_store_offsets(d->consumer, d->tps, d->next, d->n_tps);
     clear_tps(d);
+    d->last_commit_ms = rs_now_ms();
     rs_hist_add(&d->stats.batch_us, (uint64_t)(rs_mono_us() - t0));
     rs_producer_poll(d->producer);
     if (d->opts.on_flush) d->opts.on_flush(d->opts.opaque, &d->stats);
     return RS_OK;
+}
+
+static int commit_due(rs_daemon_t *d) {
+    size_t pending = rs_pipeline_pending(d->pipe);
+    return pending && (rs_now_ms() - d->last_commit_ms >= d->conf->commit_interval_ms ||
+                       pending >= (size_t)d->conf->commit_max_events);
 }
 
 static void maybe_finish(rs_daemon_t *d);
@@ -191,10 +201,11 @@ static void drain(void *opaque) {
         d->last_msg_ms = rs_now_ms();
         if (!d->first_msg_us) d->first_msg_us = rs_mono_us();
     }
-    if (rs_pipeline_pending(d->pipe) && flush(d) == RS_OK && total >= cap)
-        rs_defer_arm(d->more); /* more may be queued: no new wake-up will come */
-    else if (total >= cap)
-        rs_defer_arm(d->more);
+    /* lists go out now (latency); state + offsets once per commit interval */
+    rs_pipeline_score(d->pipe);
+    rs_producer_poll(d->producer);
+    if (commit_due(d)) flush(d);
+    if (total >= cap) rs_defer_arm(d->more); /* more may be queued: no new wake-up will come */
     maybe_finish(d);
 }
 
@@ -261,7 +272,9 @@ static void on_tick(void *opaque) {
     rs_producer_poll(d->producer);
     if (d->commit_failing) {
         if (flush(d) == RS_OK) rs_defer_arm(d->more);
-    } else if (rs_pipeline_pending(d->pipe)) {
+    } else if (commit_due(d) || (d->opts.stop_after_events &&
+                                 d->stats.events_in >= d->opts.stop_after_events &&
+                                 rs_pipeline_pending(d->pipe))) {
         flush(d);
     } else {
         drain(d); /* covers a missed wake-up; cheap when the queue is empty */
@@ -330,6 +343,7 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
     d->stats.consumer_lag = -1;
     d->msgs = rs_xcalloc(POLL_CHUNK, sizeof(rs_msg_t));
     d->last_msg_ms = rs_now_ms(); /* idle exit also covers "nothing to consume" */
+    d->last_commit_ms = d->last_msg_ms;
     int rc = rs_loop_new(&d->loop, errstr, errstr_size);
     if (rc) goto fail;
     rs_sink_t sink = {d, sink_rec, sink_dlq};

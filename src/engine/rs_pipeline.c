@@ -4,11 +4,12 @@
  * Invariants
  * - Every record advances its partition's stored offset, good or bad, so a
  *   bad record is never re-read after its batch committed.
- * - Recommendation bookkeeping (version, list hash) is written in the same
- *   batch as the events that changed the list; the list is emitted only
- *   after that batch is durable. A crash in between can lose an emit (the
- *   next change re-emits with a higher version) but never produces a
- *   version that the state does not know. */
+ * - Scoring and emitting happen per poll batch (low latency); the state and
+ *   offsets are committed per commit interval (one WriteBatch, so hot users
+ *   and pairs are written once per interval, not once per event). Outputs
+ *   are therefore at-least-once: a crash replays the uncommitted records and
+ *   re-emits their lists (a version number may repeat); the state itself is
+ *   exactly-once. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,6 @@
 #include "recstream/rs_log.h"
 #include "recstream/rs_pipeline.h"
 #include "recstream/rs_score.h"
-
-typedef struct pending_rec {
-    size_t key_off, key_len, val_off, val_len;
-    int64_t origin_us, version, ts_ms;
-} pending_rec_t;
 
 struct rs_pipeline {
     const rs_conf_t *conf;
@@ -34,10 +30,6 @@ struct rs_pipeline {
     rs_rec_item_t *rec_items;
     char (*reasons)[160];
     rs_buf_t enc;
-    /* outputs waiting for their batch to commit */
-    rs_buf_t out_arena;
-    pending_rec_t *out;
-    size_t n_out, cap_out;
     /* users whose emit was rate-limited */
     rs_user_t **limited;
     size_t n_limited, cap_limited;
@@ -74,8 +66,6 @@ void rs_pipeline_destroy(rs_pipeline_t *p) {
     free(p->rec_items);
     free(p->reasons);
     rs_buf_free(&p->enc);
-    rs_buf_free(&p->out_arena);
-    free(p->out);
     free(p->limited);
     free(p);
 }
@@ -160,7 +150,7 @@ void rs_pipeline_reason(rs_state_t *st, uint32_t because, int because_type, char
                  (int)(it->id_len > 100 ? 100 : it->id_len), it->id);
 }
 
-/* Scores one user; queues the encoded list if it changed. */
+/* Scores one user; emits the encoded list if it changed. */
 static void score_user(rs_pipeline_t *p, rs_user_t *u) {
     const rs_conf_t *conf = p->conf;
     const char *strategy;
@@ -203,26 +193,14 @@ static void score_user(rs_pipeline_t *p, rs_user_t *u) {
         rs_error("pipeline", "encoding recommendations for %.*s failed", (int)u->id_len, u->id);
         return;
     }
-    if (p->n_out == p->cap_out) {
-        p->cap_out = p->cap_out ? p->cap_out * 2 : 256;
-        p->out = rs_xrealloc(p->out, p->cap_out * sizeof(*p->out));
-    }
-    pending_rec_t *o = &p->out[p->n_out++];
-    o->key_off = p->out_arena.len;
-    o->key_len = u->id_len;
-    rs_buf_append(&p->out_arena, u->id, u->id_len);
-    o->val_off = p->out_arena.len;
-    o->val_len = p->enc.len;
-    rs_buf_append(&p->out_arena, p->enc.p, p->enc.len);
-    o->origin_us = u->origin_us;
-    o->version = u->rec_version;
-    o->ts_ms = u->rec_ts;
+    if (p->sink.rec)
+        p->sink.rec(p->sink.opaque, &rec, u->id, u->id_len, p->enc.p, p->enc.len, u->origin_us);
+    p->stats->recs_emitted++;
 }
 
-rs_err_t rs_pipeline_flush(rs_pipeline_t *p, char *errstr, size_t errstr_size) {
+void rs_pipeline_score(rs_pipeline_t *p) {
     size_t n_touched;
     rs_user_t **touched = rs_state_touched(p->st, &n_touched);
-    size_t applied = rs_state_uncommitted(p->st);
     for (size_t i = 0; i < n_touched; i++) score_user(p, touched[i]);
     /* rate-limited users whose interval has passed in event time */
     if (p->n_limited) {
@@ -240,32 +218,25 @@ rs_err_t rs_pipeline_flush(rs_pipeline_t *p, char *errstr, size_t errstr_size) {
         }
         p->n_limited = keep;
     }
-    if (!applied && !p->n_out) {
-        rs_state_touched_reset(p->st);
-        return RS_OK;
-    }
+    rs_state_touched_reset(p->st);
+}
+
+rs_err_t rs_pipeline_commit(rs_pipeline_t *p, char *errstr, size_t errstr_size) {
+    size_t applied = rs_state_uncommitted(p->st);
+    if (!applied) return RS_OK;
     int64_t t0 = rs_mono_us();
     int rc = rs_state_commit(p->st, errstr, errstr_size);
     if (rc) {
         p->stats->commit_errors++;
-        return rc; /* touched users and queued outputs stay for the retry */
+        return rc; /* every delta stays in memory for the retry */
     }
     rs_hist_add(&p->stats->commit_us, (uint64_t)(rs_mono_us() - t0));
     p->stats->batches++;
     rs_hist_add(&p->stats->batch_events, applied);
-    rs_state_touched_reset(p->st);
-    for (size_t i = 0; i < p->n_out; i++) {
-        pending_rec_t *o = &p->out[i];
-        rs_rec_t rec = {0};
-        rec.user_id = rs_str(p->out_arena.p + o->key_off, (uint32_t)o->key_len);
-        rec.version = o->version;
-        rec.ts_ms = o->ts_ms;
-        if (p->sink.rec)
-            p->sink.rec(p->sink.opaque, &rec, p->out_arena.p + o->key_off, o->key_len,
-                        p->out_arena.p + o->val_off, o->val_len, o->origin_us);
-        p->stats->recs_emitted++;
-    }
-    p->n_out = 0;
-    rs_buf_reset(&p->out_arena);
     return RS_OK;
+}
+
+rs_err_t rs_pipeline_flush(rs_pipeline_t *p, char *errstr, size_t errstr_size) {
+    rs_pipeline_score(p);
+    return rs_pipeline_commit(p, errstr, errstr_size);
 }

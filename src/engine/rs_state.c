@@ -18,14 +18,14 @@
  *   users   user id bytes                u8 ver=1, u32 counts[8], i64 first_ts, i64 last_ts,
  *                                        u32 sessions, u64 session_hash, u32 purchases,
  *                                        f64 monetary, u16 n, n x (u32 item, u8 type, i64 ts),
- *                                        u16 m, m x u32 item
+ *                                        u16 m, m x u32 item,
+ *                                        i64 rec_version, u64 rec_hash, i64 rec_emit_ms
  *   items   item id bytes                u8 ver=1, u32 idx, u32 counts[8], u64 weight,
  *                                        f64 pop_log, i64 first_ts, i64 last_ts
  *   cooc    u32 BE item idx              sparse row: (u32 nbr idx, u32 count)* sorted by idx;
  *                                        merge operator sums rows (one operand per item per batch)
  *   meta    'o' u32 BE partition topic   i64 next offset to consume
  *   dedup   u64 BE chunk seq             u64 event-id hashes of one committed batch
- *   recs    user id bytes                i64 version, u64 list hash, i64 emit wall ms
  *
  * Popularity is kept in the log domain: pop_log = log2(sum w_i * 2^(t_i/h))
  * for events of weight w_i at event time t_i (h = half-life). The decayed
@@ -35,7 +35,8 @@
  *
  * The dump (rs_state_dump) prints exact fields only: counts, rows, profiles
  * and offsets are the same whatever the batching; pop_log (float sums in
- * arrival order across users) and emit bookkeeping are left out. */
+ * arrival order across users) and emit bookkeeping (versions depend on when
+ * lists were scored) are left out. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -297,6 +298,11 @@ static void user_encode(const rs_user_t *u, rs_buf_t *v) {
         rs_put_u32(r, u->purchased[i]);
         rs_buf_append(v, r, 4);
     }
+    unsigned char rb[24];
+    rs_put_u64(rb, (uint64_t)u->rec_version);
+    rs_put_u64(rb + 8, u->rec_hash);
+    rs_put_u64(rb + 16, (uint64_t)u->rec_emit_ms);
+    rs_buf_append(v, rb, 24);
 }
 
 static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char *p, size_t len) {
@@ -325,22 +331,16 @@ static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char 
     }
     unsigned m = (unsigned)p[0] | (unsigned)p[1] << 8;
     p += 2;
-    if ((size_t)(end - p) != (size_t)m * 4) return -1;
+    if ((size_t)(end - p) != (size_t)m * 4 + 24) return -1;
     u->n_purchased = 0;
     for (unsigned i = 0; i < m; i++, p += 4) {
         if (u->n_purchased >= conf->purchased_max) continue;
         u->purchased[u->n_purchased++] = rs_get_u32(p);
     }
+    u->rec_version = (int64_t)rs_get_u64(p);
+    u->rec_hash = rs_get_u64(p + 8);
+    u->rec_emit_ms = (int64_t)rs_get_u64(p + 16);
     return 0;
-}
-
-static void recs_encode(const rs_user_t *u, rs_buf_t *v) {
-    unsigned char b[24];
-    rs_put_u64(b, (uint64_t)u->rec_version);
-    rs_put_u64(b + 8, u->rec_hash);
-    rs_put_u64(b + 16, (uint64_t)u->rec_emit_ms);
-    rs_buf_reset(v);
-    rs_buf_append(v, b, sizeof(b));
 }
 
 static void mark_user_dirty(rs_state_t *st, rs_user_t *u) {
@@ -369,13 +369,6 @@ static rs_user_t *user_load(rs_state_t *st, const char *id, size_t len, uint64_t
         rs_error("state", "corrupt profile for user %.*s: ignored", (int)len, id);
         user_free(u);
         return NULL;
-    }
-    if (!rs_rocks_get(st->db, RS_CF_RECS, id, len, &st->vbuf, err, sizeof(err)) &&
-        st->vbuf.len == 24) {
-        const unsigned char *p = (const unsigned char *)st->vbuf.p;
-        u->rec_version = (int64_t)rs_get_u64(p);
-        u->rec_hash = rs_get_u64(p + 8);
-        u->rec_emit_ms = (int64_t)rs_get_u64(p + 16);
     }
     rs_strmap_put(&st->users_by_id, h, u);
     st->n_users++;
@@ -754,11 +747,6 @@ rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size) {
         rs_user_t *u = st->dirty_users[i];
         user_encode(u, &st->vbuf);
         rs_rocks_batch_put(b, st->db, RS_CF_USERS, u->id, u->id_len, st->vbuf.p, st->vbuf.len);
-        if (u->recs_dirty) {
-            recs_encode(u, &st->vbuf);
-            rs_rocks_batch_put(b, st->db, RS_CF_RECS, u->id, u->id_len, st->vbuf.p,
-                               st->vbuf.len);
-        }
     }
     for (size_t i = 0; i < st->n_dirty_items; i++) {
         rs_item_t *it = st->items[st->dirty_items[i]];
