@@ -893,11 +893,6 @@ static int nbr_better(const rs_nbr_t *a, const rs_nbr_t *b) {
     return a->sim > b->sim || (a->sim == b->sim && a->item < b->item);
 }
 
-static int cmp_nbr(const void *a, const void *b) {
-    const rs_nbr_t *x = a, *y = b;
-    return nbr_better(x, y) ? -1 : nbr_better(y, x) ? 1 : 0;
-}
-
 const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
     /* Recompute only after the row changed by about 1/8 of its entries since
      * the last computation (always for small rows): each recomputation costs
@@ -944,7 +939,23 @@ const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
             h[j] = e;
         }
     }
-    qsort(h, hn, sizeof(rs_nbr_t), cmp_nbr);
+    /* heap -> best-first order in place (heapsort; the root is the worst) */
+    for (uint32_t end = hn; end > 1; end--) {
+        rs_nbr_t worst = h[0], x = h[end - 1];
+        uint32_t j = 0, m;
+        for (;;) {
+            uint32_t l = 2 * j + 1, r = l + 1;
+            const rs_nbr_t *mv = &x;
+            m = j;
+            if (l < end - 1 && nbr_better(mv, &h[l])) m = l, mv = &h[l];
+            if (r < end - 1 && nbr_better(mv, &h[r])) m = r;
+            if (m == j) break;
+            h[j] = h[m];
+            j = m;
+        }
+        h[j] = x;
+        h[end - 1] = worst;
+    }
     it->top_n = hn;
     it->top_version = it->row_version;
     it->top_base = it->nb_n;
