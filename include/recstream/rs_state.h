@@ -43,10 +43,9 @@ typedef struct rs_item {
     uint32_t *dirty_nb; /* neighbours with a nonzero delta in this batch */
     uint32_t dirty_n, dirty_cap;
     uint32_t row_version; /* bumps when the row changes */
-    uint32_t top_version; /* row_version the top list was computed from */
-    rs_nbr_t *top;        /* top-N neighbours by similarity */
+    rs_nbr_t *top;        /* top-N neighbours by similarity, maintained incrementally */
     uint32_t top_n;
-    uint32_t top_base; /* row size when the top list was computed */
+    double top_weight; /* item weight when the list was last rebuilt from the row */
     uint8_t meta_dirty; /* counts changed in this batch */
     uint8_t in_dirty_list;
 } rs_item_t;
@@ -69,8 +68,9 @@ typedef struct rs_user {
     double monetary; /* sum of purchase prices */
     uint16_t n_recent; /* recent[0] is the most recent; distinct items */
     uint16_t n_purchased;
-    rs_recent_t *recent;   /* capacity conf->recent_items */
-    uint32_t *purchased;   /* FIFO, capacity conf->purchased_max */
+    uint16_t cap_recent, cap_purchased; /* grow up to conf ring sizes */
+    rs_recent_t *recent;   /* at most conf->recent_items */
+    uint32_t *purchased;   /* FIFO, at most conf->purchased_max */
     /* recommendation bookkeeping (stored with the profile) */
     int64_t rec_version;
     uint64_t rec_hash;
@@ -110,12 +110,22 @@ void rs_state_touched_reset(rs_state_t *st);
 /* Mark a user's rec bookkeeping dirty (after scoring changed it). */
 void rs_state_user_recs_dirty(rs_state_t *st, rs_user_t *u);
 
-/* ---- commit ---- */
-/* Writes all changes since the last commit + offsets in one WriteBatch.
- * On failure nothing is persisted and the in-memory deltas are kept, so a
- * later commit retries them. Returns events committed via *n_changes. */
+/* ---- commit ----
+ * Every change since the last commit + the consumed offsets are serialised
+ * into ONE WriteBatch. A batch that fails to write stays queued and is
+ * written again (atomic, so retrying is exact) before any later batch. */
 rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size);
-/* Number of uncommitted applied events / dedup entries / offsets. */
+/* The same in three steps so the write can run on a pool thread while the
+ * loop goes on: begin (loop thread) serialises and returns the oldest
+ * unwritten batch, or NULL if there is none or one is already in flight;
+ * write (any thread; touches only RocksDB) writes it; end (loop thread)
+ * retires it on success and returns how many batches remain unwritten. */
+typedef struct rs_state_commit rs_state_commit_t;
+rs_state_commit_t *rs_state_commit_begin(rs_state_t *st);
+rs_err_t rs_state_commit_write(rs_state_t *st, rs_state_commit_t *c, char *errstr,
+                               size_t errstr_size);
+int rs_state_commit_end(rs_state_t *st, rs_state_commit_t *c, rs_err_t rc);
+/* Records/changes applied but not yet durable (0 = everything committed). */
 size_t rs_state_uncommitted(const rs_state_t *st);
 
 /* ---- read access ---- */

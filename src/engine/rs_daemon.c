@@ -44,7 +44,8 @@ struct rs_daemon {
     rs_sigwatch_t *sig[3];
     int stop_pipe[2];
     rs_msg_t *msgs;
-    int stopping, stopped, commit_failing;
+    int stopping, stopped, commit_failing, inflight;
+    struct commit_job *retry_job; /* a failed commit waiting to be retried */
     int64_t last_msg_ms, last_commit_ms;
     int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
     uint64_t in_flight; /* produced, not yet delivered */
@@ -147,26 +148,114 @@ static void clear_tps(rs_daemon_t *d) {
     d->n_tps = 0;
 }
 
-/* Commits the state + offsets of everything applied so far (one WriteBatch),
- * then hands the offsets to Kafka's auto-commit. */
-static int flush(rs_daemon_t *d) {
+/* Offsets consumed since the last commit started; they travel with it. */
+typedef struct commit_job {
+    rs_daemon_t *d;
+    rs_state_commit_t *c;
+    int rc;
     char err[512];
-    int64_t t0 = rs_mono_us();
-    rs_pipeline_score(d->pipe);
-    int rc = rs_pipeline_commit(d->pipe, err, sizeof(err));
-    if (rc) {
+    int64_t t0;
+    size_t events;
+    rs_tp_t *tps;
+    int64_t *next;
+    size_t n_tps;
+} commit_job_t;
+
+static void commit_start(rs_daemon_t *d);
+static void shutdown_now(rs_daemon_t *d);
+
+static void commit_work(void *opaque) { /* pool thread: RocksDB only */
+    commit_job_t *j = opaque;
+    j->rc = rs_state_commit_write(rs_pipeline_state(j->d->pipe), j->c, j->err, sizeof(j->err));
+}
+
+static void commit_done(void *opaque) { /* loop thread */
+    commit_job_t *j = opaque;
+    rs_daemon_t *d = j->d;
+    int left = rs_state_commit_end(rs_pipeline_state(d->pipe), j->c, j->rc);
+    d->inflight = 0;
+    if (j->rc) {
+        d->stats.commit_errors++;
         if (!d->commit_failing)
-            rs_error("daemon", "commit failed, consumption paused until it succeeds: %s", err);
+            rs_error("daemon", "commit failed, consumption paused until it succeeds: %s", j->err);
         d->commit_failing = 1;
-        return rc;
+        /* keep the offsets for the retry of the same batch */
+        d->retry_job = j;
+        if (d->stopping) shutdown_now(d);
+        return;
     }
     if (d->commit_failing) rs_info("daemon", "commit succeeded again, resuming");
     d->commit_failing = 0;
-    if (d->n_tps && d->consumer)
-        rs_consumer_store_offsets(d->consumer, d->tps, d->next, d->n_tps);
+    d->stats.batches++;
+    rs_hist_add(&d->stats.commit_us, (uint64_t)(rs_mono_us() - j->t0));
+    rs_hist_add(&d->stats.batch_events, j->events);
+    if (j->n_tps && d->consumer) rs_consumer_store_offsets(d->consumer, j->tps, j->next, j->n_tps);
+    for (size_t i = 0; i < j->n_tps; i++) free((char *)j->tps[i].topic);
+    free(j->tps);
+    free(j->next);
+    free(j);
+    if (d->opts.on_flush) d->opts.on_flush(d->opts.opaque, &d->stats);
+    if (d->stopping) {
+        shutdown_now(d);
+        return;
+    }
+    if (left) commit_start(d);
+    rs_defer_arm(d->more); /* consumption may have paused on backpressure */
+}
+
+/* Starts writing everything applied so far (one WriteBatch: state + offsets)
+ * on the thread pool; the loop keeps consuming meanwhile. */
+static void commit_start(rs_daemon_t *d) {
+    if (d->inflight) return;
+    rs_state_t *st = rs_pipeline_state(d->pipe);
+    commit_job_t *j = d->retry_job;
+    d->retry_job = NULL;
+    if (!j) {
+        size_t events = rs_state_uncommitted(st);
+        rs_state_commit_t *c = rs_state_commit_begin(st);
+        if (!c) return;
+        j = rs_xcalloc(1, sizeof(*j));
+        j->d = d;
+        j->c = c;
+        j->events = events;
+        j->tps = d->tps, j->next = d->next, j->n_tps = d->n_tps;
+        d->tps = NULL, d->next = NULL, d->n_tps = d->cap_tps = 0;
+    } else {
+        j->c = rs_state_commit_begin(st); /* the same (oldest) batch again */
+        if (!j->c) return;
+    }
+    j->t0 = rs_mono_us();
+    d->last_commit_ms = rs_now_ms();
+    d->inflight = 1;
+    if (rs_work_submit(d->loop, commit_work, commit_done, j)) {
+        /* no pool: write inline */
+        commit_work(j);
+        commit_done(j);
+    }
+}
+
+/* Synchronous commit of everything (shutdown, revoke). */
+static int flush(rs_daemon_t *d) {
+    char err[512];
+    if (d->inflight) return RS_ESTATE;
+    rs_pipeline_score(d->pipe);
+    int rc = rs_pipeline_commit(d->pipe, err, sizeof(err));
+    if (rc) {
+        rs_error("daemon", "commit failed: %s", err);
+        d->commit_failing = 1;
+        return rc;
+    }
+    if (d->retry_job) { /* its batch was written by the synchronous commit */
+        for (size_t i = 0; i < d->retry_job->n_tps; i++) free((char *)d->retry_job->tps[i].topic);
+        free(d->retry_job->tps);
+        free(d->retry_job->next);
+        free(d->retry_job);
+        d->retry_job = NULL;
+    }
+    d->commit_failing = 0;
+    if (d->n_tps && d->consumer) rs_consumer_store_offsets(d->consumer, d->tps, d->next, d->n_tps);
     clear_tps(d);
     d->last_commit_ms = rs_now_ms();
-    rs_hist_add(&d->stats.batch_us, (uint64_t)(rs_mono_us() - t0));
     rs_producer_poll(d->producer);
     if (d->opts.on_flush) d->opts.on_flush(d->opts.opaque, &d->stats);
     return RS_OK;
@@ -184,6 +273,8 @@ static void maybe_finish(rs_daemon_t *d);
 static void drain(void *opaque) {
     rs_daemon_t *d = opaque;
     if (d->stopping || d->commit_failing) return;
+    /* backpressure: at most one batch in flight plus commit.max.events more */
+    if (d->inflight && rs_pipeline_pending(d->pipe) >= (size_t)d->conf->commit_max_events) return;
     size_t total = 0, cap = (size_t)d->conf->batch_max_events;
     for (;;) {
         size_t want = cap - total < POLL_CHUNK ? cap - total : POLL_CHUNK;
@@ -204,7 +295,7 @@ static void drain(void *opaque) {
     /* lists go out now (latency); state + offsets once per commit interval */
     rs_pipeline_score(d->pipe);
     rs_producer_poll(d->producer);
-    if (commit_due(d)) flush(d);
+    if (commit_due(d)) commit_start(d);
     if (total >= cap) rs_defer_arm(d->more); /* more may be queued: no new wake-up will come */
     maybe_finish(d);
 }
@@ -225,8 +316,9 @@ static void on_assign(void *opaque, const rs_tp_t *tps, size_t n, int64_t *offse
 
 static void on_revoke(void *opaque, const rs_tp_t *tps, size_t n, int lost) {
     rs_daemon_t *d = opaque;
-    /* the batch may hold records of these partitions: make it durable first */
-    if (rs_pipeline_pending(d->pipe)) flush(d);
+    /* the batch may hold records of these partitions: make it durable first
+     * (an in-flight write finishes on its own; the rest is written here) */
+    if (!d->inflight && rs_pipeline_pending(d->pipe)) flush(d);
     rs_info("daemon", "%s %zu partition(s)", lost ? "lost" : "revoked", n);
     d->stats.partitions_assigned =
         d->stats.partitions_assigned > n ? d->stats.partitions_assigned - n : 0;
@@ -236,8 +328,9 @@ static void on_revoke(void *opaque, const rs_tp_t *tps, size_t n, int lost) {
 
 static void shutdown_now(rs_daemon_t *d) {
     if (d->stopped) return;
-    d->stopped = 1;
     d->stopping = 1;
+    if (d->inflight) return; /* commit_done() calls us again */
+    d->stopped = 1;
     rs_watch_close(d->cw), d->cw = NULL;
     rs_defer_close(d->more), d->more = NULL;
     rs_timer_close(d->tick), d->tick = NULL;
@@ -255,7 +348,8 @@ static void shutdown_now(rs_daemon_t *d) {
 
 static void maybe_finish(rs_daemon_t *d) {
     if (!d->opts.stop_after_events || d->stopped) return;
-    if (d->stats.events_in >= d->opts.stop_after_events && !rs_pipeline_pending(d->pipe)) {
+    if (d->stats.events_in >= d->opts.stop_after_events && !rs_pipeline_pending(d->pipe) &&
+        !d->inflight) {
         rs_producer_poll(d->producer);
         if (rs_producer_outq_len(d->producer) == 0) shutdown_now(d);
     }
@@ -271,11 +365,11 @@ static void on_tick(void *opaque) {
     rs_daemon_t *d = opaque;
     rs_producer_poll(d->producer);
     if (d->commit_failing) {
-        if (flush(d) == RS_OK) rs_defer_arm(d->more);
+        commit_start(d); /* retry the failed batch */
     } else if (commit_due(d) || (d->opts.stop_after_events &&
                                  d->stats.events_in >= d->opts.stop_after_events &&
                                  rs_pipeline_pending(d->pipe))) {
-        flush(d);
+        commit_start(d);
     } else {
         drain(d); /* covers a missed wake-up; cheap when the queue is empty */
     }
@@ -424,6 +518,12 @@ void rs_daemon_destroy(rs_daemon_t *d) {
     clear_tps(d);
     free(d->tps);
     free(d->next);
+    if (d->retry_job) {
+        for (size_t i = 0; i < d->retry_job->n_tps; i++) free((char *)d->retry_job->tps[i].topic);
+        free(d->retry_job->tps);
+        free(d->retry_job->next);
+        free(d->retry_job);
+    }
     free(d->msgs);
     free(d);
 }

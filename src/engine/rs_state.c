@@ -67,7 +67,6 @@ struct rs_state {
     const rs_conf_t *conf;
     rs_rocks_t *db;
     int read_only;
-    rs_rocks_batch_t *batch;
     rs_buf_t kbuf, vbuf;
 
     rs_strmap_t users_by_id;
@@ -84,6 +83,8 @@ struct rs_state {
     size_t n_dirty_items, cap_dirty_items;
     uint64_t total_weight;
     uint64_t cooc_entries;
+    double *w; /* item weight by idx, dense: similarity needs W(b) for every neighbour */
+    uint32_t cap_w;
 
     /* popularity top list, refreshed lazily from items touched since */
     uint32_t *popular;
@@ -104,6 +105,9 @@ struct rs_state {
     size_t n_pend_h, cap_pend_h;
 
     size_t uncommitted;
+    rs_rocks_batch_t **unwritten; /* prepared, not yet durable, oldest first */
+    size_t n_unwritten, cap_unwritten;
+    int inflight; /* unwritten[0] is being written by another thread */
     int64_t event_now;
     double halflife; /* ms, 0 = no decay */
 };
@@ -144,6 +148,71 @@ static void row_grow(rs_item_t *it) {
     it->nb_cap = ncap;
 }
 
+static void set_weight(rs_state_t *st, const rs_item_t *it) {
+    if (it->idx >= st->cap_w) {
+        uint32_t ncap = st->cap_w ? st->cap_w : 1024;
+        while (ncap <= it->idx) ncap *= 2;
+        st->w = rs_xrealloc(st->w, ncap * sizeof(double));
+        memset(st->w + st->cap_w, 0, (ncap - st->cap_w) * sizeof(double));
+        st->cap_w = ncap;
+    }
+    st->w[it->idx] = (double)it->weight;
+}
+
+/* Dunning's log-likelihood ratio of a 2x2 contingency table, in Mahout's
+ * form: 2 * (rowEntropy + colEntropy - matrixEntropy), unnormalised. */
+static double xlogx(double x) { return x > 0 ? x * log(x) : 0.0; }
+static double llr(double k11, double k12, double k21, double k22) {
+    double n = k11 + k12 + k21 + k22;
+    double me = xlogx(n) - xlogx(k11) - xlogx(k12) - xlogx(k21) - xlogx(k22);
+    double re = xlogx(n) - xlogx(k11 + k12) - xlogx(k21 + k22);
+    double ce = xlogx(n) - xlogx(k11 + k21) - xlogx(k12 + k22);
+    double v = 2.0 * (re + ce - me);
+    return v < 0 ? 0 : v;
+}
+
+static inline float pair_sim(const rs_state_t *st, const rs_item_t *a, uint32_t b, uint32_t cnt) {
+    double c = cnt, wa = (double)a->weight, wb = st->w[b];
+    if (st->conf->rec_similarity == RS_SIM_LLR) {
+        double k12 = wa > c ? wa - c : 0, k21 = wb > c ? wb - c : 0;
+        double k22 = (double)st->total_weight - c - k12 - k21;
+        return (float)llr(c, k12, k21, k22 > 0 ? k22 : 0);
+    }
+    return (wa > 0 && wb > 0) ? (float)(c / sqrt(wa * wb)) : 0.0f;
+}
+
+static inline int nbr_better(const rs_nbr_t *a, const rs_nbr_t *b) {
+    return a->sim > b->sim || (a->sim == b->sim && a->item < b->item);
+}
+
+/* Keeps an item's top-N list current as one pair count grows, without
+ * rescanning the row: the pair's new similarity either enters the list,
+ * moves within it, or cannot matter. Other entries drift as the item's own
+ * weight grows; rs_state_item_top() rebuilds the list from the row once that
+ * weight has grown by a quarter, so the drift stays bounded. */
+static void top_update(rs_state_t *st, rs_item_t *it, uint32_t b, uint32_t cnt) {
+    if (!it->top) return; /* built on first use */
+    uint32_t n = it->top_n, cap = (uint32_t)st->conf->rec_neighbors;
+    rs_nbr_t *t = it->top, e = {b, pair_sim(st, it, b, cnt)};
+    if (!cap || (n == cap && !nbr_better(&e, &t[n - 1]))) return;
+    uint32_t j;
+    for (j = 0; j < n; j++)
+        if (t[j].item == b) break;
+    if (j == n) {
+        if (n < cap) it->top_n = ++n;
+        j = n - 1;
+    }
+    t[j] = e;
+    while (j > 0 && nbr_better(&t[j], &t[j - 1])) {
+        rs_nbr_t x = t[j - 1];
+        t[j - 1] = t[j], t[j] = x, j--;
+    }
+    while (j + 1 < n && nbr_better(&t[j + 1], &t[j])) {
+        rs_nbr_t x = t[j + 1];
+        t[j + 1] = t[j], t[j] = x, j++;
+    }
+}
+
 static void mark_item_dirty(rs_state_t *st, rs_item_t *it) {
     if (it->in_dirty_list) return;
     it->in_dirty_list = 1;
@@ -172,6 +241,7 @@ static void row_add(rs_state_t *st, rs_item_t *it, uint32_t nbr, uint32_t cnt, i
     it->nb_delta[j] += cnt;
     it->row_version++;
     mark_item_dirty(st, it);
+    top_update(st, it, nbr, it->nb_cnt[j]);
 }
 
 static uint32_t row_get(const rs_item_t *it, uint32_t nbr, uint32_t **delta) {
@@ -194,6 +264,7 @@ static rs_item_t *item_new(rs_state_t *st, const char *id, size_t len, uint64_t 
     GROW(st->items, st->n_items, st->cap_items);
     st->items[st->n_items++] = it;
     rs_strmap_put(&st->items_by_id, h, it);
+    set_weight(st, it);
     return it;
 }
 
@@ -252,13 +323,28 @@ static int item_decode(rs_item_t *it, const unsigned char *p, size_t len) {
 
 /* ------------------------------------------------------------------ users */
 
+/* Profiles start small and grow to the configured ring sizes: most users
+ * have a handful of events, and 100k users x full rings would dominate RSS. */
 static rs_user_t *user_alloc(const rs_conf_t *conf, const char *id, size_t len) {
     rs_user_t *u = rs_xcalloc(1, sizeof(*u));
     u->id = rs_xstrndup(id, len);
     u->id_len = (uint32_t)len;
-    u->recent = rs_xcalloc((size_t)conf->recent_items, sizeof(rs_recent_t));
-    u->purchased = rs_xcalloc((size_t)conf->purchased_max, sizeof(uint32_t));
     return u;
+}
+
+static void user_reserve(rs_user_t *u, uint16_t recent, uint16_t purchased) {
+    if (recent > u->cap_recent) {
+        uint16_t c = u->cap_recent ? u->cap_recent : 4;
+        while (c < recent) c *= 2;
+        u->recent = rs_xrealloc(u->recent, c * sizeof(rs_recent_t));
+        u->cap_recent = c;
+    }
+    if (purchased > u->cap_purchased) {
+        uint16_t c = u->cap_purchased ? u->cap_purchased : 2;
+        while (c < purchased) c *= 2;
+        u->purchased = rs_xrealloc(u->purchased, c * sizeof(uint32_t));
+        u->cap_purchased = c;
+    }
 }
 
 static void user_free(rs_user_t *u) {
@@ -322,6 +408,7 @@ static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char 
     p += 2;
     if ((size_t)(end - p) < (size_t)n * 13 + 2) return -1;
     u->n_recent = 0;
+    user_reserve(u, (uint16_t)(n < (unsigned)conf->recent_items ? n : (unsigned)conf->recent_items), 0);
     for (unsigned i = 0; i < n; i++, p += 13) {
         if (u->n_recent >= conf->recent_items) continue; /* ring shrunk by config */
         rs_recent_t *r = &u->recent[u->n_recent++];
@@ -333,6 +420,7 @@ static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char 
     p += 2;
     if ((size_t)(end - p) != (size_t)m * 4 + 24) return -1;
     u->n_purchased = 0;
+    user_reserve(u, 0, (uint16_t)(m < (unsigned)conf->purchased_max ? m : (unsigned)conf->purchased_max));
     for (unsigned i = 0; i < m; i++, p += 4) {
         if (u->n_purchased >= conf->purchased_max) continue;
         u->purchased[u->n_purchased++] = rs_get_u32(p);
@@ -413,6 +501,7 @@ static rs_err_t load_all(rs_state_t *st, char *errstr, size_t errstr_size) {
         if (x->idx >= st->n_items) st->n_items = x->idx + 1;
         rs_strmap_put(&st->items_by_id, rs_hash64(k, kl), x);
         st->total_weight += x->weight;
+        set_weight(st, x);
         if (x->last_ts > st->event_now) st->event_now = x->last_ts;
     }
     rc = rs_rocks_iter_status(it, errstr, errstr_size);
@@ -501,7 +590,6 @@ static rs_err_t state_open(rs_state_t **out, const rs_conf_t *conf, int ro, char
                          .read_only = ro};
     int rc = rs_rocks_open(&st->db, conf->state_dir, &o, errstr, errstr_size);
     if (rc) goto fail;
-    st->batch = rs_rocks_batch_new();
     rc = load_all(st, errstr, errstr_size);
     if (rc) goto fail;
     rs_info("state", "opened %s: %u items, %" PRIu64 " co-occurrence entries, %zu offsets, "
@@ -535,6 +623,7 @@ void rs_state_close(rs_state_t *st) {
     free(st->touched);
     free(st->dirty_items);
     free(st->popular);
+    free(st->w);
     free(st->pop_stale);
     free(st->pop_stale_flag);
     for (size_t i = 0; i < st->n_offsets; i++) free(st->offsets[i].topic);
@@ -543,7 +632,8 @@ void rs_state_close(rs_state_t *st) {
     free(st->chunks);
     free(st->pend_h);
     rs_u64set_free(&st->dedup);
-    rs_rocks_batch_destroy(st->batch);
+    for (size_t i = 0; i < st->n_unwritten; i++) rs_rocks_batch_destroy(st->unwritten[i]);
+    free(st->unwritten);
     rs_rocks_close(st->db);
     rs_buf_free(&st->kbuf);
     rs_buf_free(&st->vbuf);
@@ -616,6 +706,7 @@ static void ring_push(const rs_conf_t *conf, rs_user_t *u, uint32_t item, uint8_
         if (conf->weight[old.type] > conf->weight[type]) e.type = old.type;
         if (old.ts > ts) e.ts = old.ts;
     } else if (u->n_recent < conf->recent_items) {
+        user_reserve(u, (uint16_t)(u->n_recent + 1), 0);
         j = u->n_recent++;
     } else {
         j = u->n_recent - 1;
@@ -670,6 +761,7 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
             if (u->purchased[j] == it->idx) break;
         if (j == u->n_purchased) {
             if (u->n_purchased < conf->purchased_max) {
+                user_reserve(u, 0, (uint16_t)(u->n_purchased + 1));
                 u->purchased[u->n_purchased++] = it->idx;
             } else if (conf->purchased_max > 0) {
                 memmove(&u->purchased[0], &u->purchased[1],
@@ -688,6 +780,7 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
 
     if (w > 0) {
         it->weight += (uint64_t)w;
+        set_weight(st, it);
         st->total_weight += (uint64_t)w;
         pop_add(st, it, w, ts);
         /* pair with the user's recent items: window by count and by time */
@@ -737,17 +830,22 @@ static int cmp_u32(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size) {
-    if (st->read_only) return rs_seterr(errstr, errstr_size, RS_ESTATE, "state is read-only");
-    rs_rocks_batch_t *b = st->batch;
-    rs_rocks_batch_clear(b);
+/* Serialises every change since the last call into a new WriteBatch and
+ * appends it to the queue of unwritten batches; the in-memory deltas are
+ * clean afterwards (the batch is the only copy of them). */
+static void commit_prepare(rs_state_t *st) {
+    if (!st->uncommitted && !st->n_dirty_users && !st->n_dirty_items) return;
+    rs_rocks_batch_t *b = rs_rocks_batch_new();
     unsigned char k[8];
 
     for (size_t i = 0; i < st->n_dirty_users; i++) {
         rs_user_t *u = st->dirty_users[i];
         user_encode(u, &st->vbuf);
         rs_rocks_batch_put(b, st->db, RS_CF_USERS, u->id, u->id_len, st->vbuf.p, st->vbuf.len);
+        u->dirty = 0;
+        u->recs_dirty = 0;
     }
+    st->n_dirty_users = 0;
     for (size_t i = 0; i < st->n_dirty_items; i++) {
         rs_item_t *it = st->items[st->dirty_items[i]];
         if (it->meta_dirty) {
@@ -766,12 +864,17 @@ rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size) {
                 rs_put_u32(e, it->dirty_nb[j]);
                 rs_put_u32(e + 4, d ? *d : 0);
                 rs_buf_append(&st->vbuf, e, 8);
+                if (d) *d = 0;
             }
             k[0] = (unsigned char)(it->idx >> 24), k[1] = (unsigned char)(it->idx >> 16);
             k[2] = (unsigned char)(it->idx >> 8), k[3] = (unsigned char)it->idx;
             rs_rocks_batch_merge(b, st->db, RS_CF_COOC, k, 4, st->vbuf.p, st->vbuf.len);
         }
+        it->dirty_n = 0;
+        it->meta_dirty = 0;
+        it->in_dirty_list = 0;
     }
+    st->n_dirty_items = 0;
     for (size_t i = 0; i < st->n_offsets; i++) {
         rs_offset_t *o = &st->offsets[i];
         if (!o->dirty) continue;
@@ -785,9 +888,9 @@ rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size) {
         unsigned char v[8];
         rs_put_u64(v, (uint64_t)o->next);
         rs_rocks_batch_put(b, st->db, RS_CF_META, st->kbuf.p, st->kbuf.len, v, 8);
+        o->dirty = 0;
     }
     /* dedup: the batch's ids as one chunk; the oldest chunks leave the window */
-    size_t n_evict = 0;
     if (st->n_pend_h) {
         rs_put_be64(k, st->next_chunk_seq);
         rs_buf_reset(&st->vbuf);
@@ -798,45 +901,17 @@ rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size) {
         }
         rs_rocks_batch_put(b, st->db, RS_CF_DEDUP, k, 8, st->vbuf.p, st->vbuf.len);
         uint64_t total = st->chunk_total + st->n_pend_h;
+        size_t n_evict = 0;
         while (n_evict < st->n_chunks &&
                total - st->chunks[n_evict].n >= (uint64_t)st->conf->dedup_window) {
             total -= st->chunks[n_evict].n;
             rs_put_be64(k, st->chunks[n_evict].seq);
             rs_rocks_batch_delete(b, st->db, RS_CF_DEDUP, k, 8);
+            for (uint32_t j = 0; j < st->chunks[n_evict].n; j++)
+                rs_u64set_del(&st->dedup, st->chunks[n_evict].h[j]);
+            st->chunk_total -= st->chunks[n_evict].n;
+            free(st->chunks[n_evict].h);
             n_evict++;
-        }
-    }
-
-    if (rs_rocks_batch_count(b) == 0) {
-        st->uncommitted = 0;
-        return RS_OK;
-    }
-    int rc = rs_rocks_write(st->db, b, errstr, errstr_size);
-    if (rc) return rc; /* memory keeps every delta: the next commit retries */
-
-    /* success: clear deltas */
-    for (size_t i = 0; i < st->n_dirty_users; i++) st->dirty_users[i]->dirty = 0,
-                                                   st->dirty_users[i]->recs_dirty = 0;
-    st->n_dirty_users = 0;
-    for (size_t i = 0; i < st->n_dirty_items; i++) {
-        rs_item_t *it = st->items[st->dirty_items[i]];
-        for (uint32_t j = 0; j < it->dirty_n; j++) {
-            uint32_t *d = NULL;
-            row_get(it, it->dirty_nb[j], &d);
-            if (d) *d = 0;
-        }
-        it->dirty_n = 0;
-        it->meta_dirty = 0;
-        it->in_dirty_list = 0;
-    }
-    st->n_dirty_items = 0;
-    for (size_t i = 0; i < st->n_offsets; i++) st->offsets[i].dirty = 0;
-    if (st->n_pend_h) {
-        for (size_t i = 0; i < n_evict; i++) {
-            for (uint32_t j = 0; j < st->chunks[i].n; j++)
-                rs_u64set_del(&st->dedup, st->chunks[i].h[j]);
-            st->chunk_total -= st->chunks[i].n;
-            free(st->chunks[i].h);
         }
         memmove(st->chunks, st->chunks + n_evict, (st->n_chunks - n_evict) * sizeof(rs_chunk_t));
         st->n_chunks -= n_evict;
@@ -850,10 +925,53 @@ rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size) {
         st->n_pend_h = 0;
     }
     st->uncommitted = 0;
+    if (rs_rocks_batch_count(b) == 0) {
+        rs_rocks_batch_destroy(b);
+        return;
+    }
+    GROW(st->unwritten, st->n_unwritten, st->cap_unwritten);
+    st->unwritten[st->n_unwritten++] = b;
+}
+
+static void unwritten_pop(rs_state_t *st) {
+    rs_rocks_batch_destroy(st->unwritten[0]);
+    memmove(st->unwritten, st->unwritten + 1, (st->n_unwritten - 1) * sizeof(*st->unwritten));
+    st->n_unwritten--;
+}
+
+rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size) {
+    if (st->read_only) return rs_seterr(errstr, errstr_size, RS_ESTATE, "state is read-only");
+    if (st->inflight) return rs_seterr(errstr, errstr_size, RS_ESTATE, "a commit is in flight");
+    commit_prepare(st);
+    while (st->n_unwritten) {
+        int rc = rs_rocks_write(st->db, st->unwritten[0], errstr, errstr_size);
+        if (rc) return rc; /* kept: the next commit writes it first */
+        unwritten_pop(st);
+    }
     return RS_OK;
 }
 
-size_t rs_state_uncommitted(const rs_state_t *st) { return st->uncommitted; }
+rs_state_commit_t *rs_state_commit_begin(rs_state_t *st) {
+    if (st->read_only || st->inflight) return NULL;
+    commit_prepare(st);
+    if (!st->n_unwritten) return NULL;
+    st->inflight = 1;
+    return (rs_state_commit_t *)st->unwritten[0];
+}
+
+rs_err_t rs_state_commit_write(rs_state_t *st, rs_state_commit_t *c, char *errstr,
+                               size_t errstr_size) {
+    return rs_rocks_write(st->db, (rs_rocks_batch_t *)c, errstr, errstr_size);
+}
+
+int rs_state_commit_end(rs_state_t *st, rs_state_commit_t *c, rs_err_t rc) {
+    st->inflight = 0;
+    if (rc == RS_OK && st->n_unwritten && (rs_state_commit_t *)st->unwritten[0] == c)
+        unwritten_pop(st);
+    return (int)st->n_unwritten;
+}
+
+size_t rs_state_uncommitted(const rs_state_t *st) { return st->uncommitted + st->n_unwritten; }
 
 /* ------------------------------------------------------------------ read */
 
@@ -877,29 +995,10 @@ double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64
     return exp2(it->pop_log - (st->halflife > 0 ? (double)now / st->halflife : 0.0));
 }
 
-/* Dunning's log-likelihood ratio of a 2x2 contingency table, in Mahout's
- * form: 2 * (rowEntropy + colEntropy - matrixEntropy), unnormalised. */
-static double xlogx(double x) { return x > 0 ? x * log(x) : 0.0; }
-static double llr(double k11, double k12, double k21, double k22) {
-    double n = k11 + k12 + k21 + k22;
-    double me = xlogx(n) - xlogx(k11) - xlogx(k12) - xlogx(k21) - xlogx(k22);
-    double re = xlogx(n) - xlogx(k11 + k12) - xlogx(k21 + k22);
-    double ce = xlogx(n) - xlogx(k11 + k21) - xlogx(k12 + k22);
-    double v = 2.0 * (re + ce - me);
-    return v < 0 ? 0 : v;
-}
-
-static int nbr_better(const rs_nbr_t *a, const rs_nbr_t *b) {
-    return a->sim > b->sim || (a->sim == b->sim && a->item < b->item);
-}
-
 const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
-    /* Recompute only after the row changed by about 1/8 of its entries since
-     * the last computation (always for small rows): each recomputation costs
-     * O(row), so this keeps it O(1) amortised per co-occurrence update while
-     * the list stays close to exact. */
-    uint32_t changed = it->row_version - it->top_version;
-    if (it->top && (changed == 0 || (it->nb_n > 64 && changed * 8 < it->top_base))) {
+    /* rebuilt from the whole row only when first needed or once the item's
+     * weight grew by a quarter (see top_update) */
+    if (it->top && (double)it->weight <= it->top_weight * 1.25 + 4) {
         *n = it->top_n;
         return it->top;
     }
@@ -908,19 +1007,9 @@ const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
     /* min-heap of the best `cap` (root = worst kept) */
     rs_nbr_t *h = it->top;
     uint32_t hn = 0;
-    double wa = (double)it->weight, tot = (double)st->total_weight;
     for (uint32_t i = 0; i < it->nb_cap && cap; i++) {
         if (it->nb_key[i] == NB_EMPTY) continue;
-        const rs_item_t *ib = st->items[it->nb_key[i]];
-        double c = it->nb_cnt[i], wb = (double)ib->weight, sim;
-        if (st->conf->rec_similarity == RS_SIM_LLR) {
-            double k12 = wa > c ? wa - c : 0, k21 = wb > c ? wb - c : 0;
-            double k22 = tot - c - k12 - k21;
-            sim = llr(c, k12, k21, k22 > 0 ? k22 : 0);
-        } else {
-            sim = (wa > 0 && wb > 0) ? c / sqrt(wa * wb) : 0;
-        }
-        rs_nbr_t e = {it->nb_key[i], (float)sim};
+        rs_nbr_t e = {it->nb_key[i], pair_sim(st, it, it->nb_key[i], it->nb_cnt[i])};
         if (hn < cap) {
             uint32_t j = hn++;
             while (j && nbr_better(&h[(j - 1) / 2], &e)) h[j] = h[(j - 1) / 2], j = (j - 1) / 2;
@@ -957,8 +1046,7 @@ const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
         h[end - 1] = worst;
     }
     it->top_n = hn;
-    it->top_version = it->row_version;
-    it->top_base = it->nb_n;
+    it->top_weight = (double)it->weight;
     *n = hn;
     return it->top;
 }

@@ -252,7 +252,10 @@ static rocksdb_options_t *make_opts(const rs_rocks_opts_t *o, rocksdb_cache_t *c
     rocksdb_options_set_keep_log_file_num(opt, 5);
     int wb_mb = o->write_buffer_mb > 0 ? o->write_buffer_mb : 64;
     rocksdb_options_set_write_buffer_size(opt, (size_t)wb_mb << 20);
-    rocksdb_options_set_max_write_buffer_number(opt, 3);
+    rocksdb_options_set_max_write_buffer_number(opt, 2);
+    /* one memtable budget for all families together (the state's RSS ceiling
+     * matters more than flush frequency: flushes run on a background thread) */
+    rocksdb_options_set_db_write_buffer_size(opt, (size_t)wb_mb << 22);
     rocksdb_options_set_level_compaction_dynamic_level_bytes(opt, 1);
     rocksdb_options_set_compression(opt, lz4 ? rocksdb_lz4_compression : rocksdb_no_compression);
 
