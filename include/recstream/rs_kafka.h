@@ -79,8 +79,8 @@ typedef struct rs_consumer rs_consumer_t;
  * a kafka.group.id passthrough overrides the argument). Defaults set before the passthrough (a
  * passthrough key overrides them): enable.auto.commit=true,
  * enable.auto.offset.store=false, auto.offset.reset=earliest,
- * partition.assignment.strategy=cooperative-sticky, fetch.wait.max.ms=10,
- * queued.min.messages=1000000, enable.partition.eof=false. */
+ * partition.assignment.strategy=cooperative-sticky, fetch.wait.max.ms=2,
+ * queued.min.messages=1000000, queued.max.messages.kbytes=16384, enable.partition.eof=false. */
 rs_err_t rs_consumer_new(rs_consumer_t **out, const rs_kv_t *kafka, size_t kafka_cnt,
                          const char *group_id, const rs_consumer_cbs_t *cbs, char *errstr,
                          size_t errstr_size);
@@ -123,7 +123,7 @@ typedef struct rs_producer rs_producer_t;
  * err 0 = ok (errstr NULL), else RS_EKAFKA with librdkafka's error text. */
 typedef void(rs_dr_cb_t)(void *opaque, void *msg_opaque, int err, const char *errstr);
 
-/* Defaults before passthrough: linger.ms=2, enable.idempotence=true,
+/* Defaults before passthrough: linger.ms=0, enable.idempotence=true,
  * queue.buffering.max.messages=1000000. */
 rs_err_t rs_producer_new(rs_producer_t **out, const rs_kv_t *kafka, size_t kafka_cnt,
                          rs_dr_cb_t *dr_cb, void *opaque, char *errstr, size_t errstr_size);

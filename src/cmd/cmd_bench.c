@@ -276,7 +276,7 @@ int cmd_bench(int argc, char **argv) {
                "\"latency_events\":%" PRIu64 ",\"latency_samples\":%.0f,\"rss_mb\":%.1f,"
                "\"state_bytes\":%" PRIu64 ",\"recs\":%.0f,\"produce_per_sec\":%.1f,"
                "\"partitions\":%d,\"users\":%u,\"items\":%u,\"broker\":\"%s\","
-               "\"raw_settings\":\"fetch.wait.max.ms=10,queued.min.messages=1000000\"}\n",
+               "\"raw_settings\":\"fetch.wait.max.ms=2,queued.min.messages=1000000,queued.max.messages.kbytes=16384 (the pipeline defaults, plus any -X)\"}\n",
                n_events, c1.eps, raw_eps, raw_eps > 0 ? c1.eps / raw_eps : 0, c2.p50, c2.p99, rate,
                lat_events, c2.samples, c1.rss, state_bytes, c1.recs, produce_eps, parts, go.users,
                go.items, brokers ? "kafka" : "mock");

@@ -87,9 +87,10 @@ const rs_conf_prop_t rs_conf_props[] = {
         "RocksDB block cache size in MiB."),
     INT("state.write.buffer.mb", S_STATE, state_write_buffer_mb, 16, 1, 4096,
         "RocksDB memtable size per column family in MiB."),
-    INT("batch.max.events", S_STATE, batch_max_events, 20000, 1, 10000000,
-        "Most records taken from the consumer before users are re-scored and their "
-        "recommendations emitted (latency vs. per-batch overhead)."),
+    INT("batch.max.events", S_STATE, batch_max_events, 100000, 1, 10000000,
+        "Most records taken from the consumer (and at most 200 ms of work) before the users "
+        "they touched are re-scored and their changed lists emitted. Under backlog a larger "
+        "batch refreshes a busy user's list once instead of once per event."),
     INT("commit.interval.ms", S_STATE, commit_interval_ms, 1000, 1, 600000,
         "State changes aggregate in memory and are written with the consumed offsets in ONE "
         "RocksDB WriteBatch at this interval; a crash replays at most this much."),

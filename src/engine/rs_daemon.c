@@ -28,6 +28,7 @@
 #include "recstream/rs_pipeline.h"
 
 #define POLL_CHUNK 1024
+#define DRAIN_MAX_US 200000 /* keep the loop (HTTP, delivery reports) responsive */
 
 struct rs_daemon {
     const rs_conf_t *conf;
@@ -276,6 +277,7 @@ static void drain(void *opaque) {
     /* backpressure: at most one batch in flight plus commit.max.events more */
     if (d->inflight && rs_pipeline_pending(d->pipe) >= (size_t)d->conf->commit_max_events) return;
     size_t total = 0, cap = (size_t)d->conf->batch_max_events;
+    int64_t t_end = rs_mono_us() + DRAIN_MAX_US;
     for (;;) {
         size_t want = cap - total < POLL_CHUNK ? cap - total : POLL_CHUNK;
         size_t n = rs_consumer_poll(d->consumer, d->msgs, want);
@@ -287,6 +289,10 @@ static void drain(void *opaque) {
         rs_consumer_release(d->consumer, d->msgs, n);
         total += n;
         if (n < want || total >= cap) break;
+        if (rs_mono_us() > t_end) {
+            cap = total; /* out of time: continue on the next iteration */
+            break;
+        }
     }
     if (total) {
         d->last_msg_ms = rs_now_ms();

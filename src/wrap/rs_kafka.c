@@ -64,12 +64,16 @@ typedef struct kv_default {
 static const kv_default_t consumer_defaults[] = {
     {"enable.auto.commit", "true"},    {"enable.auto.offset.store", "false"},
     {"auto.offset.reset", "earliest"}, {"partition.assignment.strategy", "cooperative-sticky"},
-    {"fetch.wait.max.ms", "10"},       {"queued.min.messages", "1000000"},
+    /* latency: a fetch returns after at most 2 ms when there is nothing new */
+    {"fetch.wait.max.ms", "2"},
+    /* keep fetching ahead (librdkafka 2.0.2 pauses fetching for 1 s below this,
+     * see FACTS), but cap the prefetch by bytes so it cannot dominate RSS */
+    {"queued.min.messages", "1000000"}, {"queued.max.messages.kbytes", "16384"},
     {"enable.partition.eof", "false"},
 };
 
 static const kv_default_t producer_defaults[] = {
-    {"linger.ms", "2"},
+    {"linger.ms", "0"}, /* latency; batching still happens while requests are in flight */
     {"enable.idempotence", "true"},
     {"queue.buffering.max.messages", "1000000"},
 };
