@@ -28,6 +28,14 @@ typedef struct rs_nbr {
     float sim;
 } rs_nbr_t;
 
+/* One co-occurrence entry: neighbour, count, and the part of the count not
+ * yet committed (interleaved so a probe touches one cache line). */
+typedef struct rs_nbent {
+    uint32_t key; /* neighbour item idx, UINT32_MAX = empty slot */
+    uint32_t cnt;
+    uint32_t delta;
+} rs_nbent_t;
+
 /* Per-item state. Fields are read-only outside rs_state.c. */
 typedef struct rs_item {
     char *id;
@@ -37,8 +45,8 @@ typedef struct rs_item {
     uint64_t weight;   /* sum of type weights of its events: n(a) for similarity */
     double pop_log;    /* log2 of the event-time-decayed popularity * 2^(t/h); see rs_state.c */
     int64_t first_ts, last_ts;
-    /* co-occurrence row: open addressing, key UINT32_MAX = empty */
-    uint32_t *nb_key, *nb_cnt, *nb_delta;
+    /* co-occurrence row: open addressing */
+    rs_nbent_t *nb;
     uint32_t nb_cap, nb_n;
     uint32_t *dirty_nb; /* neighbours with a nonzero delta in this batch */
     uint32_t dirty_n, dirty_cap;

@@ -10,12 +10,17 @@
 #include "recstream/rs_buf.h"
 #include "recstream/rs_score.h"
 
+/* Per-item scratch, interleaved: one cache line per candidate touch. */
+typedef struct slot {
+    float acc;     /* score */
+    float best;    /* largest single contribution */
+    uint32_t seed; /* seed of that contribution */
+    uint32_t mark; /* 0 = untouched, 1 = candidate, 2 = excluded, 3 = chosen */
+} slot_t;
+
 struct rs_scorer {
     const rs_conf_t *conf;
-    float *acc;      /* score by item */
-    float *best;     /* largest single contribution by item */
-    uint32_t *seed;  /* seed of that contribution */
-    uint8_t *mark;   /* 1 = candidate, 2 = excluded */
+    slot_t *sl;
     uint32_t cap;
     uint32_t *cand;
     uint32_t n_cand, cap_cand;
@@ -31,10 +36,7 @@ rs_scorer_t *rs_scorer_new(const rs_conf_t *conf) {
 
 void rs_scorer_destroy(rs_scorer_t *sc) {
     if (!sc) return;
-    free(sc->acc);
-    free(sc->best);
-    free(sc->seed);
-    free(sc->mark);
+    free(sc->sl);
     free(sc->cand);
     free(sc);
 }
@@ -48,11 +50,8 @@ static void ensure(rs_scorer_t *sc, uint32_t n) {
     if (n <= sc->cap) return;
     uint32_t cap = sc->cap ? sc->cap : 1024;
     while (cap < n) cap *= 2;
-    sc->acc = rs_xrealloc(sc->acc, cap * sizeof(float));
-    sc->best = rs_xrealloc(sc->best, cap * sizeof(float));
-    sc->seed = rs_xrealloc(sc->seed, cap * sizeof(uint32_t));
-    sc->mark = rs_xrealloc(sc->mark, cap);
-    memset(sc->mark + sc->cap, 0, cap - sc->cap);
+    sc->sl = rs_xrealloc(sc->sl, cap * sizeof(slot_t));
+    memset(sc->sl + sc->cap, 0, (cap - sc->cap) * sizeof(slot_t));
     sc->cap = cap;
 }
 
@@ -65,13 +64,13 @@ static void add_cand(rs_scorer_t *sc, uint32_t item) {
 }
 
 /* Candidate order: higher score first, then lower item index. */
-static inline int better(const float *acc, uint32_t x, uint32_t y) {
-    return acc[x] > acc[y] || (acc[x] == acc[y] && x < y);
+static inline int better(const slot_t *sl, uint32_t x, uint32_t y) {
+    return sl[x].acc > sl[y].acc || (sl[x].acc == sl[y].acc && x < y);
 }
 
 /* Selects the best k of cand[0..n) into sel (best first) with a bounded
  * min-heap: O(n log k) instead of sorting every candidate. Returns count. */
-static uint32_t select_top(const float *acc, const uint32_t *cand, uint32_t n, uint32_t *sel,
+static uint32_t select_top(const slot_t *acc, const uint32_t *cand, uint32_t n, uint32_t *sel,
                            uint32_t k) {
     uint32_t hn = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -120,10 +119,12 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
     /* exclusions first, so an excluded item never becomes a candidate */
     if (conf->rec_exclude_seen)
         for (int i = 0; i < u->n_recent; i++)
-            if (!sc->mark[u->recent[i].item]) sc->mark[u->recent[i].item] = 2, add_cand(sc, u->recent[i].item);
+            if (!sc->sl[u->recent[i].item].mark)
+                sc->sl[u->recent[i].item].mark = 2, add_cand(sc, u->recent[i].item);
     if (conf->rec_exclude_purchased)
         for (int i = 0; i < u->n_purchased; i++)
-            if (!sc->mark[u->purchased[i]]) sc->mark[u->purchased[i]] = 2, add_cand(sc, u->purchased[i]);
+            if (!sc->sl[u->purchased[i]].mark)
+                sc->sl[u->purchased[i]].mark = 2, add_cand(sc, u->purchased[i]);
     uint32_t n_excl = sc->n_cand;
 
     int nseeds = u->n_recent < conf->rec_recent ? u->n_recent : conf->rec_recent;
@@ -138,44 +139,45 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
         const rs_nbr_t *nb = rs_state_item_top(st, seed, &nn);
         for (uint32_t j = 0; j < nn; j++) {
             uint32_t b = nb[j].item;
-            if (sc->mark[b] == 2) continue;
-            if (!sc->mark[b]) {
+            slot_t *x = &sc->sl[b];
+            if (x->mark == 2) continue;
+            if (!x->mark) {
                 if (sc->exclude && sc->exclude(sc->exclude_opaque, b)) {
-                    sc->mark[b] = 2;
+                    x->mark = 2;
                     add_cand(sc, b);
                     continue;
                 }
-                sc->mark[b] = 1;
-                sc->acc[b] = 0;
-                sc->best[b] = -1;
+                x->mark = 1;
+                x->acc = 0;
+                x->best = -1;
                 add_cand(sc, b);
             }
             float c = ws * nb[j].sim;
-            sc->acc[b] += c;
-            if (c > sc->best[b]) sc->best[b] = c, sc->seed[b] = r->item;
+            x->acc += c;
+            if (c > x->best) x->best = c, x->seed = r->item;
         }
     }
 
     /* rank the kNN candidates (those after the exclusions, still marked 1) */
     uint32_t *knn = sc->cand + n_excl, n_knn = 0;
     for (uint32_t i = n_excl; i < sc->n_cand; i++)
-        if (sc->mark[sc->cand[i]] == 1 && sc->acc[sc->cand[i]] > 0) knn[n_knn++] = sc->cand[i];
+        if (sc->sl[sc->cand[i]].mark == 1 && sc->sl[sc->cand[i]].acc > 0) knn[n_knn++] = sc->cand[i];
     uint32_t sel[256];
-    uint32_t n_sel = select_top(sc->acc, knn, n_knn, sel, (uint32_t)(k < 256 ? k : 256));
+    uint32_t n_sel = select_top(sc->sl, knn, n_knn, sel, (uint32_t)(k < 256 ? k : 256));
     size_t n = 0;
     for (uint32_t i = 0; i < n_sel; i++) {
         uint32_t b = sel[i];
         uint8_t bt = RS_EV_VIEW;
         for (int s = 0; s < nseeds; s++)
-            if (u->recent[s].item == sc->seed[b]) {
+            if (u->recent[s].item == sc->sl[b].seed) {
                 bt = u->recent[s].type;
                 break;
             }
-        out[n++] = (rs_scored_t){b, sc->acc[b], sc->seed[b], bt};
+        out[n++] = (rs_scored_t){b, sc->sl[b].acc, sc->sl[b].seed, bt};
     }
     size_t n_from_knn = n;
     /* mark the chosen so the fill skips them; clear the rest later */
-    for (size_t i = 0; i < n; i++) sc->mark[out[i].item] = 3;
+    for (size_t i = 0; i < n; i++) sc->sl[out[i].item].mark = 3;
 
     if (n < k) {
         uint32_t np;
@@ -183,7 +185,7 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
         int64_t now = rs_state_event_now(st);
         for (uint32_t i = 0; i < np && n < k; i++) {
             uint32_t b = pop[i];
-            if (b < sc->cap && sc->mark[b] >= 2) continue;
+            if (b < sc->cap && sc->sl[b].mark >= 2) continue;
             if (sc->exclude && sc->exclude(sc->exclude_opaque, b)) continue;
             rs_item_t *it = rs_state_item_by_idx(st, b);
             /* popular items score below any kNN match, ordered by popularity */
@@ -191,7 +193,7 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
             out[n++] = (rs_scored_t){b, s, UINT32_MAX, 0};
         }
     }
-    for (uint32_t i = 0; i < sc->n_cand; i++) sc->mark[sc->cand[i]] = 0;
+    for (uint32_t i = 0; i < sc->n_cand; i++) sc->sl[sc->cand[i]].mark = 0;
     *strategy = n_from_knn == 0 ? "popular" : n_from_knn < n ? "item-knn+popular" : "item-knn";
     return n;
 }

@@ -128,23 +128,16 @@ static inline uint32_t nb_slot(uint32_t k, uint32_t cap) {
 
 static void row_grow(rs_item_t *it) {
     uint32_t ncap = it->nb_cap ? it->nb_cap * 2 : 8;
-    uint32_t *nk = rs_xmalloc(ncap * sizeof(uint32_t)), *nc = rs_xmalloc(ncap * sizeof(uint32_t)),
-             *nd = rs_xmalloc(ncap * sizeof(uint32_t));
-    memset(nk, 0xff, ncap * sizeof(uint32_t));
+    rs_nbent_t *ne = rs_xmalloc(ncap * sizeof(rs_nbent_t));
+    for (uint32_t i = 0; i < ncap; i++) ne[i].key = NB_EMPTY;
     for (uint32_t i = 0; i < it->nb_cap; i++) {
-        if (it->nb_key[i] == NB_EMPTY) continue;
-        uint32_t j = nb_slot(it->nb_key[i], ncap);
-        while (nk[j] != NB_EMPTY) j = (j + 1) & (ncap - 1);
-        nk[j] = it->nb_key[i];
-        nc[j] = it->nb_cnt[i];
-        nd[j] = it->nb_delta[i];
+        if (it->nb[i].key == NB_EMPTY) continue;
+        uint32_t j = nb_slot(it->nb[i].key, ncap);
+        while (ne[j].key != NB_EMPTY) j = (j + 1) & (ncap - 1);
+        ne[j] = it->nb[i];
     }
-    free(it->nb_key);
-    free(it->nb_cnt);
-    free(it->nb_delta);
-    it->nb_key = nk;
-    it->nb_cnt = nc;
-    it->nb_delta = nd;
+    free(it->nb);
+    it->nb = ne;
     it->nb_cap = ncap;
 }
 
@@ -224,34 +217,32 @@ static void mark_item_dirty(rs_state_t *st, rs_item_t *it) {
 static void row_add(rs_state_t *st, rs_item_t *it, uint32_t nbr, uint32_t cnt, int delta) {
     if ((it->nb_n + 1) * 4 > it->nb_cap * 3) row_grow(it);
     uint32_t j = nb_slot(nbr, it->nb_cap);
-    while (it->nb_key[j] != NB_EMPTY && it->nb_key[j] != nbr) j = (j + 1) & (it->nb_cap - 1);
-    if (it->nb_key[j] == NB_EMPTY) {
-        it->nb_key[j] = nbr;
-        it->nb_cnt[j] = 0;
-        it->nb_delta[j] = 0;
+    rs_nbent_t *e;
+    while ((e = &it->nb[j])->key != NB_EMPTY && e->key != nbr) j = (j + 1) & (it->nb_cap - 1);
+    if (e->key == NB_EMPTY) {
+        e->key = nbr;
+        e->cnt = 0;
+        e->delta = 0;
         it->nb_n++;
         st->cooc_entries++;
     }
-    it->nb_cnt[j] = it->nb_cnt[j] > UINT32_MAX - cnt ? UINT32_MAX : it->nb_cnt[j] + cnt;
+    e->cnt = e->cnt > UINT32_MAX - cnt ? UINT32_MAX : e->cnt + cnt;
     if (!delta) return;
-    if (it->nb_delta[j] == 0) {
+    if (e->delta == 0) {
         GROW(it->dirty_nb, it->dirty_n, it->dirty_cap);
         it->dirty_nb[it->dirty_n++] = nbr;
     }
-    it->nb_delta[j] += cnt;
+    e->delta += cnt;
     it->row_version++;
     mark_item_dirty(st, it);
-    top_update(st, it, nbr, it->nb_cnt[j]);
+    top_update(st, it, nbr, e->cnt);
 }
 
-static uint32_t row_get(const rs_item_t *it, uint32_t nbr, uint32_t **delta) {
-    if (!it->nb_cap) return 0;
+static rs_nbent_t *row_find(const rs_item_t *it, uint32_t nbr) {
+    if (!it->nb_cap) return NULL;
     for (uint32_t j = nb_slot(nbr, it->nb_cap);; j = (j + 1) & (it->nb_cap - 1)) {
-        if (it->nb_key[j] == nbr) {
-            if (delta) *delta = &it->nb_delta[j];
-            return it->nb_cnt[j];
-        }
-        if (it->nb_key[j] == NB_EMPTY) return 0;
+        if (it->nb[j].key == nbr) return &it->nb[j];
+        if (it->nb[j].key == NB_EMPTY) return NULL;
     }
 }
 
@@ -271,9 +262,7 @@ static rs_item_t *item_new(rs_state_t *st, const char *id, size_t len, uint64_t 
 static void item_free(rs_item_t *it) {
     if (!it) return;
     free(it->id);
-    free(it->nb_key);
-    free(it->nb_cnt);
-    free(it->nb_delta);
+    free(it->nb);
     free(it->dirty_nb);
     free(it->top);
     free(it);
@@ -858,13 +847,12 @@ static void commit_prepare(rs_state_t *st) {
             rs_buf_reset(&st->vbuf);
             rs_buf_reserve(&st->vbuf, (size_t)it->dirty_n * 8);
             for (uint32_t j = 0; j < it->dirty_n; j++) {
-                uint32_t *d = NULL;
-                row_get(it, it->dirty_nb[j], &d);
+                rs_nbent_t *ne = row_find(it, it->dirty_nb[j]);
                 unsigned char e[8];
                 rs_put_u32(e, it->dirty_nb[j]);
-                rs_put_u32(e + 4, d ? *d : 0);
+                rs_put_u32(e + 4, ne ? ne->delta : 0);
                 rs_buf_append(&st->vbuf, e, 8);
-                if (d) *d = 0;
+                if (ne) ne->delta = 0;
             }
             k[0] = (unsigned char)(it->idx >> 24), k[1] = (unsigned char)(it->idx >> 16);
             k[2] = (unsigned char)(it->idx >> 8), k[3] = (unsigned char)it->idx;
@@ -1008,8 +996,8 @@ const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
     rs_nbr_t *h = it->top;
     uint32_t hn = 0;
     for (uint32_t i = 0; i < it->nb_cap && cap; i++) {
-        if (it->nb_key[i] == NB_EMPTY) continue;
-        rs_nbr_t e = {it->nb_key[i], pair_sim(st, it, it->nb_key[i], it->nb_cnt[i])};
+        if (it->nb[i].key == NB_EMPTY) continue;
+        rs_nbr_t e = {it->nb[i].key, pair_sim(st, it, it->nb[i].key, it->nb[i].cnt)};
         if (hn < cap) {
             uint32_t j = hn++;
             while (j && nbr_better(&h[(j - 1) / 2], &e)) h[j] = h[(j - 1) / 2], j = (j - 1) / 2;
@@ -1121,12 +1109,12 @@ rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_si
         if (it->nb_n > nb_cap) nb_cap = it->nb_n, nb = rs_xrealloc(nb, nb_cap * sizeof(uint32_t));
         size_t n = 0;
         for (uint32_t j = 0; j < it->nb_cap; j++)
-            if (it->nb_key[j] != NB_EMPTY) nb[n++] = rank[it->nb_key[j]];
+            if (it->nb[j].key != NB_EMPTY) nb[n++] = rank[it->nb[j].key];
         qsort(nb, n, sizeof(uint32_t), cmp_u32);
         for (size_t j = 0; j < n; j++) {
             const rs_item_t *b = sorted[nb[j]];
             fprintf(out, "cooc %.*s %.*s %u\n", (int)it->id_len, it->id, (int)b->id_len, b->id,
-                    row_get(it, b->idx, NULL));
+                    row_find(it, b->idx)->cnt);
         }
     }
     free(nb);

@@ -39,7 +39,7 @@ static uint32_t cooc(rs_state_t *st, const char *a, const char *b) {
     if (!ia || !ib) return 0;
     /* read through the dump-independent path: top list holds sims, so scan the row */
     for (uint32_t i = 0; i < ia->nb_cap; i++)
-        if (ia->nb_key[i] == ib->idx) return ia->nb_cnt[i];
+        if (ia->nb[i].key == ib->idx) return ia->nb[i].cnt;
     return 0;
 }
 
