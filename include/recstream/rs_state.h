@@ -143,6 +143,9 @@ rs_item_t *rs_state_item_get(rs_state_t *st, const char *id, size_t len); /* NUL
 uint32_t rs_state_item_count(const rs_state_t *st);
 uint64_t rs_state_user_cached(const rs_state_t *st);
 uint64_t rs_state_cooc_entries(const rs_state_t *st);
+/* Applies buffered co-occurrence increments to the rows (done implicitly by
+ * scoring, commits and dumps; call before reading rows directly). */
+void rs_state_sync(rs_state_t *st);
 uint64_t rs_state_total_weight(const rs_state_t *st);
 /* Max event time applied so far ("now" in event time). */
 int64_t rs_state_event_now(const rs_state_t *st);

@@ -23,8 +23,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "recstream/rs_buf.h"
+#include "recstream/rs_codec.h"
 #include "recstream/rs_kafka.h"
+#include "recstream/rs_pipeline.h"
 #include "recstream/rs_log.h"
 #include "rs_cli.h"
 #include "rs_feed.h"
@@ -42,6 +46,7 @@ static void usage(FILE *out) {
             "                      measured pipeline throughput)\n"
             "  --latency-events M  events in the latency phase (default min(N, 10 s at R))\n"
             "  -b BROKERS          use a real Kafka instead of the embedded mock cluster\n"
+            "  --engine-only       only the in-memory engine phase (no Kafka), CPU time\n"
             "  --json              one JSON object on stdout\n");
 }
 
@@ -116,6 +121,74 @@ static int wait_child(pid_t pid, const char *stats_path, child_stats_t *cs) {
     return 0;
 }
 
+static int64_t thread_cpu_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void null_rec(void *opaque, const rs_rec_t *rec, const void *key, size_t klen,
+                     const void *val, size_t vlen, int64_t origin_us) {
+    (*(uint64_t *)opaque)++;
+}
+
+/* Phase 0: the engine alone (decode, validate, dedup, state, scoring, rec
+ * encoding, commits) fed from memory, timed in thread CPU time so other load
+ * on the machine does not distort it. Same batching as the daemon. */
+static double engine_only(const rs_conf_t *base, const rs_gen_opts_t *go, uint64_t n,
+                          const char *dir, double *cpu_us_per_event, uint64_t *recs) {
+    char err[512];
+    rs_conf_t *conf = rs_conf_new();
+    rs_conf_set(conf, "state.dir", dir, "bench", err, sizeof(err));
+    rs_stats_t stats;
+    memset(&stats, 0, sizeof(stats));
+    rs_sink_t sink = {recs, null_rec, NULL};
+    rs_pipeline_t *p = NULL;
+    rs_codec_t *codec = NULL;
+    rs_gen_t *g = rs_gen_new(go);
+    double eps = 0;
+    if (rs_pipeline_new(&p, conf, &sink, &stats, err, sizeof(err)) ||
+        rs_codec_new(&codec, err, sizeof(err))) {
+        fprintf(stderr, "bench: %s\n", err);
+        goto done;
+    }
+    /* encode up front: the consumer hands the pipeline encoded records */
+    rs_buf_t all = {0};
+    size_t *off = rs_xmalloc((n + 1) * sizeof(size_t));
+    for (uint64_t i = 0; i < n; i++) {
+        off[i] = all.len;
+        rs_codec_encode_event(codec, rs_gen_next(g, NULL), RS_FMT_CONFLUENT, 1, &all);
+    }
+    off[n] = all.len;
+    size_t batch = (size_t)base->batch_max_events;
+    int64_t c0 = thread_cpu_us(), w0 = rs_mono_us();
+    rs_msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.topic = "bench";
+    for (uint64_t i = 0; i < n; i++) {
+        m.payload = all.p + off[i];
+        m.len = off[i + 1] - off[i];
+        m.partition = (int32_t)(i & 7);
+        m.offset = (int64_t)(i >> 3);
+        rs_pipeline_process(p, &m);
+        if ((i + 1) % batch == 0 || i + 1 == n) rs_pipeline_score(p);
+        if ((i + 1) % (uint64_t)base->commit_max_events == 0) rs_pipeline_commit(p, err, sizeof(err));
+    }
+    rs_pipeline_commit(p, err, sizeof(err));
+    int64_t cpu = thread_cpu_us() - c0, wall = rs_mono_us() - w0;
+    *cpu_us_per_event = (double)cpu / (double)n;
+    eps = cpu > 0 ? (double)n * 1e6 / (double)cpu : 0;
+    (void)wall;
+    rs_buf_free(&all);
+    free(off);
+done:
+    rs_gen_destroy(g);
+    rs_codec_destroy(codec);
+    rs_pipeline_destroy(p);
+    rs_conf_destroy(conf);
+    return eps;
+}
+
 /* Phase 2: bare consumer over all partitions from the beginning. */
 static double raw_consume(rs_kv_t *kafka, size_t nk, const char *topic, int parts, uint64_t n,
                           uint64_t *got_out) {
@@ -154,13 +227,14 @@ int cmd_bench(int argc, char **argv) {
         {"rate", required_argument, 0, 'r'},    {"latency-events", required_argument, 0, 'm'},
         {"json", no_argument, 0, 'j'},          {"config", required_argument, 0, 'c'},
         {"brokers", required_argument, 0, 'b'}, {"seed", required_argument, 0, 's'},
+        {"engine-only", no_argument, 0, 'e'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     rs_cli_conf_t cc = {0};
     rs_gen_opts_t go;
     rs_gen_opts_default(&go);
     uint64_t n_events = 1000000, lat_events = 0;
     double rate = 0;
-    int parts = 48, json = 0, c;
+    int parts = 48, json = 0, engine_only_flag = 0, c;
     const char *brokers = NULL;
     while ((c = getopt_long(argc, argv, "c:X:b:h", lo, NULL)) != -1) {
         switch (c) {
@@ -175,6 +249,7 @@ int cmd_bench(int argc, char **argv) {
         case 'X': rs_cli_conf_add_x(&cc, optarg); break;
         case 'b': brokers = optarg; break;
         case 's': go.seed = strtoull(optarg, NULL, 10); break;
+        case 'e': engine_only_flag = 1; break;
         case 'h': usage(stdout); rs_cli_conf_free(&cc); return 0;
         default: usage(stderr); rs_cli_conf_free(&cc); return RS_EXIT_FAIL;
         }
@@ -220,6 +295,25 @@ int cmd_bench(int argc, char **argv) {
         rs_mock_topic_create(mock, conf->topic_dlq, 1);
     }
     rs_conf_set_kafka(conf, "bootstrap.servers", bootstrap, "bench");
+
+    /* 0. engine alone, CPU time */
+    char dir0[600];
+    snprintf(dir0, sizeof(dir0), "%s/engine", dir1);
+    double cpu_per_event = 0;
+    uint64_t engine_recs = 0;
+    double engine_eps = engine_only(conf, &go, n_events, dir0, &cpu_per_event, &engine_recs);
+    if (!json)
+        fprintf(stderr, "bench: engine alone %.0f events/s of CPU (%.2f us/event, %" PRIu64
+                        " lists)\n", engine_eps, cpu_per_event, engine_recs);
+
+    if (engine_only_flag) {
+        if (json)
+            printf("{\"events\":%" PRIu64 ",\"engine_cpu_per_sec\":%.1f,"
+                   "\"engine_cpu_us_per_event\":%.3f,\"recs\":%" PRIu64 "}\n",
+                   n_events, engine_eps, cpu_per_event, engine_recs);
+        rc = 0;
+        goto done;
+    }
 
     /* 1. produce */
     gen = rs_gen_new(&go);
@@ -276,13 +370,16 @@ int cmd_bench(int argc, char **argv) {
                "\"latency_events\":%" PRIu64 ",\"latency_samples\":%.0f,\"rss_mb\":%.1f,"
                "\"state_bytes\":%" PRIu64 ",\"recs\":%.0f,\"produce_per_sec\":%.1f,"
                "\"partitions\":%d,\"users\":%u,\"items\":%u,\"broker\":\"%s\","
+               "\"engine_cpu_per_sec\":%.1f,\"engine_cpu_us_per_event\":%.3f,"
                "\"raw_settings\":\"fetch.wait.max.ms=2,queued.min.messages=1000000,queued.max.messages.kbytes=16384 (the pipeline defaults, plus any -X)\"}\n",
                n_events, c1.eps, raw_eps, raw_eps > 0 ? c1.eps / raw_eps : 0, c2.p50, c2.p99, rate,
                lat_events, c2.samples, c1.rss, state_bytes, c1.recs, produce_eps, parts, go.users,
-               go.items, brokers ? "kafka" : "mock");
+               go.items, brokers ? "kafka" : "mock", engine_eps, cpu_per_event);
     } else {
         printf("events              %" PRIu64 "\n", n_events);
         printf("pipeline            %.0f events/s\n", c1.eps);
+        printf("engine alone        %.0f events/s per CPU core (%.2f us/event, no Kafka)\n",
+               engine_eps, cpu_per_event);
         printf("raw consume         %.0f events/s (same settings, same run)\n", raw_eps);
         printf("ratio               %.1f%%\n", raw_eps > 0 ? 100 * c1.eps / raw_eps : 0);
         printf("latency @ %.0f/s    p50 %.2f ms, p99 %.2f ms (%.0f samples)\n", rate, c2.p50,

@@ -104,6 +104,13 @@ struct rs_state {
     uint64_t *pend_h; /* ids of the current batch */
     size_t n_pend_h, cap_pend_h;
 
+    /* co-occurrence increments of the current batch, applied grouped by item
+     * (rows_sync) before anything reads the rows: consecutive updates then hit
+     * the same row in cache instead of a random one per pair */
+    struct pair_inc { uint32_t a, b, w; } *pb, *pb_tmp;
+    size_t n_pb, cap_pb;
+    uint32_t *pb_count;
+    uint32_t cap_pb_count;
     size_t uncommitted;
     rs_rocks_batch_t **unwritten; /* prepared, not yet durable, oldest first */
     size_t n_unwritten, cap_unwritten;
@@ -613,6 +620,9 @@ void rs_state_close(rs_state_t *st) {
     free(st->dirty_items);
     free(st->popular);
     free(st->w);
+    free(st->pb);
+    free(st->pb_tmp);
+    free(st->pb_count);
     free(st->pop_stale);
     free(st->pop_stale_flag);
     for (size_t i = 0; i < st->n_offsets; i++) free(st->offsets[i].topic);
@@ -783,8 +793,12 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
             int wr = conf->weight[r->type];
             int pw = w < wr ? w : wr;
             if (pw <= 0) continue;
-            row_add(st, it, r->item, (uint32_t)pw, 1);
-            row_add(st, st->items[r->item], it->idx, (uint32_t)pw, 1);
+            if (st->n_pb + 2 > st->cap_pb) {
+                st->cap_pb = st->cap_pb ? st->cap_pb * 2 : 4096;
+                st->pb = rs_xrealloc(st->pb, st->cap_pb * sizeof(*st->pb));
+            }
+            st->pb[st->n_pb++] = (struct pair_inc){it->idx, r->item, (uint32_t)pw};
+            st->pb[st->n_pb++] = (struct pair_inc){r->item, it->idx, (uint32_t)pw};
         }
         ring_push(conf, u, it->idx, (uint8_t)t, ts);
     }
@@ -802,7 +816,31 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
     return u;
 }
 
+/* Applies the buffered pair increments; small buffers in arrival order,
+ * large ones grouped by item with a counting sort (O(pairs + items)). */
+static void rows_sync(rs_state_t *st) {
+    size_t n = st->n_pb;
+    if (!n) return;
+    struct pair_inc *v = st->pb;
+    if (n >= 4096 && n >= st->n_items / 4) {
+        if (st->cap_pb_count < st->n_items + 1) {
+            st->cap_pb_count = st->n_items + 1;
+            st->pb_count = rs_xrealloc(st->pb_count, st->cap_pb_count * sizeof(uint32_t));
+        }
+        uint32_t *cnt = st->pb_count;
+        memset(cnt, 0, (st->n_items + 1) * sizeof(uint32_t));
+        for (size_t i = 0; i < n; i++) cnt[v[i].a + 1]++;
+        for (uint32_t i = 0; i < st->n_items; i++) cnt[i + 1] += cnt[i];
+        st->pb_tmp = rs_xrealloc(st->pb_tmp, st->cap_pb * sizeof(*st->pb_tmp));
+        for (size_t i = 0; i < n; i++) st->pb_tmp[cnt[v[i].a]++] = v[i];
+        v = st->pb_tmp;
+    }
+    for (size_t i = 0; i < n; i++) row_add(st, st->items[v[i].a], v[i].b, v[i].w, 1);
+    st->n_pb = 0;
+}
+
 rs_user_t **rs_state_touched(rs_state_t *st, size_t *n) {
+    rows_sync(st);
     *n = st->n_touched;
     return st->touched;
 }
@@ -823,6 +861,7 @@ static int cmp_u32(const void *a, const void *b) {
  * appends it to the queue of unwritten batches; the in-memory deltas are
  * clean afterwards (the batch is the only copy of them). */
 static void commit_prepare(rs_state_t *st) {
+    rows_sync(st);
     if (!st->uncommitted && !st->n_dirty_users && !st->n_dirty_items) return;
     rs_rocks_batch_t *b = rs_rocks_batch_new();
     unsigned char k[8];
@@ -974,6 +1013,7 @@ rs_item_t *rs_state_item_get(rs_state_t *st, const char *id, size_t len) {
 uint32_t rs_state_item_count(const rs_state_t *st) { return st->n_items; }
 uint64_t rs_state_user_cached(const rs_state_t *st) { return st->n_users; }
 uint64_t rs_state_cooc_entries(const rs_state_t *st) { return st->cooc_entries; }
+void rs_state_sync(rs_state_t *st) { rows_sync(st); }
 uint64_t rs_state_total_weight(const rs_state_t *st) { return st->total_weight; }
 int64_t rs_state_event_now(const rs_state_t *st) { return st->event_now; }
 uint64_t rs_state_bytes(rs_state_t *st) { return rs_rocks_state_bytes(st->db); }
@@ -984,6 +1024,7 @@ double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64
 }
 
 const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
+    rows_sync(st);
     /* rebuilt from the whole row only when first needed or once the item's
      * weight grew by a quarter (see top_update) */
     if (it->top && (double)it->weight <= it->top_weight * 1.25 + 4) {
@@ -1089,6 +1130,7 @@ static void dump_counts(FILE *out, const uint32_t *c) {
 }
 
 rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_size) {
+    rows_sync(st);
     fprintf(out, "# recstream state dump v1\n");
     for (size_t i = 0; i < st->n_offsets; i++)
         fprintf(out, "offset %s %d %" PRId64 "\n", st->offsets[i].topic,

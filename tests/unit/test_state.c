@@ -37,6 +37,7 @@ static rs_event_t ev(const char *user, const char *item, rs_evtype_t t, int64_t 
 static uint32_t cooc(rs_state_t *st, const char *a, const char *b) {
     rs_item_t *ia = rs_state_item_get(st, a, strlen(a)), *ib = rs_state_item_get(st, b, strlen(b));
     if (!ia || !ib) return 0;
+    rs_state_sync(st);
     /* read through the dump-independent path: top list holds sims, so scan the row */
     for (uint32_t i = 0; i < ia->nb_cap; i++)
         if (ia->nb[i].key == ib->idx) return ia->nb[i].cnt;
