@@ -123,7 +123,7 @@ typedef struct rs_producer rs_producer_t;
  * err 0 = ok (errstr NULL), else RS_EKAFKA with librdkafka's error text. */
 typedef void(rs_dr_cb_t)(void *opaque, void *msg_opaque, int err, const char *errstr);
 
-/* Defaults before passthrough: linger.ms=0, enable.idempotence=true,
+/* Defaults before passthrough: linger.ms=2, enable.idempotence=true,
  * queue.buffering.max.messages=1000000. */
 rs_err_t rs_producer_new(rs_producer_t **out, const rs_kv_t *kafka, size_t kafka_cnt,
                          rs_dr_cb_t *dr_cb, void *opaque, char *errstr, size_t errstr_size);
