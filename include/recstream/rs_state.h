@@ -129,6 +129,9 @@ rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size);
  * write (any thread; touches only RocksDB) writes it; end (loop thread)
  * retires it on success and returns how many batches remain unwritten. */
 typedef struct rs_state_commit rs_state_commit_t;
+/* Serialises up to `budget` dirty users into the next batch now, so the
+ * commit itself has little left to do (bounds the loop stall per commit). */
+void rs_state_commit_step(rs_state_t *st, size_t budget);
 rs_state_commit_t *rs_state_commit_begin(rs_state_t *st);
 rs_err_t rs_state_commit_write(rs_state_t *st, rs_state_commit_t *c, char *errstr,
                                size_t errstr_size);

@@ -219,6 +219,8 @@ void rs_pipeline_score(rs_pipeline_t *p) {
         p->n_limited = keep;
     }
     rs_state_touched_reset(p->st);
+    /* spread the commit's serialisation over the interval (see rs_state.h) */
+    rs_state_commit_step(p->st, n_touched * 2 + 256);
 }
 
 rs_err_t rs_pipeline_commit(rs_pipeline_t *p, char *errstr, size_t errstr_size) {

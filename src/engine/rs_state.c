@@ -70,8 +70,8 @@ struct rs_state {
     rs_buf_t kbuf, vbuf;
 
     rs_strmap_t users_by_id;
-    rs_user_t **dirty_users;
-    size_t n_dirty_users, cap_dirty_users;
+    rs_user_t **dirty_users; /* [du_pos, n) not yet serialised into `open` */
+    size_t n_dirty_users, cap_dirty_users, du_pos;
     rs_user_t **touched;
     size_t n_touched, cap_touched;
     uint64_t n_users;
@@ -79,8 +79,9 @@ struct rs_state {
     rs_strmap_t items_by_id;
     rs_item_t **items; /* by idx */
     uint32_t n_items, cap_items;
-    uint32_t *dirty_items;
-    size_t n_dirty_items, cap_dirty_items;
+    uint32_t *dirty_items; /* [di_pos, n) not yet serialised into `open` */
+    size_t n_dirty_items, cap_dirty_items, di_pos;
+    rs_rocks_batch_t *open; /* the WriteBatch being filled for the next commit */
     uint64_t total_weight;
     uint64_t cooc_entries;
     double *w; /* item weight by idx, dense: similarity needs W(b) for every neighbour */
@@ -632,6 +633,7 @@ void rs_state_close(rs_state_t *st) {
     free(st->pend_h);
     rs_u64set_free(&st->dedup);
     for (size_t i = 0; i < st->n_unwritten; i++) rs_rocks_batch_destroy(st->unwritten[i]);
+    rs_rocks_batch_destroy(st->open);
     free(st->unwritten);
     rs_rocks_close(st->db);
     rs_buf_free(&st->kbuf);
@@ -860,48 +862,82 @@ static int cmp_u32(const void *a, const void *b) {
 /* Serialises every change since the last call into a new WriteBatch and
  * appends it to the queue of unwritten batches; the in-memory deltas are
  * clean afterwards (the batch is the only copy of them). */
+static void serialize_user(rs_state_t *st, rs_rocks_batch_t *b, rs_user_t *u) {
+    user_encode(u, &st->vbuf);
+    rs_rocks_batch_put(b, st->db, RS_CF_USERS, u->id, u->id_len, st->vbuf.p, st->vbuf.len);
+    u->dirty = 0;
+    u->recs_dirty = 0;
+}
+
+/* Item counts as a put; the row's uncommitted deltas as one merge operand
+ * (a second operand for the same row in the same batch just adds up). */
+static void serialize_item(rs_state_t *st, rs_rocks_batch_t *b, rs_item_t *it) {
+    if (it->meta_dirty) {
+        item_encode(it, &st->vbuf);
+        rs_rocks_batch_put(b, st->db, RS_CF_ITEMS, it->id, it->id_len, st->vbuf.p, st->vbuf.len);
+    }
+    if (it->dirty_n) {
+        qsort(it->dirty_nb, it->dirty_n, sizeof(uint32_t), cmp_u32);
+        rs_buf_reset(&st->vbuf);
+        rs_buf_reserve(&st->vbuf, (size_t)it->dirty_n * 8);
+        for (uint32_t j = 0; j < it->dirty_n; j++) {
+            rs_nbent_t *ne = row_find(it, it->dirty_nb[j]);
+            unsigned char e[8];
+            rs_put_u32(e, it->dirty_nb[j]);
+            rs_put_u32(e + 4, ne ? ne->delta : 0);
+            rs_buf_append(&st->vbuf, e, 8);
+            if (ne) ne->delta = 0;
+        }
+        unsigned char k[4] = {(unsigned char)(it->idx >> 24), (unsigned char)(it->idx >> 16),
+                              (unsigned char)(it->idx >> 8), (unsigned char)it->idx};
+        rs_rocks_batch_merge(b, st->db, RS_CF_COOC, k, 4, st->vbuf.p, st->vbuf.len);
+    }
+    it->dirty_n = 0;
+    it->meta_dirty = 0;
+    it->in_dirty_list = 0;
+}
+
+/* Serialises up to `budget` dirty users (and items if asked) into the open batch; returns
+ * how many it did. Objects dirtied again later are simply serialised again
+ * (the last put wins, merge operands add), so the batch stays exact while
+ * the work is spread over the interval instead of stalling the loop. */
+static size_t serialize_some(rs_state_t *st, size_t budget, int items) {
+    if (!st->open) st->open = rs_rocks_batch_new();
+    size_t done = 0;
+    while (done < budget && st->du_pos < st->n_dirty_users) {
+        rs_user_t *u = st->dirty_users[st->du_pos++];
+        if (u->dirty) serialize_user(st, st->open, u), done++;
+    }
+    /* items only at commit time: hot items change in nearly every cycle, and
+     * re-serialising them each time would multiply the work */
+    while (items && done < budget && st->di_pos < st->n_dirty_items) {
+        rs_item_t *it = st->items[st->dirty_items[st->di_pos++]];
+        if (it->in_dirty_list) serialize_item(st, st->open, it), done++;
+    }
+    if (st->du_pos == st->n_dirty_users) st->du_pos = st->n_dirty_users = 0;
+    if (st->di_pos == st->n_dirty_items) st->di_pos = st->n_dirty_items = 0;
+    return done;
+}
+
+void rs_state_commit_step(rs_state_t *st, size_t budget) {
+    if (st->read_only) return;
+    rows_sync(st);
+    serialize_some(st, budget, 0);
+}
+
+/* Serialises every change since the last call into the open WriteBatch and
+ * appends it to the queue of unwritten batches; the in-memory deltas are
+ * clean afterwards (the batch is the only copy of them). */
 static void commit_prepare(rs_state_t *st) {
     rows_sync(st);
-    if (!st->uncommitted && !st->n_dirty_users && !st->n_dirty_items) return;
-    rs_rocks_batch_t *b = rs_rocks_batch_new();
+    if (!st->uncommitted && !st->n_dirty_users && !st->n_dirty_items &&
+        !(st->open && rs_rocks_batch_count(st->open)))
+        return;
+    serialize_some(st, SIZE_MAX, 1);
+    rs_rocks_batch_t *b = st->open;
+    st->open = NULL;
     unsigned char k[8];
 
-    for (size_t i = 0; i < st->n_dirty_users; i++) {
-        rs_user_t *u = st->dirty_users[i];
-        user_encode(u, &st->vbuf);
-        rs_rocks_batch_put(b, st->db, RS_CF_USERS, u->id, u->id_len, st->vbuf.p, st->vbuf.len);
-        u->dirty = 0;
-        u->recs_dirty = 0;
-    }
-    st->n_dirty_users = 0;
-    for (size_t i = 0; i < st->n_dirty_items; i++) {
-        rs_item_t *it = st->items[st->dirty_items[i]];
-        if (it->meta_dirty) {
-            item_encode(it, &st->vbuf);
-            rs_rocks_batch_put(b, st->db, RS_CF_ITEMS, it->id, it->id_len, st->vbuf.p,
-                               st->vbuf.len);
-        }
-        if (it->dirty_n) {
-            qsort(it->dirty_nb, it->dirty_n, sizeof(uint32_t), cmp_u32);
-            rs_buf_reset(&st->vbuf);
-            rs_buf_reserve(&st->vbuf, (size_t)it->dirty_n * 8);
-            for (uint32_t j = 0; j < it->dirty_n; j++) {
-                rs_nbent_t *ne = row_find(it, it->dirty_nb[j]);
-                unsigned char e[8];
-                rs_put_u32(e, it->dirty_nb[j]);
-                rs_put_u32(e + 4, ne ? ne->delta : 0);
-                rs_buf_append(&st->vbuf, e, 8);
-                if (ne) ne->delta = 0;
-            }
-            k[0] = (unsigned char)(it->idx >> 24), k[1] = (unsigned char)(it->idx >> 16);
-            k[2] = (unsigned char)(it->idx >> 8), k[3] = (unsigned char)it->idx;
-            rs_rocks_batch_merge(b, st->db, RS_CF_COOC, k, 4, st->vbuf.p, st->vbuf.len);
-        }
-        it->dirty_n = 0;
-        it->meta_dirty = 0;
-        it->in_dirty_list = 0;
-    }
-    st->n_dirty_items = 0;
     for (size_t i = 0; i < st->n_offsets; i++) {
         rs_offset_t *o = &st->offsets[i];
         if (!o->dirty) continue;
