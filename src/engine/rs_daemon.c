@@ -446,15 +446,16 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
     d->last_commit_ms = d->last_msg_ms;
     int rc = rs_loop_new(&d->loop, errstr, errstr_size);
     if (rc) goto fail;
-    rs_sink_t sink = {d, sink_rec, sink_dlq};
-    rc = rs_pipeline_new(&d->pipe, conf, &sink, &d->stats, errstr, errstr_size);
-    if (rc) goto fail;
+    /* Kafka clients first: a bad kafka.* key fails before any state is touched */
     rc = rs_producer_new(&d->producer, conf->kafka, conf->kafka_cnt, on_delivery, d, errstr,
                          errstr_size);
     if (rc) goto fail;
     rs_consumer_cbs_t cbs = {d, on_assign, on_revoke};
     rc = rs_consumer_new(&d->consumer, conf->kafka, conf->kafka_cnt, conf->group_id, &cbs, errstr,
                          errstr_size);
+    if (rc) goto fail;
+    rs_sink_t sink = {d, sink_rec, sink_dlq};
+    rc = rs_pipeline_new(&d->pipe, conf, &sink, &d->stats, errstr, errstr_size);
     if (rc) goto fail;
     if (pipe2(d->stop_pipe, O_NONBLOCK | O_CLOEXEC)) {
         rc = rs_seterr(errstr, errstr_size, RS_EIO, "pipe: %s", strerror(errno));
