@@ -976,7 +976,9 @@ static void commit_prepare(rs_state_t *st) {
             free(st->chunks[n_evict].h);
             n_evict++;
         }
-        memmove(st->chunks, st->chunks + n_evict, (st->n_chunks - n_evict) * sizeof(rs_chunk_t));
+        if (n_evict)
+            memmove(st->chunks, st->chunks + n_evict,
+                    (st->n_chunks - n_evict) * sizeof(rs_chunk_t));
         st->n_chunks -= n_evict;
         GROW(st->chunks, st->n_chunks, st->cap_chunks);
         rs_chunk_t *c = &st->chunks[st->n_chunks++];
@@ -1172,7 +1174,7 @@ rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_si
         fprintf(out, "offset %s %d %" PRId64 "\n", st->offsets[i].topic,
                 st->offsets[i].partition, st->offsets[i].next);
     rs_item_t **sorted = rs_xmalloc((st->n_items ? st->n_items : 1) * sizeof(*sorted));
-    memcpy(sorted, st->items, st->n_items * sizeof(*sorted));
+    if (st->n_items) memcpy(sorted, st->items, st->n_items * sizeof(*sorted));
     qsort(sorted, st->n_items, sizeof(*sorted), cmp_item_id);
     uint32_t *rank = rs_xmalloc((st->n_items ? st->n_items : 1) * sizeof(uint32_t));
     for (uint32_t i = 0; i < st->n_items; i++) rank[sorted[i]->idx] = i;
