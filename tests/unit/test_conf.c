@@ -63,8 +63,9 @@ TEST(defaults) {
     ASSERT_EQ(c->state_sync, 0);
     ASSERT_EQ(c->state_cache_mb, 64);
     ASSERT_EQ(c->state_write_buffer_mb, 16);
-    ASSERT_EQ(c->batch_max_events, 20000);
-    ASSERT_EQ(c->commit_interval_ms, 50);
+    ASSERT_EQ(c->batch_max_events, 100000);
+    ASSERT_EQ(c->commit_interval_ms, 1000);
+    ASSERT_EQ(c->commit_max_events, 500000);
     ASSERT_EQ(c->dedup_window, 1000000);
     ASSERT_EQ(c->recent_items, 20);
     ASSERT_EQ(c->purchased_max, 50);
@@ -426,7 +427,7 @@ TEST(reference) {
         ASSERT(p->section && *p->section);
         keys++;
     }
-    ASSERT_EQ(keys, 43);
+    ASSERT_EQ(keys, 44);
     ASSERT(strstr(out, "| `rec.similarity` | enum | `cosine` | cosine, llr |") != NULL);
     ASSERT(strstr(out, "| `rec.k` | int | `10` | 1 .. 1000 |") != NULL);
     ASSERT(strstr(out, "## Event weights\n") != NULL);
