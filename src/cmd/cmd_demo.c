@@ -217,7 +217,9 @@ int cmd_demo(int argc, char **argv) {
            n_pairs);
     printf("  throughput        %.0f events/s (%.2f s from the first record)\n",
            secs > 0 ? (double)st.events_in / secs : 0, secs);
-    printf("  e2e latency       p50 %.2f ms, p99 %.2f ms (produce -> recommendation delivered)\n",
+    printf("  e2e latency       p50 %.2f ms, p99 %.2f ms (all records were produced before the\n"
+           "                    daemon joined, so this includes their wait in the topic; see\n"
+           "                    `recstream bench` for latency at a fixed rate)\n",
            rs_hist_quantile(&st.e2e_us, 0.5) / 1000.0, rs_hist_quantile(&st.e2e_us, 0.99) / 1000.0);
     rs_state_close(state);
     rc = st.events_in == fs.produced && read == st.recs_emitted ? 0 : 1;
