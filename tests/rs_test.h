@@ -20,45 +20,45 @@ static int rs_test_failed_;
 
 #define TEST(name) static void t_##name(void)
 
-#define RS_T_FAIL_(...)                                                   \
-    do {                                                                  \
-        fprintf(stderr, "  FAIL %s:%d: ", __FILE__, __LINE__);            \
-        fprintf(stderr, __VA_ARGS__);                                     \
-        fprintf(stderr, "\n");                                            \
-        rs_test_failed_ = 1;                                              \
-        return;                                                           \
+#define RS_T_FAIL_(...)                                                                            \
+    do {                                                                                           \
+        fprintf(stderr, "  FAIL %s:%d: ", __FILE__, __LINE__);                                     \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fprintf(stderr, "\n");                                                                     \
+        rs_test_failed_ = 1;                                                                       \
+        return;                                                                                    \
     } while (0)
 
-#define ASSERT(c)                                                         \
-    do {                                                                  \
-        if (!(c)) RS_T_FAIL_("%s", #c);                                   \
+#define ASSERT(c)                                                                                  \
+    do {                                                                                           \
+        if (!(c)) RS_T_FAIL_("%s", #c);                                                            \
     } while (0)
-#define ASSERT_EQ(a, b)                                                   \
-    do {                                                                  \
-        long long a_ = (long long)(a), b_ = (long long)(b);               \
-        if (a_ != b_) RS_T_FAIL_("%s == %s (%lld vs %lld)", #a, #b, a_, b_); \
+#define ASSERT_EQ(a, b)                                                                            \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_) RS_T_FAIL_("%s == %s (%lld vs %lld)", #a, #b, a_, b_);                       \
     } while (0)
-#define ASSERT_NE(a, b)                                                   \
-    do {                                                                  \
-        long long a_ = (long long)(a), b_ = (long long)(b);               \
-        if (a_ == b_) RS_T_FAIL_("%s != %s (both %lld)", #a, #b, a_);     \
+#define ASSERT_NE(a, b)                                                                            \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ == b_) RS_T_FAIL_("%s != %s (both %lld)", #a, #b, a_);                              \
     } while (0)
-#define ASSERT_STREQ(a, b)                                                \
-    do {                                                                  \
-        const char *a_ = (a), *b_ = (b);                                  \
-        if (!a_ || !b_ || strcmp(a_, b_))                                 \
-            RS_T_FAIL_("%s == %s (\"%s\" vs \"%s\")", #a, #b, a_ ? a_ : "(null)", \
-                       b_ ? b_ : "(null)");                               \
+#define ASSERT_STREQ(a, b)                                                                         \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (!a_ || !b_ || strcmp(a_, b_))                                                          \
+            RS_T_FAIL_("%s == %s (\"%s\" vs \"%s\")", #a, #b, a_ ? a_ : "(null)",                  \
+                       b_ ? b_ : "(null)");                                                        \
     } while (0)
-#define ASSERT_NEAR(a, b, eps)                                            \
-    do {                                                                  \
-        double a_ = (double)(a), b_ = (double)(b);                        \
-        if (fabs(a_ - b_) > (eps)) RS_T_FAIL_("%s ~= %s (%.9g vs %.9g)", #a, #b, a_, b_); \
+#define ASSERT_NEAR(a, b, eps)                                                                     \
+    do {                                                                                           \
+        double a_ = (double)(a), b_ = (double)(b);                                                 \
+        if (fabs(a_ - b_) > (eps)) RS_T_FAIL_("%s ~= %s (%.9g vs %.9g)", #a, #b, a_, b_);          \
     } while (0)
-#define ASSERT_OK(e)                                                      \
-    do {                                                                  \
-        int e_ = (int)(e);                                                \
-        if (e_ != 0) RS_T_FAIL_("%s returned %d", #e, e_);                \
+#define ASSERT_OK(e)                                                                               \
+    do {                                                                                           \
+        int e_ = (int)(e);                                                                         \
+        if (e_ != 0) RS_T_FAIL_("%s returned %d", #e, e_);                                         \
     } while (0)
 
 static inline uint64_t rs_test_seed(void) {
@@ -89,8 +89,8 @@ static inline int rs_test_run_(const char *names, rs_test_fn_t *fns, int n) {
     return failed ? 1 : 0;
 }
 
-#define RUN_TESTS(...)                                                    \
-    rs_test_run_(#__VA_ARGS__, (rs_test_fn_t[]){__VA_ARGS__},             \
+#define RUN_TESTS(...)                                                                             \
+    rs_test_run_(#__VA_ARGS__, (rs_test_fn_t[]){__VA_ARGS__},                                      \
                  (int)(sizeof((rs_test_fn_t[]){__VA_ARGS__}) / sizeof(rs_test_fn_t)))
 
 #endif

@@ -27,28 +27,36 @@ void rs_buf_putc(rs_buf_t *b, char c);
 void rs_buf_printf(rs_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s with JSON string escaping, including the surrounding quotes. */
 void rs_buf_json_str(rs_buf_t *b, const char *s, size_t n);
-static inline void rs_buf_reset(rs_buf_t *b) { b->len = 0; }
+static inline void rs_buf_reset(rs_buf_t *b) {
+    b->len = 0;
+}
 void rs_buf_free(rs_buf_t *b);
 /* NUL-terminates without counting the NUL in len; returns b->p. */
 const char *rs_buf_cstr(rs_buf_t *b);
 
 /* Little-endian fixed-width encoding used by every on-disk record. */
 static inline void rs_put_u32(unsigned char *p, uint32_t v) {
-    p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
 }
 static inline uint32_t rs_get_u32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 static inline void rs_put_u64(unsigned char *p, uint64_t v) {
-    rs_put_u32(p, (uint32_t)v); rs_put_u32(p + 4, (uint32_t)(v >> 32));
+    rs_put_u32(p, (uint32_t)v);
+    rs_put_u32(p + 4, (uint32_t)(v >> 32));
 }
 static inline uint64_t rs_get_u64(const unsigned char *p) {
     return (uint64_t)rs_get_u32(p) | (uint64_t)rs_get_u32(p + 4) << 32;
 }
 /* Big-endian 64-bit, for keys that must sort numerically. */
 static inline void rs_put_be64(unsigned char *p, uint64_t v) {
-    for (int i = 7; i >= 0; i--) { p[i] = (unsigned char)v; v >>= 8; }
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (unsigned char)v;
+        v >>= 8;
+    }
 }
 static inline uint64_t rs_get_be64(const unsigned char *p) {
     uint64_t v = 0;

@@ -44,9 +44,10 @@ typedef struct rs_conf {
     int state_cache_mb;        /* state.cache.mb = 64: RocksDB block cache */
     int state_write_buffer_mb; /* state.write.buffer.mb = 16: per column family memtable */
     int batch_max_events;      /* batch.max.events = 100000: records per score/emit cycle */
-    int commit_interval_ms; /* commit.interval.ms = 1000: one WriteBatch (state + offsets) per interval */
-    int commit_max_events;  /* commit.max.events = 500000: commit early beyond this */
-    int dedup_window;       /* dedup.window = 1000000: event ids remembered */
+    int commit_interval_ms;    /* commit.interval.ms = 1000: one WriteBatch (state + offsets) per
+                                  interval */
+    int commit_max_events;     /* commit.max.events = 500000: commit early beyond this */
+    int dedup_window;          /* dedup.window = 1000000: event ids remembered */
 
     /* profiles / co-occurrence */
     int recent_items;       /* profile.recent.items = 20: ring of recent items per user */

@@ -10,19 +10,19 @@
 
 #include <stddef.h>
 
-#define RS_ERR_MAP(XX)                                          \
-    XX(CONF, "invalid configuration")                           \
-    XX(ARG, "invalid argument")                                 \
-    XX(DECODE, "record could not be decoded")                   \
-    XX(INVALID, "record failed validation")                     \
-    XX(STATE_IO, "state store read/write failed")               \
-    XX(KAFKA, "kafka client error")                             \
-    XX(NOMEM, "out of memory")                                  \
-    XX(IO, "i/o error")                                         \
-    XX(NOTFOUND, "not found")                                   \
-    XX(FULL, "queue or buffer full")                            \
-    XX(LOOP, "event loop error")                                \
-    XX(TIMEOUT, "timed out")                                    \
+#define RS_ERR_MAP(XX)                                                                             \
+    XX(CONF, "invalid configuration")                                                              \
+    XX(ARG, "invalid argument")                                                                    \
+    XX(DECODE, "record could not be decoded")                                                      \
+    XX(INVALID, "record failed validation")                                                        \
+    XX(STATE_IO, "state store read/write failed")                                                  \
+    XX(KAFKA, "kafka client error")                                                                \
+    XX(NOMEM, "out of memory")                                                                     \
+    XX(IO, "i/o error")                                                                            \
+    XX(NOTFOUND, "not found")                                                                      \
+    XX(FULL, "queue or buffer full")                                                               \
+    XX(LOOP, "event loop error")                                                                   \
+    XX(TIMEOUT, "timed out")                                                                       \
     XX(STATE, "operation not valid in the current state")
 
 enum rs__err_index {

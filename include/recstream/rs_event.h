@@ -16,7 +16,10 @@ typedef struct rs_str {
 } rs_str_t;
 
 #define RS_STR_NULL ((rs_str_t){NULL, 0})
-static inline rs_str_t rs_str(const char *p, uint32_t len) { rs_str_t s = {p, len}; return s; }
+static inline rs_str_t rs_str(const char *p, uint32_t len) {
+    rs_str_t s = {p, len};
+    return s;
+}
 
 /* Order is part of schemas/event.avsc (enum symbols) and of stored counts. */
 typedef enum rs_evtype {

@@ -13,13 +13,13 @@ int rs_log_level_parse(const char *s, rs_log_level_t *out);
 void rs_log_write(rs_log_level_t lvl, const char *subsys, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define rs_log(lvl, subsys, ...)                                              \
-    do {                                                                      \
-        if ((lvl) <= rs_log_level) rs_log_write((lvl), (subsys), __VA_ARGS__); \
+#define rs_log(lvl, subsys, ...)                                                                   \
+    do {                                                                                           \
+        if ((lvl) <= rs_log_level) rs_log_write((lvl), (subsys), __VA_ARGS__);                     \
     } while (0)
 #define rs_error(subsys, ...) rs_log(RS_LOG_ERROR, subsys, __VA_ARGS__)
-#define rs_warn(subsys, ...) rs_log(RS_LOG_WARN, subsys, __VA_ARGS__)
-#define rs_info(subsys, ...) rs_log(RS_LOG_INFO, subsys, __VA_ARGS__)
+#define rs_warn(subsys, ...)  rs_log(RS_LOG_WARN, subsys, __VA_ARGS__)
+#define rs_info(subsys, ...)  rs_log(RS_LOG_INFO, subsys, __VA_ARGS__)
 #define rs_debug(subsys, ...) rs_log(RS_LOG_DEBUG, subsys, __VA_ARGS__)
 
 #endif

@@ -56,7 +56,6 @@ rs_err_t rs_pipeline_flush(rs_pipeline_t *p, char *errstr, size_t errstr_size);
 size_t rs_pipeline_pending(const rs_pipeline_t *p);
 
 /* Builds the human-readable reason for a scored item into buf (NUL-terminated). */
-void rs_pipeline_reason(rs_state_t *st, uint32_t because, int because_type, char *buf,
-                        size_t size);
+void rs_pipeline_reason(rs_state_t *st, uint32_t because, int because_type, char *buf, size_t size);
 
 #endif

@@ -21,8 +21,8 @@
 typedef struct rs_scored {
     uint32_t item;
     float score;
-    uint32_t because;    /* seed item idx that contributed most, or UINT32_MAX (popular) */
-    uint8_t because_type;/* rs_evtype_t of that seed */
+    uint32_t because;     /* seed item idx that contributed most, or UINT32_MAX (popular) */
+    uint8_t because_type; /* rs_evtype_t of that seed */
 } rs_scored_t;
 
 typedef struct rs_scorer rs_scorer_t;

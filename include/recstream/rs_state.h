@@ -42,8 +42,8 @@ typedef struct rs_item {
     uint32_t id_len;
     uint32_t idx;
     uint32_t counts[RS_EV__COUNT];
-    uint64_t weight;   /* sum of type weights of its events: n(a) for similarity */
-    double pop_log;    /* log2 of the event-time-decayed popularity * 2^(t/h); see rs_state.c */
+    uint64_t weight; /* sum of type weights of its events: n(a) for similarity */
+    double pop_log;  /* log2 of the event-time-decayed popularity * 2^(t/h); see rs_state.c */
     int64_t first_ts, last_ts;
     /* co-occurrence row: open addressing */
     rs_nbent_t *nb;
@@ -53,7 +53,7 @@ typedef struct rs_item {
     uint32_t row_version; /* bumps when the row changes */
     rs_nbr_t *top;        /* top-N neighbours by similarity, maintained incrementally */
     uint32_t top_n;
-    double top_weight; /* item weight when the list was last rebuilt from the row */
+    double top_weight;  /* item weight when the list was last rebuilt from the row */
     uint8_t meta_dirty; /* counts changed in this batch */
     uint8_t in_dirty_list;
 } rs_item_t;
@@ -73,17 +73,17 @@ typedef struct rs_user {
     uint32_t sessions;
     uint64_t session_hash; /* hash of the current session id (0 = gap-based) */
     uint32_t purchases;
-    double monetary; /* sum of purchase prices */
+    double monetary;   /* sum of purchase prices */
     uint16_t n_recent; /* recent[0] is the most recent; distinct items */
     uint16_t n_purchased;
     uint16_t cap_recent, cap_purchased; /* grow up to conf ring sizes */
-    rs_recent_t *recent;   /* at most conf->recent_items */
-    uint32_t *purchased;   /* FIFO, at most conf->purchased_max */
+    rs_recent_t *recent;                /* at most conf->recent_items */
+    uint32_t *purchased;                /* FIFO, at most conf->purchased_max */
     /* recommendation bookkeeping (stored with the profile) */
     int64_t rec_version;
     uint64_t rec_hash;
     int64_t rec_emit_ms;
-    int64_t rec_ts;  /* newest event time since the last scoring */
+    int64_t rec_ts;    /* newest event time since the last scoring */
     int64_t origin_us; /* oldest produce time among events since the last scoring */
     uint8_t dirty, recs_dirty, touched, pending;
 } rs_user_t;
@@ -98,8 +98,7 @@ void rs_state_close(rs_state_t *st); /* NULL-safe; discards an uncommitted batch
 /* Next offset to consume for topic/partition, or -1 if none stored. */
 int64_t rs_state_offset(rs_state_t *st, const char *topic, int32_t partition);
 /* Record that `offset` was consumed (next = offset+1), committed with the batch. */
-void rs_state_offset_consumed(rs_state_t *st, const char *topic, int32_t partition,
-                              int64_t offset);
+void rs_state_offset_consumed(rs_state_t *st, const char *topic, int32_t partition, int64_t offset);
 
 /* ---- dedup ---- */
 /* 1 if this event id was seen in the window (then nothing is recorded),
@@ -140,7 +139,8 @@ int rs_state_commit_end(rs_state_t *st, rs_state_commit_t *c, rs_err_t rc);
 size_t rs_state_uncommitted(const rs_state_t *st);
 
 /* ---- read access ---- */
-rs_user_t *rs_state_user_get(rs_state_t *st, const char *id, size_t len); /* loads; NULL if unknown */
+rs_user_t *rs_state_user_get(rs_state_t *st, const char *id,
+                             size_t len); /* loads; NULL if unknown */
 rs_item_t *rs_state_item_by_idx(rs_state_t *st, uint32_t idx);
 rs_item_t *rs_state_item_get(rs_state_t *st, const char *id, size_t len); /* NULL if unknown */
 uint32_t rs_state_item_count(const rs_state_t *st);

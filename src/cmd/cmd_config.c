@@ -14,10 +14,18 @@ int cmd_config(int argc, char **argv) {
     int c, ref = 0, keys = 0;
     while ((c = getopt_long(argc, argv, "c:X:h", lo, NULL)) != -1) {
         switch (c) {
-        case 'c': cc.file = optarg; break;
-        case 'X': rs_cli_conf_add_x(&cc, optarg); break;
-        case 'r': ref = 1; break;
-        case 'k': keys = 1; break;
+        case 'c':
+            cc.file = optarg;
+            break;
+        case 'X':
+            rs_cli_conf_add_x(&cc, optarg);
+            break;
+        case 'r':
+            ref = 1;
+            break;
+        case 'k':
+            keys = 1;
+            break;
         case 'h':
             printf("usage: recstream config [-c FILE] [-X key=value]... [--reference|--keys]\n"
                    "  (default) check the configuration and print it, secrets masked\n"
@@ -25,13 +33,17 @@ int cmd_config(int argc, char **argv) {
                    "  --keys       one line per key with its default\n");
             rs_cli_conf_free(&cc);
             return 0;
-        default: rs_cli_conf_free(&cc); return RS_EXIT_FAIL;
+        default:
+            rs_cli_conf_free(&cc);
+            return RS_EXIT_FAIL;
         }
     }
     if (ref || keys) {
         rs_cli_conf_free(&cc);
-        if (ref) rs_conf_write_reference(stdout);
-        else rs_conf_write_help(stdout);
+        if (ref)
+            rs_conf_write_reference(stdout);
+        else
+            rs_conf_write_help(stdout);
         return 0;
     }
     rs_conf_t *conf = rs_cli_conf_build(&cc, "recstream config");

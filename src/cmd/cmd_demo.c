@@ -105,15 +105,35 @@ int cmd_demo(int argc, char **argv) {
     int keep = 0, c;
     while ((c = getopt_long(argc, argv, "c:X:h", lo, NULL)) != -1) {
         switch (c) {
-        case 'n': n_events = strtoull(optarg, NULL, 10); break;
-        case 'u': go.users = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'i': go.items = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 's': go.seed = strtoull(optarg, NULL, 10); break;
-        case 'c': cc.file = optarg; break;
-        case 'X': rs_cli_conf_add_x(&cc, optarg); break;
-        case 'k': keep = 1; break;
-        case 'h': usage(stdout); rs_cli_conf_free(&cc); return 0;
-        default: usage(stderr); rs_cli_conf_free(&cc); return RS_EXIT_FAIL;
+        case 'n':
+            n_events = strtoull(optarg, NULL, 10);
+            break;
+        case 'u':
+            go.users = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'i':
+            go.items = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 's':
+            go.seed = strtoull(optarg, NULL, 10);
+            break;
+        case 'c':
+            cc.file = optarg;
+            break;
+        case 'X':
+            rs_cli_conf_add_x(&cc, optarg);
+            break;
+        case 'k':
+            keep = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            rs_cli_conf_free(&cc);
+            return 0;
+        default:
+            usage(stderr);
+            rs_cli_conf_free(&cc);
+            return RS_EXIT_FAIL;
         }
     }
     rs_conf_t *conf = rs_cli_conf_build(&cc, "recstream demo");
@@ -205,8 +225,8 @@ int cmd_demo(int argc, char **argv) {
     printf("  dead-lettered     %" PRIu64, dlq);
     const char *sep = " (";
     for (int i = 1; i < RS_REJ__COUNT; i++)
-        if (st.dlq[i]) printf("%s%s %" PRIu64, sep, rs_reject_name((rs_reject_t)i), st.dlq[i]),
-                       sep = ", ";
+        if (st.dlq[i])
+            printf("%s%s %" PRIu64, sep, rs_reject_name((rs_reject_t)i), st.dlq[i]), sep = ", ";
     printf("%s\n", dlq ? ")" : "");
     printf("  users             %" PRIu64 "\n", st.users_cached);
     printf("  items             %u\n", state ? rs_state_item_count(state) : 0);
@@ -223,9 +243,11 @@ int cmd_demo(int argc, char **argv) {
            rs_hist_quantile(&st.e2e_us, 0.5) / 1000.0, rs_hist_quantile(&st.e2e_us, 0.99) / 1000.0);
     rs_state_close(state);
     rc = st.events_in == fs.produced && read == st.recs_emitted ? 0 : 1;
-    if (rc) fprintf(stderr, "demo: consumed %" PRIu64 " of %" PRIu64 " records, read back %" PRIu64
-                            " of %" PRIu64 " lists\n",
-                    st.events_in, fs.produced, read, st.recs_emitted);
+    if (rc)
+        fprintf(stderr,
+                "demo: consumed %" PRIu64 " of %" PRIu64 " records, read back %" PRIu64
+                " of %" PRIu64 " lists\n",
+                st.events_in, fs.produced, read, st.recs_emitted);
     goto done;
 fail:
     fprintf(stderr, "recstream demo: %s\n", err);
@@ -234,8 +256,10 @@ done:
     rs_daemon_destroy(d);
     rs_gen_destroy(gen);
     rs_mock_destroy(mock);
-    if (tmp && !keep) rs_cli_rmtree(tmp);
-    else if (tmp) printf("state kept in %s\n", tmp);
+    if (tmp && !keep)
+        rs_cli_rmtree(tmp);
+    else if (tmp)
+        printf("state kept in %s\n", tmp);
     free(tmp);
     rs_conf_destroy(conf);
     return rc;

@@ -24,11 +24,22 @@ int cmd_state(int argc, char **argv) {
     argc--, argv++;
     while ((c = getopt_long(argc, argv, "c:X:s:h", lo, NULL)) != -1) {
         switch (c) {
-        case 'c': cc.file = optarg; break;
-        case 'X': rs_cli_conf_add_x(&cc, optarg); break;
-        case 's': dir = optarg; break;
-        case 'h': printf("usage: recstream state dump --state DIR\n"); rs_cli_conf_free(&cc); return 0;
-        default: rs_cli_conf_free(&cc); return RS_EXIT_FAIL;
+        case 'c':
+            cc.file = optarg;
+            break;
+        case 'X':
+            rs_cli_conf_add_x(&cc, optarg);
+            break;
+        case 's':
+            dir = optarg;
+            break;
+        case 'h':
+            printf("usage: recstream state dump --state DIR\n");
+            rs_cli_conf_free(&cc);
+            return 0;
+        default:
+            rs_cli_conf_free(&cc);
+            return RS_EXIT_FAIL;
         }
     }
     rs_conf_t *conf = rs_cli_conf_build(&cc, "recstream state");

@@ -50,17 +50,26 @@ int rs_feed_run(const rs_kv_t *kafka, size_t kafka_cnt, const char *topic, rs_ge
             int json = kind == RS_GEN_BAD_MISSING || kind == RS_GEN_BAD_TYPE ||
                        (json_pct > 0 && (int)(i % 100) < json_pct);
             if (rs_codec_encode_event(codec, ev, json ? RS_FMT_JSON : RS_FMT_CONFLUENT, 1, &buf)) {
-                rc = rs_seterr(errstr, errstr_size, RS_EARG, "encoding event %" PRIu64 " failed", i);
+                rc =
+                    rs_seterr(errstr, errstr_size, RS_EARG, "encoding event %" PRIu64 " failed", i);
                 goto done;
             }
             val = buf.p;
             vlen = buf.len;
         }
         switch (kind) {
-        case RS_GEN_OK: fs->good++; break;
-        case RS_GEN_DUP: fs->dup++; break;
-        case RS_GEN_LATE: fs->late++; break;
-        default: fs->bad++; break;
+        case RS_GEN_OK:
+            fs->good++;
+            break;
+        case RS_GEN_DUP:
+            fs->dup++;
+            break;
+        case RS_GEN_LATE:
+            fs->late++;
+            break;
+        default:
+            fs->bad++;
+            break;
         }
         fs->bad_kind[kind & 15]++;
         char ts[24];

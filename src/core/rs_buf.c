@@ -40,7 +40,9 @@ char *rs_xstrndup(const char *s, size_t n) {
     return p;
 }
 
-char *rs_xstrdup(const char *s) { return rs_xstrndup(s, strlen(s)); }
+char *rs_xstrdup(const char *s) {
+    return rs_xstrndup(s, strlen(s));
+}
 
 void rs_buf_reserve(rs_buf_t *b, size_t extra) {
     if (b->len + extra + 1 <= b->cap) return;
@@ -86,11 +88,21 @@ void rs_buf_json_str(rs_buf_t *b, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '"': rs_buf_append(b, "\\\"", 2); break;
-        case '\\': rs_buf_append(b, "\\\\", 2); break;
-        case '\n': rs_buf_append(b, "\\n", 2); break;
-        case '\r': rs_buf_append(b, "\\r", 2); break;
-        case '\t': rs_buf_append(b, "\\t", 2); break;
+        case '"':
+            rs_buf_append(b, "\\\"", 2);
+            break;
+        case '\\':
+            rs_buf_append(b, "\\\\", 2);
+            break;
+        case '\n':
+            rs_buf_append(b, "\\n", 2);
+            break;
+        case '\r':
+            rs_buf_append(b, "\\r", 2);
+            break;
+        case '\t':
+            rs_buf_append(b, "\\t", 2);
+            break;
         default:
             if (c < 0x20) {
                 char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
@@ -133,4 +145,6 @@ int64_t rs_mono_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-uint64_t rs_hash64(const void *p, size_t n) { return XXH3_64bits(p, n); }
+uint64_t rs_hash64(const void *p, size_t n) {
+    return XXH3_64bits(p, n);
+}

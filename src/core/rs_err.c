@@ -7,10 +7,9 @@
 static const struct {
     const char *name;
     const char *text;
-} rs_err_descs[] = {
-    {"OK", "success"},
+} rs_err_descs[] = {{"OK", "success"},
 #define RS__XX(code, text) {"RS_E" #code, text},
-    RS_ERR_MAP(RS__XX)
+                    RS_ERR_MAP(RS__XX)
 #undef RS__XX
 };
 

@@ -70,9 +70,13 @@ void rs_pipeline_destroy(rs_pipeline_t *p) {
     free(p);
 }
 
-rs_state_t *rs_pipeline_state(rs_pipeline_t *p) { return p->st; }
+rs_state_t *rs_pipeline_state(rs_pipeline_t *p) {
+    return p->st;
+}
 
-size_t rs_pipeline_pending(const rs_pipeline_t *p) { return rs_state_uncommitted(p->st); }
+size_t rs_pipeline_pending(const rs_pipeline_t *p) {
+    return rs_state_uncommitted(p->st);
+}
 
 static void reject(rs_pipeline_t *p, const rs_msg_t *m, rs_reject_t r, const char *detail) {
     p->stats->dlq[r]++;
@@ -130,13 +134,20 @@ void rs_pipeline_process_event(rs_pipeline_t *p, const rs_event_t *ev, int64_t o
 
 static const char *verb(int type) {
     switch (type) {
-    case RS_EV_CART: return "added to cart";
-    case RS_EV_PURCHASE: return "bought";
-    case RS_EV_LIKE: return "liked";
-    case RS_EV_SHARE: return "shared";
-    case RS_EV_REVIEW: return "reviewed";
-    case RS_EV_CLICK: return "clicked";
-    default: return "viewed";
+    case RS_EV_CART:
+        return "added to cart";
+    case RS_EV_PURCHASE:
+        return "bought";
+    case RS_EV_LIKE:
+        return "liked";
+    case RS_EV_SHARE:
+        return "shared";
+    case RS_EV_REVIEW:
+        return "reviewed";
+    case RS_EV_CLICK:
+        return "clicked";
+    default:
+        return "viewed";
     }
 }
 
@@ -184,8 +195,13 @@ static void score_user(rs_pipeline_t *p, rs_user_t *u) {
         p->rec_items[i] = (rs_rec_item_t){rs_str(it->id, it->id_len), p->scored[i].score,
                                           rs_str(p->reasons[i], (uint32_t)strlen(p->reasons[i]))};
     }
-    rs_rec_t rec = {rs_str(u->id, u->id_len), u->rec_version, u->rec_ts, rs_now_ms(),
-                    rs_str(strategy, (uint32_t)strlen(strategy)), p->rec_items, (uint32_t)n};
+    rs_rec_t rec = {rs_str(u->id, u->id_len),
+                    u->rec_version,
+                    u->rec_ts,
+                    rs_now_ms(),
+                    rs_str(strategy, (uint32_t)strlen(strategy)),
+                    p->rec_items,
+                    (uint32_t)n};
     rs_buf_reset(&p->enc);
     int out_fmt = conf->output_format == RS_FMT_AUTO ? RS_FMT_AVRO : conf->output_format;
     if (rs_codec_encode_rec(p->codec, &rec, (rs_format_t)out_fmt, conf->output_schema_id,

@@ -77,7 +77,8 @@ static uint32_t select_top(const slot_t *acc, const uint32_t *cand, uint32_t n, 
         uint32_t x = cand[i];
         if (hn < k) {
             uint32_t j = hn++;
-            while (j && better(acc, sel[(j - 1) / 2], x)) sel[j] = sel[(j - 1) / 2], j = (j - 1) / 2;
+            while (j && better(acc, sel[(j - 1) / 2], x))
+                sel[j] = sel[(j - 1) / 2], j = (j - 1) / 2;
             sel[j] = x;
         } else if (better(acc, x, sel[0])) {
             uint32_t j = 0;
@@ -161,7 +162,8 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
     /* rank the kNN candidates (those after the exclusions, still marked 1) */
     uint32_t *knn = sc->cand + n_excl, n_knn = 0;
     for (uint32_t i = n_excl; i < sc->n_cand; i++)
-        if (sc->sl[sc->cand[i]].mark == 1 && sc->sl[sc->cand[i]].acc > 0) knn[n_knn++] = sc->cand[i];
+        if (sc->sl[sc->cand[i]].mark == 1 && sc->sl[sc->cand[i]].acc > 0)
+            knn[n_knn++] = sc->cand[i];
     uint32_t sel[256];
     uint32_t n_sel = select_top(sc->sl, knn, n_knn, sel, (uint32_t)(k < 256 ? k : 256));
     size_t n = 0;

@@ -48,7 +48,7 @@
 #include "rs_state_map.h"
 
 #define SESSION_GAP_MS (30 * 60 * 1000)
-#define NB_EMPTY UINT32_MAX
+#define NB_EMPTY       UINT32_MAX
 
 typedef struct rs_offset {
     char *topic;
@@ -108,7 +108,9 @@ struct rs_state {
     /* co-occurrence increments of the current batch, applied grouped by item
      * (rows_sync) before anything reads the rows: consecutive updates then hit
      * the same row in cache instead of a random one per pair */
-    struct pair_inc { uint32_t a, b, w; } *pb, *pb_tmp;
+    struct pair_inc {
+        uint32_t a, b, w;
+    } * pb, *pb_tmp;
     size_t n_pb, cap_pb;
     uint32_t *pb_count;
     uint32_t cap_pb_count;
@@ -120,12 +122,12 @@ struct rs_state {
     double halflife; /* ms, 0 = no decay */
 };
 
-#define GROW(arr, n, cap)                                                   \
-    do {                                                                    \
-        if ((n) >= (cap)) {                                                 \
-            (cap) = (cap) ? (cap) * 2 : 64;                                 \
-            (arr) = rs_xrealloc((arr), (size_t)(cap) * sizeof(*(arr)));     \
-        }                                                                   \
+#define GROW(arr, n, cap)                                                                          \
+    do {                                                                                           \
+        if ((n) >= (cap)) {                                                                        \
+            (cap) = (cap) ? (cap)*2 : 64;                                                          \
+            (arr) = rs_xrealloc((arr), (size_t)(cap) * sizeof(*(arr)));                            \
+        }                                                                                          \
     } while (0)
 
 /* ------------------------------------------------------------------ items */
@@ -162,7 +164,9 @@ static void set_weight(rs_state_t *st, const rs_item_t *it) {
 
 /* Dunning's log-likelihood ratio of a 2x2 contingency table, in Mahout's
  * form: 2 * (rowEntropy + colEntropy - matrixEntropy), unnormalised. */
-static double xlogx(double x) { return x > 0 ? x * log(x) : 0.0; }
+static double xlogx(double x) {
+    return x > 0 ? x * log(x) : 0.0;
+}
 static double llr(double k11, double k12, double k21, double k22) {
     double n = k11 + k12 + k21 + k22;
     double me = xlogx(n) - xlogx(k11) - xlogx(k12) - xlogx(k21) - xlogx(k22);
@@ -405,7 +409,8 @@ static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char 
     p += 2;
     if ((size_t)(end - p) < (size_t)n * 13 + 2) return -1;
     u->n_recent = 0;
-    user_reserve(u, (uint16_t)(n < (unsigned)conf->recent_items ? n : (unsigned)conf->recent_items), 0);
+    user_reserve(u, (uint16_t)(n < (unsigned)conf->recent_items ? n : (unsigned)conf->recent_items),
+                 0);
     for (unsigned i = 0; i < n; i++, p += 13) {
         if (u->n_recent >= conf->recent_items) continue; /* ring shrunk by config */
         rs_recent_t *r = &u->recent[u->n_recent++];
@@ -417,7 +422,8 @@ static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char 
     p += 2;
     if ((size_t)(end - p) != (size_t)m * 4 + 24) return -1;
     u->n_purchased = 0;
-    user_reserve(u, 0, (uint16_t)(m < (unsigned)conf->purchased_max ? m : (unsigned)conf->purchased_max));
+    user_reserve(u, 0,
+                 (uint16_t)(m < (unsigned)conf->purchased_max ? m : (unsigned)conf->purchased_max));
     for (unsigned i = 0; i < m; i++, p += 4) {
         if (u->n_purchased >= conf->purchased_max) continue;
         u->purchased[u->n_purchased++] = rs_get_u32(p);
@@ -514,8 +520,9 @@ static rs_err_t load_all(rs_state_t *st, char *errstr, size_t errstr_size) {
         size_t kl, vl;
         const unsigned char *k = rs_rocks_iter_key(it, &kl);
         const unsigned char *v = rs_rocks_iter_value(it, &vl);
-        uint32_t a = kl == 4 ? (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 | (uint32_t)k[2] << 8 | k[3]
-                             : NB_EMPTY;
+        uint32_t a = kl == 4
+                         ? (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 | (uint32_t)k[2] << 8 | k[3]
+                         : NB_EMPTY;
         if (a >= st->n_items || vl % 8) {
             rs_rocks_iter_destroy(it);
             return rs_seterr(errstr, errstr_size, RS_ESTATE_IO, "corrupt co-occurrence row");
@@ -539,7 +546,8 @@ static rs_err_t load_all(rs_state_t *st, char *errstr, size_t errstr_size) {
         if (kl < 5 || vl != 8) continue;
         st->offsets = rs_xrealloc(st->offsets, (st->n_offsets + 1) * sizeof(*st->offsets));
         rs_offset_t *o = &st->offsets[st->n_offsets++];
-        o->partition = (int32_t)((uint32_t)k[1] << 24 | (uint32_t)k[2] << 16 | (uint32_t)k[3] << 8 | k[4]);
+        o->partition =
+            (int32_t)((uint32_t)k[1] << 24 | (uint32_t)k[2] << 16 | (uint32_t)k[3] << 8 | k[4]);
         o->topic = rs_xstrndup((const char *)k + 5, kl - 5);
         o->next = (int64_t)rs_get_u64(v);
         o->dirty = 0;
@@ -589,8 +597,9 @@ static rs_err_t state_open(rs_state_t **out, const rs_conf_t *conf, int ro, char
     if (rc) goto fail;
     rc = load_all(st, errstr, errstr_size);
     if (rc) goto fail;
-    rs_info("state", "opened %s: %u items, %" PRIu64 " co-occurrence entries, %zu offsets, "
-                     "%" PRIu64 " dedup ids",
+    rs_info("state",
+            "opened %s: %u items, %" PRIu64 " co-occurrence entries, %zu offsets, "
+            "%" PRIu64 " dedup ids",
             conf->state_dir, st->n_items, st->cooc_entries, st->n_offsets, st->dedup.n);
     *out = st;
     return RS_OK;
@@ -1036,7 +1045,9 @@ int rs_state_commit_end(rs_state_t *st, rs_state_commit_t *c, rs_err_t rc) {
     return (int)st->n_unwritten;
 }
 
-size_t rs_state_uncommitted(const rs_state_t *st) { return st->uncommitted + st->n_unwritten; }
+size_t rs_state_uncommitted(const rs_state_t *st) {
+    return st->uncommitted + st->n_unwritten;
+}
 
 /* ------------------------------------------------------------------ read */
 
@@ -1048,13 +1059,27 @@ rs_item_t *rs_state_item_get(rs_state_t *st, const char *id, size_t len) {
     return rs_strmap_get(&st->items_by_id, id, len, rs_hash64(id, len));
 }
 
-uint32_t rs_state_item_count(const rs_state_t *st) { return st->n_items; }
-uint64_t rs_state_user_cached(const rs_state_t *st) { return st->n_users; }
-uint64_t rs_state_cooc_entries(const rs_state_t *st) { return st->cooc_entries; }
-void rs_state_sync(rs_state_t *st) { rows_sync(st); }
-uint64_t rs_state_total_weight(const rs_state_t *st) { return st->total_weight; }
-int64_t rs_state_event_now(const rs_state_t *st) { return st->event_now; }
-uint64_t rs_state_bytes(rs_state_t *st) { return rs_rocks_state_bytes(st->db); }
+uint32_t rs_state_item_count(const rs_state_t *st) {
+    return st->n_items;
+}
+uint64_t rs_state_user_cached(const rs_state_t *st) {
+    return st->n_users;
+}
+uint64_t rs_state_cooc_entries(const rs_state_t *st) {
+    return st->cooc_entries;
+}
+void rs_state_sync(rs_state_t *st) {
+    rows_sync(st);
+}
+uint64_t rs_state_total_weight(const rs_state_t *st) {
+    return st->total_weight;
+}
+int64_t rs_state_event_now(const rs_state_t *st) {
+    return st->event_now;
+}
+uint64_t rs_state_bytes(rs_state_t *st) {
+    return rs_rocks_state_bytes(st->db);
+}
 
 double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64_t now) {
     if (it->pop_log == -INFINITY) return 0.0;
@@ -1171,8 +1196,8 @@ rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_si
     rows_sync(st);
     fprintf(out, "# recstream state dump v1\n");
     for (size_t i = 0; i < st->n_offsets; i++)
-        fprintf(out, "offset %s %d %" PRId64 "\n", st->offsets[i].topic,
-                st->offsets[i].partition, st->offsets[i].next);
+        fprintf(out, "offset %s %d %" PRId64 "\n", st->offsets[i].topic, st->offsets[i].partition,
+                st->offsets[i].next);
     rs_item_t **sorted = rs_xmalloc((st->n_items ? st->n_items : 1) * sizeof(*sorted));
     if (st->n_items) memcpy(sorted, st->items, st->n_items * sizeof(*sorted));
     qsort(sorted, st->n_items, sizeof(*sorted), cmp_item_id);
@@ -1213,7 +1238,9 @@ rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_si
         }
         fprintf(out, "user %.*s counts=", (int)kl, k);
         dump_counts(out, u->counts);
-        fprintf(out, " first=%" PRId64 " last=%" PRId64 " sessions=%u purchases=%u monetary=%.2f recent=",
+        fprintf(out,
+                " first=%" PRId64 " last=%" PRId64
+                " sessions=%u purchases=%u monetary=%.2f recent=",
                 u->first_ts, u->last_ts, u->sessions, u->purchases, u->monetary);
         for (int j = 0; j < u->n_recent; j++) {
             const rs_item_t *ri = rs_state_item_by_idx(st, u->recent[j].item);

@@ -62,13 +62,16 @@ typedef struct kv_default {
 } kv_default_t;
 
 static const kv_default_t consumer_defaults[] = {
-    {"enable.auto.commit", "true"},    {"enable.auto.offset.store", "false"},
-    {"auto.offset.reset", "earliest"}, {"partition.assignment.strategy", "cooperative-sticky"},
+    {"enable.auto.commit", "true"},
+    {"enable.auto.offset.store", "false"},
+    {"auto.offset.reset", "earliest"},
+    {"partition.assignment.strategy", "cooperative-sticky"},
     /* latency: a fetch returns after at most 2 ms when there is nothing new */
     {"fetch.wait.max.ms", "2"},
     /* keep fetching ahead (librdkafka 2.0.2 pauses fetching for 1 s below this,
      * see FACTS), but cap the prefetch by bytes so it cannot dominate RSS */
-    {"queued.min.messages", "1000000"}, {"queued.max.messages.kbytes", "16384"},
+    {"queued.min.messages", "1000000"},
+    {"queued.max.messages.kbytes", "16384"},
     {"enable.partition.eof", "false"},
 };
 

@@ -22,7 +22,8 @@ static void cap_rec(void *opaque, const rs_rec_t *rec, const void *key, size_t k
     c->recs++;
     snprintf(c->last_user, sizeof(c->last_user), "%.*s", (int)klen, (const char *)key);
     c->last_version = rec->version;
-    if (klen == 2 && !memcmp(key, "u1", 2) && c->n_u1 < 16) c->versions_u1[c->n_u1++] = rec->version;
+    if (klen == 2 && !memcmp(key, "u1", 2) && c->n_u1 < 16)
+        c->versions_u1[c->n_u1++] = rec->version;
 }
 
 static void cap_dlq(void *opaque, const rs_msg_t *m, rs_reject_t r, const char *detail) {
@@ -51,8 +52,8 @@ static void feed(rs_pipeline_t *p, const char *json, int64_t offset) {
     rs_pipeline_process(p, &m);
 }
 
-#define EV(id, user, item, type, ts)                                                   \
-    "{\"event_id\":\"" id "\",\"ts_ms\":" ts ",\"user_id\":\"" user "\",\"item_id\":\"" item \
+#define EV(id, user, item, type, ts)                                                               \
+    "{\"event_id\":\"" id "\",\"ts_ms\":" ts ",\"user_id\":\"" user "\",\"item_id\":\"" item       \
     "\",\"type\":\"" type "\"}"
 
 TEST(reject_dedup_apply_emit) {
@@ -122,8 +123,11 @@ TEST(reject_dedup_apply_emit) {
     rs_pipeline_destroy(p);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-    if (system(cmd)) {}
+    if (system(cmd)) {
+    }
     rs_conf_destroy(conf);
 }
 
-int main(void) { return RUN_TESTS(t_reject_dedup_apply_emit); }
+int main(void) {
+    return RUN_TESTS(t_reject_dedup_apply_emit);
+}

@@ -21,7 +21,8 @@ static rs_conf_t *mkconf(void) {
 static void cleanup(rs_conf_t *c) {
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-    if (system(cmd)) {}
+    if (system(cmd)) {
+    }
     rs_conf_destroy(c);
 }
 
@@ -39,7 +40,9 @@ static rs_user_t *act(rs_state_t *st, const char *user, const char *item, rs_evt
     return rs_state_apply(st, &e, 0, &late);
 }
 
-static const char *id(rs_state_t *st, uint32_t idx) { return rs_state_item_by_idx(st, idx)->id; }
+static const char *id(rs_state_t *st, uint32_t idx) {
+    return rs_state_item_by_idx(st, idx)->id;
+}
 
 /* History: many users view X then Y; fewer view X then Z; W is popular alone. */
 static void history(rs_state_t *st) {
@@ -149,5 +152,6 @@ TEST(cold_start_is_popular) {
 }
 
 int main(void) {
-    return RUN_TESTS(t_knn_ranking_and_reason, t_excludes_seen_and_purchased, t_cold_start_is_popular);
+    return RUN_TESTS(t_knn_ranking_and_reason, t_excludes_seen_and_purchased,
+                     t_cold_start_is_popular);
 }

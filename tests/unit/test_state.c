@@ -20,7 +20,8 @@ static rs_conf_t *mkconf(void) {
 static void rmdir_r(void) {
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-    if (system(cmd)) {}
+    if (system(cmd)) {
+    }
 }
 
 static rs_event_t ev(const char *user, const char *item, rs_evtype_t t, int64_t ts) {
@@ -68,7 +69,7 @@ TEST(pairs_weights_windows) {
     rs_state_apply(st, &e6, 0, &late);
     rs_state_apply(st, &e7, 0, &late);
     /* weights view 1, cart 3, purchase 5; pair weight = min of the two */
-    ASSERT_EQ(cooc(st, "A", "B"), 1 + 1);     /* B after A(view); A(cart) after B(view) */
+    ASSERT_EQ(cooc(st, "A", "B"), 1 + 1); /* B after A(view); A(cart) after B(view) */
     ASSERT_EQ(cooc(st, "B", "A"), 2);
     ASSERT_EQ(cooc(st, "A", "C"), 1 + 3 + 5); /* C(p) w/ A(v); A(c) w/ C(p); u2 C(p) w/ A(p) */
     ASSERT_EQ(cooc(st, "B", "C"), 1);
@@ -136,7 +137,8 @@ TEST(commit_reopen_exact) {
     ASSERT(strstr(d1, "offset events 1 2000\n") != NULL);
     rs_user_t *u0 = rs_state_user_get(st, "u0", 2);
     ASSERT(u0 != NULL);
-    ASSERT_EQ(u0->counts[0] + u0->counts[1] + u0->counts[2] + u0->counts[3], 55); /* ceil(2000/37) */
+    ASSERT_EQ(u0->counts[0] + u0->counts[1] + u0->counts[2] + u0->counts[3],
+              55); /* ceil(2000/37) */
     free(d1);
     free(d2);
     rs_state_close(st);
@@ -234,6 +236,7 @@ TEST(top_neighbours_and_popular) {
 }
 
 int main(void) {
-    return RUN_TESTS(t_pairs_weights_windows, t_commit_reopen_exact, t_uncommitted_is_lost_on_reopen,
-                     t_dedup_window_persists_and_evicts, t_top_neighbours_and_popular);
+    return RUN_TESTS(t_pairs_weights_windows, t_commit_reopen_exact,
+                     t_uncommitted_is_lost_on_reopen, t_dedup_window_persists_and_evicts,
+                     t_top_neighbours_and_popular);
 }
