@@ -51,6 +51,7 @@ typedef struct rs_stats {
     rs_hist_t commit_us;          /* WriteBatch write time */
     rs_hist_t batch_us;           /* whole batch: apply + commit + score + produce */
     rs_hist_t e2e_us;             /* event produce time -> rec delivered */
+    rs_hist_t consume_us;         /* event produce time -> consumed by the pipeline */
 } rs_stats_t;
 
 /* Prometheus text exposition format (version 0.0.4) of all fields, metric

@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,24 +37,23 @@
 #include "rs_feed.h"
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: recstream bench [--events N] [--users N] [--items N] [--partitions P]\n"
-            "                       [--rate R] [--latency-events M] [-b BROKERS]\n"
-            "                       [-c FILE] [-X key=value]... [--json]\n"
-            "\n"
-            "  --events N          events for the throughput phases (default 1000000)\n"
-            "  --users N           distinct users (default 100000)\n"
-            "  --partitions P      topic partitions (default 48: the mock keeps ~5 MiB each)\n"
-            "  --rate R            events/s for the latency phase (default: half the\n"
-            "                      measured pipeline throughput)\n"
-            "  --latency-events M  events in the latency phase (default min(N, 10 s at R))\n"
-            "  -b BROKERS          use a real Kafka instead of the embedded mock cluster\n"
-            "  --engine-only       only the in-memory engine phase (no Kafka), CPU time\n"
-            "  --json              one JSON object on stdout\n");
+    fprintf(out, "usage: recstream bench [--events N] [--users N] [--items N] [--partitions P]\n"
+                 "                       [--rate R] [--latency-events M] [-b BROKERS]\n"
+                 "                       [-c FILE] [-X key=value]... [--json]\n"
+                 "\n"
+                 "  --events N          events for the throughput phases (default 1000000)\n"
+                 "  --users N           distinct users (default 100000)\n"
+                 "  --partitions P      topic partitions (default 48: the mock keeps ~5 MiB each)\n"
+                 "  --rate R            events/s for the latency phase (default: half the\n"
+                 "                      measured pipeline throughput)\n"
+                 "  --latency-events M  events in the latency phase (default min(N, 10 s at R))\n"
+                 "  -b BROKERS          use a real Kafka instead of the embedded mock cluster\n"
+                 "  --engine-only       only the in-memory engine phase (no Kafka), CPU time\n"
+                 "  --json              one JSON object on stdout\n");
 }
 
 typedef struct child_stats {
-    double events, eps, p50, p99, rss, seconds, recs, samples, batches;
+    double events, eps, p50, p99, rss, seconds, recs, samples, batches, cp50, cp99, p90;
 } child_stats_t;
 
 static double json_num(const char *s, const char *key) {
@@ -64,7 +66,7 @@ static double json_num(const char *s, const char *key) {
 /* Starts `recstream run` on the topic; it exits after stop_after records. */
 static int run_child(const char *self, rs_cli_conf_t *cc, const char *bootstrap, const char *topic,
                      const char *state_dir, const char *group, uint64_t stop_after,
-                     const char *stats_path, pid_t *pid_out) {
+                     const char *stats_path, int http_port, pid_t *pid_out) {
     char stop[32];
     snprintf(stop, sizeof(stop), "%" PRIu64, stop_after);
     char xb[512], xt[256], xs[512], xg[256];
@@ -82,7 +84,9 @@ static int run_child(const char *self, rs_cli_conf_t *cc, const char *bootstrap,
     argv[n++] = "-X", argv[n++] = xt;
     argv[n++] = "-X", argv[n++] = xs;
     argv[n++] = "-X", argv[n++] = xg;
-    argv[n++] = "-X", argv[n++] = "http.port=0";
+    char xh[64];
+    snprintf(xh, sizeof(xh), "http.port=%d", http_port > 0 ? http_port : 0);
+    argv[n++] = "-X", argv[n++] = xh;
     argv[n++] = "-X", argv[n++] = "log.level=warn";
     argv[n++] = "--stop-after", argv[n++] = stop;
     argv[n++] = "--stats-json", argv[n++] = stats_path;
@@ -118,6 +122,9 @@ static int wait_child(pid_t pid, const char *stats_path, child_stats_t *cs) {
     cs->recs = json_num(buf, "recs");
     cs->samples = json_num(buf, "e2e_samples");
     cs->batches = json_num(buf, "batches");
+    cs->cp50 = json_num(buf, "consume_p50_ms");
+    cs->cp99 = json_num(buf, "consume_p99_ms");
+    cs->p90 = json_num(buf, "p90_ms");
     return 0;
 }
 
@@ -172,7 +179,8 @@ static double engine_only(const rs_conf_t *base, const rs_gen_opts_t *go, uint64
         m.offset = (int64_t)(i >> 3);
         rs_pipeline_process(p, &m);
         if ((i + 1) % batch == 0 || i + 1 == n) rs_pipeline_score(p);
-        if ((i + 1) % (uint64_t)base->commit_max_events == 0) rs_pipeline_commit(p, err, sizeof(err));
+        if ((i + 1) % (uint64_t)base->commit_max_events == 0)
+            rs_pipeline_commit(p, err, sizeof(err));
     }
     rs_pipeline_commit(p, err, sizeof(err));
     int64_t cpu = thread_cpu_us() - c0, wall = rs_mono_us() - w0;
@@ -187,6 +195,50 @@ done:
     rs_pipeline_destroy(p);
     rs_conf_destroy(conf);
     return eps;
+}
+
+/* A free loopback port (bind 0, read it back, close). */
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof(a);
+    int port = -1;
+    if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
+        !getsockname(fd, (struct sockaddr *)&a, &l))
+        port = ntohs(a.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+/* Value of a metric line "NAME VALUE" from the child's /metrics, or -1. */
+static double scrape(int port, const char *name) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    double v = -1;
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+        close(fd);
+        return -1;
+    }
+    const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+    if (write(fd, req, sizeof(req) - 1) < 0) {
+        close(fd);
+        return -1;
+    }
+    rs_buf_t b = {0};
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0) rs_buf_append(&b, chunk, (size_t)n);
+    close(fd);
+    rs_buf_cstr(&b);
+    char pat[128];
+    snprintf(pat, sizeof(pat), "\n%s ", name);
+    const char *p = strstr(b.p, pat);
+    if (p) v = atof(p + strlen(pat));
+    rs_buf_free(&b);
+    return v;
 }
 
 /* Phase 2: bare consumer over all partitions from the beginning. */
@@ -221,14 +273,19 @@ static double raw_consume(rs_kv_t *kafka, size_t nk, const char *topic, int part
 }
 
 int cmd_bench(int argc, char **argv) {
-    static const struct option lo[] = {
-        {"events", required_argument, 0, 'n'},  {"users", required_argument, 0, 'u'},
-        {"items", required_argument, 0, 'i'},   {"partitions", required_argument, 0, 'p'},
-        {"rate", required_argument, 0, 'r'},    {"latency-events", required_argument, 0, 'm'},
-        {"json", no_argument, 0, 'j'},          {"config", required_argument, 0, 'c'},
-        {"brokers", required_argument, 0, 'b'}, {"seed", required_argument, 0, 's'},
-        {"engine-only", no_argument, 0, 'e'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option lo[] = {{"events", required_argument, 0, 'n'},
+                                       {"users", required_argument, 0, 'u'},
+                                       {"items", required_argument, 0, 'i'},
+                                       {"partitions", required_argument, 0, 'p'},
+                                       {"rate", required_argument, 0, 'r'},
+                                       {"latency-events", required_argument, 0, 'm'},
+                                       {"json", no_argument, 0, 'j'},
+                                       {"config", required_argument, 0, 'c'},
+                                       {"brokers", required_argument, 0, 'b'},
+                                       {"seed", required_argument, 0, 's'},
+                                       {"engine-only", no_argument, 0, 'e'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
     rs_cli_conf_t cc = {0};
     rs_gen_opts_t go;
     rs_gen_opts_default(&go);
@@ -238,20 +295,50 @@ int cmd_bench(int argc, char **argv) {
     const char *brokers = NULL;
     while ((c = getopt_long(argc, argv, "c:X:b:h", lo, NULL)) != -1) {
         switch (c) {
-        case 'n': n_events = strtoull(optarg, NULL, 10); break;
-        case 'u': go.users = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'i': go.items = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'p': parts = atoi(optarg); break;
-        case 'r': rate = atof(optarg); break;
-        case 'm': lat_events = strtoull(optarg, NULL, 10); break;
-        case 'j': json = 1; break;
-        case 'c': cc.file = optarg; break;
-        case 'X': rs_cli_conf_add_x(&cc, optarg); break;
-        case 'b': brokers = optarg; break;
-        case 's': go.seed = strtoull(optarg, NULL, 10); break;
-        case 'e': engine_only_flag = 1; break;
-        case 'h': usage(stdout); rs_cli_conf_free(&cc); return 0;
-        default: usage(stderr); rs_cli_conf_free(&cc); return RS_EXIT_FAIL;
+        case 'n':
+            n_events = strtoull(optarg, NULL, 10);
+            break;
+        case 'u':
+            go.users = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'i':
+            go.items = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'p':
+            parts = atoi(optarg);
+            break;
+        case 'r':
+            rate = atof(optarg);
+            break;
+        case 'm':
+            lat_events = strtoull(optarg, NULL, 10);
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'c':
+            cc.file = optarg;
+            break;
+        case 'X':
+            rs_cli_conf_add_x(&cc, optarg);
+            break;
+        case 'b':
+            brokers = optarg;
+            break;
+        case 's':
+            go.seed = strtoull(optarg, NULL, 10);
+            break;
+        case 'e':
+            engine_only_flag = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            rs_cli_conf_free(&cc);
+            return 0;
+        default:
+            usage(stderr);
+            rs_cli_conf_free(&cc);
+            return RS_EXIT_FAIL;
         }
     }
     if (parts < 1 || parts > 1024 || n_events == 0) {
@@ -291,7 +378,7 @@ int cmd_bench(int argc, char **argv) {
         bootstrap = rs_mock_bootstraps(mock);
         rs_mock_topic_create(mock, topic1, parts);
         rs_mock_topic_create(mock, topic2, parts);
-        rs_mock_topic_create(mock, conf->topic_recommendations, 4);
+        rs_mock_topic_create(mock, conf->topic_recommendations, parts);
         rs_mock_topic_create(mock, conf->topic_dlq, 1);
     }
     rs_conf_set_kafka(conf, "bootstrap.servers", bootstrap, "bench");
@@ -303,8 +390,9 @@ int cmd_bench(int argc, char **argv) {
     uint64_t engine_recs = 0;
     double engine_eps = engine_only(conf, &go, n_events, dir0, &cpu_per_event, &engine_recs);
     if (!json)
-        fprintf(stderr, "bench: engine alone %.0f events/s of CPU (%.2f us/event, %" PRIu64
-                        " lists)\n", engine_eps, cpu_per_event, engine_recs);
+        fprintf(stderr,
+                "bench: engine alone %.0f events/s of CPU (%.2f us/event, %" PRIu64 " lists)\n",
+                engine_eps, cpu_per_event, engine_recs);
 
     if (engine_only_flag) {
         if (json)
@@ -323,20 +411,23 @@ int cmd_bench(int argc, char **argv) {
                     sizeof(err)))
         goto fail;
     double produce_eps = (double)n_events / ((double)(rs_mono_us() - t0) / 1e6);
-    if (!json) fprintf(stderr, "bench: produced %" PRIu64 " events at %.0f/s\n", n_events, produce_eps);
+    if (!json)
+        fprintf(stderr, "bench: produced %" PRIu64 " events at %.0f/s\n", n_events, produce_eps);
 
     /* 2. raw consume */
     uint64_t raw_got = 0;
     double raw_eps = raw_consume(conf->kafka, conf->kafka_cnt, topic1, parts, n_events, &raw_got);
     if (raw_got != n_events)
-        fprintf(stderr, "bench: WARNING raw consumer saw %" PRIu64 " of %" PRIu64
-                        " records (mock retention?)\n", raw_got, n_events);
+        fprintf(stderr,
+                "bench: WARNING raw consumer saw %" PRIu64 " of %" PRIu64
+                " records (mock retention?)\n",
+                raw_got, n_events);
     if (!json) fprintf(stderr, "bench: raw consume %.0f/s\n", raw_eps);
 
     /* 3. pipeline throughput */
     child_stats_t c1 = {0}, c2 = {0};
     pid_t pid;
-    run_child(self, &cc, bootstrap, topic1, state1, group1, n_events, stats1, &pid);
+    run_child(self, &cc, bootstrap, topic1, state1, group1, n_events, stats1, 0, &pid);
     if (wait_child(pid, stats1, &c1)) goto fail;
     uint64_t state_bytes = rs_cli_dir_bytes(state1);
     if (!json)
@@ -348,10 +439,18 @@ int cmd_bench(int argc, char **argv) {
     /* 4. latency at a fixed rate */
     if (rate <= 0) rate = c1.eps / 2;
     if (rate < 100) rate = 100;
-    if (!lat_events) lat_events = (uint64_t)(rate * 10) < n_events ? (uint64_t)(rate * 10) : n_events;
-    run_child(self, &cc, bootstrap, topic2, state2, group2, lat_events, stats2, &pid);
-    /* let the child join the group before the clock starts */
-    sleep(brokers ? 3 : 5);
+    if (!lat_events)
+        lat_events = (uint64_t)(rate * 10) < n_events ? (uint64_t)(rate * 10) : n_events;
+    int hport = free_port();
+    run_child(self, &cc, bootstrap, topic2, state2, group2, lat_events, stats2, hport, &pid);
+    /* start the clock only once the child owns every partition and has had
+     * time for its first fetches: otherwise the first events measure the
+     * group join, not the pipeline */
+    int64_t join_deadline = rs_now_ms() + 60000;
+    while (rs_now_ms() < join_deadline &&
+           scrape(hport, "recstream_partitions_assigned") < (double)parts)
+        usleep(100000);
+    usleep(1000000);
     rs_gen_t *gen2 = rs_gen_new(&go);
     rs_feed_stats_t fs2 = {0};
     int frc = rs_feed_run(conf->kafka, conf->kafka_cnt, topic2, gen2, lat_events, rate, 0, &fs2,
@@ -367,14 +466,16 @@ int cmd_bench(int argc, char **argv) {
     if (json) {
         printf("{\"events\":%" PRIu64 ",\"events_per_sec\":%.1f,\"raw_consume_per_sec\":%.1f,"
                "\"ratio\":%.4f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"latency_rate\":%.1f,"
-               "\"latency_events\":%" PRIu64 ",\"latency_samples\":%.0f,\"rss_mb\":%.1f,"
+               "\"latency_events\":%" PRIu64 ",\"latency_samples\":%.0f,\"consume_p50_ms\":%.3f,"
+               "\"consume_p99_ms\":%.3f,\"rss_mb\":%.1f,"
                "\"state_bytes\":%" PRIu64 ",\"recs\":%.0f,\"produce_per_sec\":%.1f,"
                "\"partitions\":%d,\"users\":%u,\"items\":%u,\"broker\":\"%s\","
                "\"engine_cpu_per_sec\":%.1f,\"engine_cpu_us_per_event\":%.3f,"
-               "\"raw_settings\":\"fetch.wait.max.ms=2,queued.min.messages=1000000,queued.max.messages.kbytes=16384 (the pipeline defaults, plus any -X)\"}\n",
+               "\"raw_settings\":\"fetch.wait.max.ms=2,queued.min.messages=1000000,queued.max."
+               "messages.kbytes=16384 (the pipeline defaults, plus any -X)\"}\n",
                n_events, c1.eps, raw_eps, raw_eps > 0 ? c1.eps / raw_eps : 0, c2.p50, c2.p99, rate,
-               lat_events, c2.samples, c1.rss, state_bytes, c1.recs, produce_eps, parts, go.users,
-               go.items, brokers ? "kafka" : "mock", engine_eps, cpu_per_event);
+               lat_events, c2.samples, c2.cp50, c2.cp99, c1.rss, state_bytes, c1.recs, produce_eps,
+               parts, go.users, go.items, brokers ? "kafka" : "mock", engine_eps, cpu_per_event);
     } else {
         printf("events              %" PRIu64 "\n", n_events);
         printf("pipeline            %.0f events/s\n", c1.eps);
@@ -382,8 +483,10 @@ int cmd_bench(int argc, char **argv) {
                engine_eps, cpu_per_event);
         printf("raw consume         %.0f events/s (same settings, same run)\n", raw_eps);
         printf("ratio               %.1f%%\n", raw_eps > 0 ? 100 * c1.eps / raw_eps : 0);
-        printf("latency @ %.0f/s    p50 %.2f ms, p99 %.2f ms (%.0f samples)\n", rate, c2.p50,
-               c2.p99, c2.samples);
+        printf("latency @ %.0f/s    p50 %.2f ms, p90 %.2f ms, p99 %.2f ms (%.0f samples)\n", rate,
+               c2.p50, c2.p90, c2.p99, c2.samples);
+        printf("  of which consume  p50 %.2f ms, p99 %.2f ms (produce -> consumed)\n", c2.cp50,
+               c2.cp99);
         printf("rss (pipeline)      %.1f MiB\n", c1.rss);
         printf("state on disk       %.1f MiB\n", (double)state_bytes / 1048576.0);
     }

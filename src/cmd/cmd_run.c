@@ -9,20 +9,19 @@
 #include "rs_cli.h"
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: recstream run [-c FILE] [-X key=value]... [options]\n"
-            "\n"
-            "Consume the events topic, keep state in state.dir, emit recommendations.\n"
-            "\n"
-            "  -c, --config FILE     properties file (see docs/CONFIGURATION.md)\n"
-            "  -X key=value          override a key (after the file, in order); kafka.* keys\n"
-            "                        go to librdkafka\n"
-            "      --stop-after N    exit cleanly after N records and all outputs delivered\n"
-            "      --idle-exit-ms MS exit cleanly after MS without records\n"
-            "      --stats-json FILE write final statistics as JSON on exit\n"
-            "  -h, --help\n"
-            "\n"
-            "Signals: SIGINT/SIGTERM commit and exit 0. Exit 2 on bad configuration.\n");
+    fprintf(out, "usage: recstream run [-c FILE] [-X key=value]... [options]\n"
+                 "\n"
+                 "Consume the events topic, keep state in state.dir, emit recommendations.\n"
+                 "\n"
+                 "  -c, --config FILE     properties file (see docs/CONFIGURATION.md)\n"
+                 "  -X key=value          override a key (after the file, in order); kafka.* keys\n"
+                 "                        go to librdkafka\n"
+                 "      --stop-after N    exit cleanly after N records and all outputs delivered\n"
+                 "      --idle-exit-ms MS exit cleanly after MS without records\n"
+                 "      --stats-json FILE write final statistics as JSON on exit\n"
+                 "  -h, --help\n"
+                 "\n"
+                 "Signals: SIGINT/SIGTERM commit and exit 0. Exit 2 on bad configuration.\n");
 }
 
 static void write_stats(const char *path, const rs_stats_t *s, double secs) {
@@ -36,13 +35,17 @@ static void write_stats(const char *path, const rs_stats_t *s, double secs) {
     fprintf(f,
             "{\"events\":%llu,\"applied\":%llu,\"duplicates\":%llu,\"late\":%llu,\"dlq\":%llu,"
             "\"recs\":%llu,\"batches\":%llu,\"seconds\":%.6f,\"events_per_sec\":%.1f,"
-            "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"e2e_samples\":%llu,\"rss_mb\":%.1f}\n",
+            "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"e2e_samples\":%llu,\"rss_mb\":%.1f,"
+            "\"consume_p50_ms\":%.3f,\"consume_p99_ms\":%.3f,\"p90_ms\":%.3f}\n",
             (unsigned long long)s->events_in, (unsigned long long)s->events_applied,
             (unsigned long long)s->events_duplicate, (unsigned long long)s->events_late,
             (unsigned long long)dlq, (unsigned long long)s->recs_emitted,
             (unsigned long long)s->batches, secs, secs > 0 ? (double)s->events_in / secs : 0,
             rs_hist_quantile(&s->e2e_us, 0.5) / 1000.0, rs_hist_quantile(&s->e2e_us, 0.99) / 1000.0,
-            (unsigned long long)s->e2e_us.count, rs_cli_peak_rss_mb());
+            (unsigned long long)s->e2e_us.count, rs_cli_peak_rss_mb(),
+            rs_hist_quantile(&s->consume_us, 0.5) / 1000.0,
+            rs_hist_quantile(&s->consume_us, 0.99) / 1000.0,
+            rs_hist_quantile(&s->e2e_us, 0.9) / 1000.0);
     fclose(f);
 }
 
@@ -59,13 +62,29 @@ int cmd_run(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "c:X:h", lo, NULL)) != -1) {
         switch (c) {
-        case 'c': cc.file = optarg; break;
-        case 'X': rs_cli_conf_add_x(&cc, optarg); break;
-        case 1: opts.stop_after_events = strtoull(optarg, NULL, 10); break;
-        case 2: opts.idle_exit_ms = atoi(optarg); break;
-        case 3: stats_json = optarg; break;
-        case 'h': usage(stdout); rs_cli_conf_free(&cc); return 0;
-        default: usage(stderr); rs_cli_conf_free(&cc); return RS_EXIT_FAIL;
+        case 'c':
+            cc.file = optarg;
+            break;
+        case 'X':
+            rs_cli_conf_add_x(&cc, optarg);
+            break;
+        case 1:
+            opts.stop_after_events = strtoull(optarg, NULL, 10);
+            break;
+        case 2:
+            opts.idle_exit_ms = atoi(optarg);
+            break;
+        case 3:
+            stats_json = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            rs_cli_conf_free(&cc);
+            return 0;
+        default:
+            usage(stderr);
+            rs_cli_conf_free(&cc);
+            return RS_EXIT_FAIL;
         }
     }
     rs_conf_t *conf = rs_cli_conf_build(&cc, "recstream run");

@@ -169,4 +169,6 @@ void rs_metrics_render(const rs_stats_t *s, rs_buf_t *out) {
     summary(out, "batch_seconds", &s->batch_us, 1,
             "Whole batch time: apply, commit, score and produce.");
     summary(out, "e2e_seconds", &s->e2e_us, 1, "Event produce time to recommendation delivered.");
+    summary(out, "consume_delay_seconds", &s->consume_us, 1,
+            "Event produce time to consumed by the pipeline (broker and fetch delay).");
 }

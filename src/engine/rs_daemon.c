@@ -27,7 +27,7 @@
 #include "recstream/rs_loop.h"
 #include "recstream/rs_pipeline.h"
 
-#define POLL_CHUNK 1024
+#define POLL_CHUNK   1024
 #define DRAIN_MAX_US 200000 /* keep the loop (HTTP, delivery reports) responsive */
 
 struct rs_daemon {
@@ -49,7 +49,7 @@ struct rs_daemon {
     struct commit_job *retry_job; /* a failed commit waiting to be retried */
     int64_t last_msg_ms, last_commit_ms;
     int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
-    uint64_t in_flight; /* produced, not yet delivered */
+    uint64_t in_flight;   /* produced, not yet delivered */
     rs_err_t exit_rc;
     /* partitions consumed in the current batch -> offsets for Kafka */
     rs_tp_t *tps;
@@ -101,8 +101,7 @@ static void sink_dlq(void *opaque, const rs_msg_t *m, rs_reject_t reason, const 
         {"rs-source-partition", part, strlen(part)},
         {"rs-source-offset", off, strlen(off)},
     };
-    rs_debug("daemon", "dlq %s [%s] %s@%s: %s", rname, m->topic ? m->topic : "", part, off,
-             detail);
+    rs_debug("daemon", "dlq %s [%s] %s@%s: %s", rname, m->topic ? m->topic : "", part, off, detail);
     send_retry(d, d->conf->topic_dlq, m->key, m->key_len, m->payload, m->len, h, 5,
                opaque_encode(0, 0));
 }
@@ -281,8 +280,11 @@ static void drain(void *opaque) {
     for (;;) {
         size_t want = cap - total < POLL_CHUNK ? cap - total : POLL_CHUNK;
         size_t n = rs_consumer_poll(d->consumer, d->msgs, want);
+        int64_t now_us = n ? rs_now_us() : 0;
         for (size_t i = 0; i < n; i++) {
             if (d->msgs[i].err) continue;
+            if (d->msgs[i].origin_us > 0 && now_us > d->msgs[i].origin_us)
+                rs_hist_add(&d->stats.consume_us, (uint64_t)(now_us - d->msgs[i].origin_us));
             rs_pipeline_process(d->pipe, &d->msgs[i]);
             note_offset(d, &d->msgs[i]);
         }
@@ -372,9 +374,9 @@ static void on_tick(void *opaque) {
     rs_producer_poll(d->producer);
     if (d->commit_failing) {
         commit_start(d); /* retry the failed batch */
-    } else if (commit_due(d) || (d->opts.stop_after_events &&
-                                 d->stats.events_in >= d->opts.stop_after_events &&
-                                 rs_pipeline_pending(d->pipe))) {
+    } else if (commit_due(d) ||
+               (d->opts.stop_after_events && d->stats.events_in >= d->opts.stop_after_events &&
+                rs_pipeline_pending(d->pipe))) {
         commit_start(d);
     } else {
         drain(d); /* covers a missed wake-up; cheap when the queue is empty */
@@ -394,12 +396,15 @@ static void on_tick(void *opaque) {
 static void on_stop_pipe(void *opaque) {
     rs_daemon_t *d = opaque;
     char buf[64];
-    while (read(d->stop_pipe[0], buf, sizeof(buf)) > 0) {}
+    while (read(d->stop_pipe[0], buf, sizeof(buf)) > 0) {
+    }
     rs_info("daemon", "shutting down: committing and closing");
     shutdown_now(d);
 }
 
-static void on_signal(void *opaque) { rs_daemon_stop_async(opaque); }
+static void on_signal(void *opaque) {
+    rs_daemon_stop_async(opaque);
+}
 
 void rs_daemon_stop_async(rs_daemon_t *d) {
     if (d->stop_pipe[1] >= 0) {
@@ -465,7 +470,10 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
     d->cw = rs_watch_fd(d->loop, rs_consumer_fd(d->consumer), drain, d);
     d->pw = rs_watch_fd(d->loop, rs_producer_fd(d->producer), on_producer, d);
     d->more = rs_defer_new(d->loop, drain, d);
-    uint64_t tick = conf->commit_interval_ms > 0 ? (uint64_t)conf->commit_interval_ms : 50;
+    /* housekeeping tick: commits when due, delivery reports, gauges, exit checks */
+    uint64_t tick = conf->commit_interval_ms > 0 && conf->commit_interval_ms < 100
+                        ? (uint64_t)conf->commit_interval_ms
+                        : 100;
     d->tick = rs_timer_start(d->loop, tick, tick, on_tick, d);
     if (!d->stop_w || !d->cw || !d->pw || !d->more || !d->tick) {
         rc = rs_seterr(errstr, errstr_size, RS_ELOOP, "could not register loop handles");
@@ -501,11 +509,17 @@ rs_err_t rs_daemon_run(rs_daemon_t *d) {
     return rc ? rc : d->exit_rc;
 }
 
-const rs_stats_t *rs_daemon_stats(rs_daemon_t *d) { return &d->stats; }
+const rs_stats_t *rs_daemon_stats(rs_daemon_t *d) {
+    return &d->stats;
+}
 
-int64_t rs_daemon_first_msg_us(rs_daemon_t *d) { return d->first_msg_us; }
+int64_t rs_daemon_first_msg_us(rs_daemon_t *d) {
+    return d->first_msg_us;
+}
 
-int rs_daemon_http_port(rs_daemon_t *d) { return d->http ? rs_http_port(d->http) : -1; }
+int rs_daemon_http_port(rs_daemon_t *d) {
+    return d->http ? rs_http_port(d->http) : -1;
+}
 
 void rs_daemon_destroy(rs_daemon_t *d) {
     if (!d) return;
