@@ -34,7 +34,7 @@
 #include "recstream/rs_pipeline.h"
 #include "recstream/rs_log.h"
 #include "rs_cli.h"
-#include "rs_feed.h"
+#include "recstream/rs_feed.h"
 
 static void usage(FILE *out) {
     fprintf(out, "usage: recstream bench [--events N] [--users N] [--items N] [--partitions P]\n"

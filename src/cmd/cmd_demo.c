@@ -15,7 +15,7 @@
 #include "recstream/rs_log.h"
 #include "recstream/rs_state.h"
 #include "rs_cli.h"
-#include "rs_feed.h"
+#include "recstream/rs_feed.h"
 
 static void usage(FILE *out) {
     fprintf(out, "usage: recstream demo [--events N] [--users N] [--items N] [--seed S]\n"

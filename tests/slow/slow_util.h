@@ -31,6 +31,7 @@
 
 #include "recstream/rs_buf.h"
 #include "recstream/rs_codec.h"
+#include "recstream/rs_feed.h"
 #include "recstream/rs_gen.h"
 #include "recstream/rs_kafka.h"
 
@@ -272,22 +273,13 @@ static inline double su_metric(const char *body, const char *name) {
 
 /* ------------------------------------------------------------ traffic */
 
-typedef struct su_feed {
-    uint64_t produced, good, dup, late, bad, delivered, failed;
-} su_feed_t;
+typedef rs_feed_stats_t su_feed_t;
 
-static inline void su_on_dr(void *opaque, void *msg_opaque, int err, const char *errstr) {
-    su_feed_t *fs = opaque;
-    if (err)
-        fs->failed++;
-    else
-        fs->delivered++;
-}
-
-/* Produces n generated events to topic exactly as rs_feed.c does: Confluent
- * Avro, JSON for json_pct % of the records and for the kinds Avro cannot
- * carry, garbage bytes for BAD_GARBAGE; keyed by user id, header rs-ts-us.
- * extra: producer properties appended after bootstrap.servers (may be NULL). */
+/* Produces n generated events to topic with the library's rs_feed_run (what
+ * the demo and bench use): Confluent Avro, JSON for json_pct % of the records
+ * and for the kinds Avro cannot carry, garbage bytes for BAD_GARBAGE; keyed by
+ * user id, header rs-ts-us. extra: producer properties appended after
+ * bootstrap.servers (may be NULL). */
 static inline int su_produce(const char *bootstrap, const char *topic, const rs_gen_opts_t *go,
                              uint64_t n, int json_pct, const rs_kv_t *extra, size_t n_extra,
                              su_feed_t *fs) {
@@ -296,71 +288,15 @@ static inline int su_produce(const char *bootstrap, const char *topic, const rs_
     size_t nk = 0;
     kv[nk++] = (rs_kv_t){(char *)"bootstrap.servers", (char *)bootstrap, (char *)"test"};
     for (size_t i = 0; i < n_extra && nk < 16; i++) kv[nk++] = extra[i];
-    rs_producer_t *p = NULL;
-    rs_codec_t *codec = NULL;
     rs_gen_t *gen = rs_gen_new(go);
-    rs_buf_t buf = {0};
-    unsigned char garbage[256];
-    int rc = gen ? 0 : RS_EARG;
-    if (!rc) rc = rs_producer_new(&p, kv, nk, su_on_dr, fs, err, sizeof(err));
-    if (!rc) rc = rs_codec_new(&codec, err, sizeof(err));
-    for (uint64_t i = 0; !rc && i < n; i++) {
-        rs_gen_kind_t kind;
-        const rs_event_t *ev = rs_gen_next(gen, &kind);
-        const void *val;
-        size_t vlen;
-        rs_buf_reset(&buf);
-        if (kind == RS_GEN_BAD_GARBAGE) {
-            vlen = rs_gen_garbage(gen, garbage, sizeof(garbage));
-            val = garbage;
-        } else {
-            int json =
-                kind == RS_GEN_BAD_MISSING || kind == RS_GEN_BAD_TYPE || (int)(i % 100) < json_pct;
-            rc = rs_codec_encode_event(codec, ev, json ? RS_FMT_JSON : RS_FMT_CONFLUENT, 1, &buf);
-            if (rc) {
-                snprintf(err, sizeof(err), "encoding event %" PRIu64 " failed", i);
-                break;
-            }
-            val = buf.p;
-            vlen = buf.len;
-        }
-        switch (kind) {
-        case RS_GEN_OK:
-            fs->good++;
-            break;
-        case RS_GEN_DUP:
-            fs->dup++;
-            break;
-        case RS_GEN_LATE:
-            fs->late++;
-            break;
-        default:
-            fs->bad++;
-            break;
-        }
-        char ts[24];
-        int tl = snprintf(ts, sizeof(ts), "%" PRId64, rs_now_us());
-        rs_header_t h = {"rs-ts-us", ts, (size_t)tl};
-        for (;;) {
-            rc = rs_producer_send(p, topic, -1, ev->user_id.p, ev->user_id.len, val, vlen, &h, 1,
-                                  NULL);
-            if (rc != RS_EFULL) break;
-            rs_producer_flush(p, 10);
-        }
-        if (rc) snprintf(err, sizeof(err), "produce failed: %s", rs_strerror(rc));
-        fs->produced += rc == 0;
-        if ((i & 1023) == 0) rs_producer_poll(p);
-    }
-    if (!rc) rc = rs_producer_flush(p, 60000);
-    if (!rc && (fs->failed || fs->delivered != n)) {
+    if (!gen) return RS_EARG;
+    int rc = rs_feed_run(kv, nk, topic, gen, n, 0, json_pct, fs, err, sizeof(err));
+    if (!rc && fs->delivered != n) {
         snprintf(err, sizeof(err), "%" PRIu64 " of %" PRIu64 " records delivered", fs->delivered,
                  n);
         rc = RS_EKAFKA;
     }
     if (rc) fprintf(stderr, "  produce: %s\n", err);
-    rs_buf_free(&buf);
-    rs_codec_destroy(codec);
-    rs_producer_destroy(p);
     rs_gen_destroy(gen);
     return rc;
 }

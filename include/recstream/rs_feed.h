@@ -1,14 +1,16 @@
 /* rs_feed.h -- generated traffic into a Kafka topic (demo, bench, tests).
  * Encodes each generated event (Confluent Avro, or JSON for a share of
  * records and for the malformed kinds Avro cannot carry) and produces it
- * keyed by user id with an "rs-ts-us" header (produce time, for latency). */
+ * keyed by user id with an "rs-ts-us" header (produce time, for latency).
+ * Used by the demo, the bench and the end-to-end tests, so every one of them
+ * feeds the daemon exactly the same way. Thread: the caller's. */
 #ifndef RS_FEED_H
 #define RS_FEED_H
 
 #include <stdint.h>
 
-#include "recstream/rs_gen.h"
-#include "recstream/rs_kafka.h"
+#include "rs_gen.h"
+#include "rs_kafka.h"
 
 typedef struct rs_feed_stats {
     uint64_t produced, good, dup, late, bad;

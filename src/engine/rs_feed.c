@@ -6,7 +6,7 @@
 
 #include "recstream/rs_buf.h"
 #include "recstream/rs_codec.h"
-#include "rs_feed.h"
+#include "recstream/rs_feed.h"
 
 static void on_dr(void *opaque, void *msg_opaque, int err, const char *errstr) {
     rs_feed_stats_t *fs = opaque;
