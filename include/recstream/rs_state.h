@@ -50,8 +50,7 @@ typedef struct rs_item {
     uint32_t nb_cap, nb_n;
     uint32_t *dirty_nb; /* neighbours with a nonzero delta in this batch */
     uint32_t dirty_n, dirty_cap;
-    uint32_t row_version; /* bumps when the row changes */
-    rs_nbr_t *top;        /* top-N neighbours by similarity, maintained incrementally */
+    rs_nbr_t *top; /* top-N neighbours by similarity, maintained incrementally */
     uint32_t top_n;
     double top_weight;  /* item weight when the list was last rebuilt from the row */
     uint8_t meta_dirty; /* counts changed in this batch */
@@ -85,7 +84,7 @@ typedef struct rs_user {
     int64_t rec_emit_ms;
     int64_t rec_ts;    /* newest event time since the last scoring */
     int64_t origin_us; /* oldest produce time among events since the last scoring */
-    uint8_t dirty, recs_dirty, touched, pending;
+    uint8_t dirty, touched, pending;
 } rs_user_t;
 
 rs_err_t rs_state_open(rs_state_t **out, const rs_conf_t *conf, char *errstr, size_t errstr_size);
@@ -97,6 +96,11 @@ void rs_state_close(rs_state_t *st); /* NULL-safe; discards an uncommitted batch
 /* ---- offsets (F7) ---- */
 /* Next offset to consume for topic/partition, or -1 if none stored. */
 int64_t rs_state_offset(rs_state_t *st, const char *topic, int32_t partition);
+/* Stored offsets, for handing them to Kafka after a commit. The topic
+ * string is owned by the state and lives until rs_state_close(). */
+size_t rs_state_offset_count(const rs_state_t *st);
+void rs_state_offset_at(const rs_state_t *st, size_t i, const char **topic, int32_t *partition,
+                        int64_t *next);
 /* Record that `offset` was consumed (next = offset+1), committed with the batch. */
 void rs_state_offset_consumed(rs_state_t *st, const char *topic, int32_t partition, int64_t offset);
 

@@ -51,10 +51,6 @@ struct rs_daemon {
     int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
     uint64_t in_flight;   /* produced, not yet delivered */
     rs_err_t exit_rc;
-    /* partitions consumed in the current batch -> offsets for Kafka */
-    rs_tp_t *tps;
-    int64_t *next;
-    size_t n_tps, cap_tps;
 };
 
 /* ------------------------------------------------------------- outputs */
@@ -128,27 +124,7 @@ static void on_delivery(void *opaque, void *msg_opaque, int err, const char *err
 
 /* ------------------------------------------------------------- batches */
 
-static void note_offset(rs_daemon_t *d, const rs_msg_t *m) {
-    for (size_t i = 0; i < d->n_tps; i++)
-        if (d->tps[i].partition == m->partition && !strcmp(d->tps[i].topic, m->topic)) {
-            d->next[i] = m->offset + 1;
-            return;
-        }
-    if (d->n_tps == d->cap_tps) {
-        d->cap_tps = d->cap_tps ? d->cap_tps * 2 : 16;
-        d->tps = rs_xrealloc(d->tps, d->cap_tps * sizeof(*d->tps));
-        d->next = rs_xrealloc(d->next, d->cap_tps * sizeof(*d->next));
-    }
-    d->tps[d->n_tps] = (rs_tp_t){rs_xstrdup(m->topic), m->partition};
-    d->next[d->n_tps++] = m->offset + 1;
-}
-
-static void clear_tps(rs_daemon_t *d) {
-    for (size_t i = 0; i < d->n_tps; i++) free((char *)d->tps[i].topic);
-    d->n_tps = 0;
-}
-
-/* Offsets consumed since the last commit started; they travel with it. */
+/* One commit in flight, with the offsets its batch holds (for Kafka). */
 typedef struct commit_job {
     rs_daemon_t *d;
     rs_state_commit_t *c;
@@ -163,6 +139,31 @@ typedef struct commit_job {
 
 static void commit_start(rs_daemon_t *d);
 static void shutdown_now(rs_daemon_t *d);
+
+/* The state's consumed offsets at this moment: exactly what the batch being
+ * prepared now holds, so they can go to Kafka once it is durable. Topic
+ * strings belong to the state. */
+static void offsets_snapshot(rs_daemon_t *d, commit_job_t *j) {
+    rs_state_t *st = rs_pipeline_state(d->pipe);
+    size_t n = rs_state_offset_count(st);
+    j->tps = rs_xcalloc(n ? n : 1, sizeof(*j->tps));
+    j->next = rs_xcalloc(n ? n : 1, sizeof(*j->next));
+    for (size_t i = 0; i < n; i++)
+        rs_state_offset_at(st, i, &j->tps[i].topic, &j->tps[i].partition, &j->next[i]);
+    j->n_tps = n;
+}
+
+/* Kafka's committed offsets only follow ours (monitoring, fresh state dirs). */
+static void offsets_store(rs_daemon_t *d, const commit_job_t *j) {
+    if (j->n_tps && d->consumer) rs_consumer_store_offsets(d->consumer, j->tps, j->next, j->n_tps);
+}
+
+static void job_free(commit_job_t *j) {
+    if (!j) return;
+    free(j->tps);
+    free(j->next);
+    free(j);
+}
 
 static void commit_work(void *opaque) { /* pool thread: RocksDB only */
     commit_job_t *j = opaque;
@@ -189,11 +190,8 @@ static void commit_done(void *opaque) { /* loop thread */
     d->stats.batches++;
     rs_hist_add(&d->stats.commit_us, (uint64_t)(rs_mono_us() - j->t0));
     rs_hist_add(&d->stats.batch_events, j->events);
-    if (j->n_tps && d->consumer) rs_consumer_store_offsets(d->consumer, j->tps, j->next, j->n_tps);
-    for (size_t i = 0; i < j->n_tps; i++) free((char *)j->tps[i].topic);
-    free(j->tps);
-    free(j->next);
-    free(j);
+    offsets_store(d, j);
+    job_free(j);
     if (d->opts.on_flush) d->opts.on_flush(d->opts.opaque, &d->stats);
     if (d->stopping) {
         shutdown_now(d);
@@ -218,8 +216,7 @@ static void commit_start(rs_daemon_t *d) {
         j->d = d;
         j->c = c;
         j->events = events;
-        j->tps = d->tps, j->next = d->next, j->n_tps = d->n_tps;
-        d->tps = NULL, d->next = NULL, d->n_tps = d->cap_tps = 0;
+        offsets_snapshot(d, j);
     } else {
         j->c = rs_state_commit_begin(st); /* the same (oldest) batch again */
         if (!j->c) return;
@@ -245,16 +242,14 @@ static int flush(rs_daemon_t *d) {
         d->commit_failing = 1;
         return rc;
     }
-    if (d->retry_job) { /* its batch was written by the synchronous commit */
-        for (size_t i = 0; i < d->retry_job->n_tps; i++) free((char *)d->retry_job->tps[i].topic);
-        free(d->retry_job->tps);
-        free(d->retry_job->next);
-        free(d->retry_job);
-        d->retry_job = NULL;
-    }
+    job_free(d->retry_job); /* its batch was written by the synchronous commit */
+    d->retry_job = NULL;
     d->commit_failing = 0;
-    if (d->n_tps && d->consumer) rs_consumer_store_offsets(d->consumer, d->tps, d->next, d->n_tps);
-    clear_tps(d);
+    commit_job_t snap = {0};
+    offsets_snapshot(d, &snap);
+    offsets_store(d, &snap);
+    free(snap.tps);
+    free(snap.next);
     d->last_commit_ms = rs_now_ms();
     rs_producer_poll(d->producer);
     if (d->opts.on_flush) d->opts.on_flush(d->opts.opaque, &d->stats);
@@ -286,7 +281,6 @@ static void drain(void *opaque) {
             if (d->msgs[i].origin_us > 0 && now_us > d->msgs[i].origin_us)
                 rs_hist_add(&d->stats.consume_us, (uint64_t)(now_us - d->msgs[i].origin_us));
             rs_pipeline_process(d->pipe, &d->msgs[i]);
-            note_offset(d, &d->msgs[i]);
         }
         rs_consumer_release(d->consumer, d->msgs, n);
         total += n;
@@ -536,15 +530,7 @@ void rs_daemon_destroy(rs_daemon_t *d) {
     rs_loop_destroy(d->loop);
     if (d->stop_pipe[0] >= 0) close(d->stop_pipe[0]);
     if (d->stop_pipe[1] >= 0) close(d->stop_pipe[1]);
-    clear_tps(d);
-    free(d->tps);
-    free(d->next);
-    if (d->retry_job) {
-        for (size_t i = 0; i < d->retry_job->n_tps; i++) free((char *)d->retry_job->tps[i].topic);
-        free(d->retry_job->tps);
-        free(d->retry_job->next);
-        free(d->retry_job);
-    }
+    job_free(d->retry_job);
     free(d->msgs);
     free(d);
 }

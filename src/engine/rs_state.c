@@ -96,7 +96,7 @@ struct rs_state {
     uint32_t cap_pop_flag;
 
     rs_offset_t *offsets;
-    size_t n_offsets;
+    size_t n_offsets, last_off;
 
     rs_u64set_t dedup;
     rs_chunk_t *chunks; /* committed chunks, oldest first */
@@ -245,7 +245,6 @@ static void row_add(rs_state_t *st, rs_item_t *it, uint32_t nbr, uint32_t cnt, i
         it->dirty_nb[it->dirty_n++] = nbr;
     }
     e->delta += cnt;
-    it->row_version++;
     mark_item_dirty(st, it);
     top_update(st, it, nbr, e->cnt);
 }
@@ -442,7 +441,6 @@ static void mark_user_dirty(rs_state_t *st, rs_user_t *u) {
 }
 
 void rs_state_user_recs_dirty(rs_state_t *st, rs_user_t *u) {
-    u->recs_dirty = 1;
     mark_user_dirty(st, u);
 }
 
@@ -653,10 +651,27 @@ void rs_state_close(rs_state_t *st) {
 /* ------------------------------------------------------------------ offsets */
 
 static rs_offset_t *offset_find(rs_state_t *st, const char *topic, int32_t partition) {
+    /* records arrive in runs per partition: try the last hit first */
+    if (st->last_off < st->n_offsets && st->offsets[st->last_off].partition == partition &&
+        !strcmp(st->offsets[st->last_off].topic, topic))
+        return &st->offsets[st->last_off];
     for (size_t i = 0; i < st->n_offsets; i++)
-        if (st->offsets[i].partition == partition && !strcmp(st->offsets[i].topic, topic))
+        if (st->offsets[i].partition == partition && !strcmp(st->offsets[i].topic, topic)) {
+            st->last_off = i;
             return &st->offsets[i];
+        }
     return NULL;
+}
+
+size_t rs_state_offset_count(const rs_state_t *st) {
+    return st->n_offsets;
+}
+
+void rs_state_offset_at(const rs_state_t *st, size_t i, const char **topic, int32_t *partition,
+                        int64_t *next) {
+    *topic = st->offsets[i].topic;
+    *partition = st->offsets[i].partition;
+    *next = st->offsets[i].next;
 }
 
 int64_t rs_state_offset(rs_state_t *st, const char *topic, int32_t partition) {
@@ -875,7 +890,6 @@ static void serialize_user(rs_state_t *st, rs_rocks_batch_t *b, rs_user_t *u) {
     user_encode(u, &st->vbuf);
     rs_rocks_batch_put(b, st->db, RS_CF_USERS, u->id, u->id_len, st->vbuf.p, st->vbuf.len);
     u->dirty = 0;
-    u->recs_dirty = 0;
 }
 
 /* Item counts as a put; the row's uncommitted deltas as one merge operand
