@@ -73,8 +73,12 @@ typedef struct rs_u64set {
     uint64_t cap, n;
 } rs_u64set_t;
 
+/* Every input bit must reach the slot bits: keys such as (user << 32 | item)
+ * differ only in their high half. */
 static inline uint64_t rs_u64set_slot(uint64_t v, uint64_t cap) {
-    return (v * 0x9E3779B97F4A7C15ull) >> 17 & (cap - 1);
+    v ^= v >> 31;
+    v *= 0x9E3779B97F4A7C15ull;
+    return (v ^ v >> 29) & (cap - 1);
 }
 
 static inline int rs_u64set_has(const rs_u64set_t *s, uint64_t v) {
