@@ -259,7 +259,10 @@ int rs_eval_event(rs_eval_t *ev, const rs_event_t *e, char *errstr, size_t errst
 
     uint64_t applied = ev->stats.events_applied;
     rs_pipeline_process_event(ev->p, e, 0);
-    rs_state_touched_reset(ev->st); /* eval scores on demand, not per batch */
+    /* eval scores on demand, not per batch; rows are synced per event like
+     * a daemon whose poll batches hold one record (see rs_state_item_top) */
+    rs_state_touched_reset(ev->st);
+    rs_state_sync(ev->st);
     if (ev->stats.events_applied != applied) {
         const rs_item_t *it = rs_state_item_get(ev->st, e->item_id.p, e->item_id.len);
         rs_u64set_add(&ev->seen, (uint64_t)ev->cur_user << 32 | it->idx);

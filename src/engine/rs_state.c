@@ -193,10 +193,9 @@ static inline int nbr_better(const rs_nbr_t *a, const rs_nbr_t *b) {
 /* Keeps an item's top-N list current as one pair count grows, without
  * rescanning the row: the pair's new similarity either enters the list,
  * moves within it, or cannot matter. Other entries drift as the item's own
- * weight grows; rs_state_item_top() rebuilds the list from the row once that
- * weight has grown by a quarter, so the drift stays bounded. */
+ * weight grows; row_add() rebuilds the list from the row once that weight
+ * has grown by a quarter, so the drift stays bounded. */
 static void top_update(rs_state_t *st, rs_item_t *it, uint32_t b, uint32_t cnt) {
-    if (!it->top) return; /* built on first use */
     uint32_t n = it->top_n, cap = (uint32_t)st->conf->rec_neighbors;
     rs_nbr_t *t = it->top, e = {b, pair_sim(st, it, b, cnt)};
     if (!cap || (n == cap && !nbr_better(&e, &t[n - 1]))) return;
@@ -216,6 +215,16 @@ static void top_update(rs_state_t *st, rs_item_t *it, uint32_t b, uint32_t cnt) 
         rs_nbr_t x = t[j + 1];
         t[j + 1] = t[j], t[j] = x, j++;
     }
+}
+
+static void top_rebuild(rs_state_t *st, rs_item_t *it);
+
+/* Rebuilding happens in the update path (the first pair, then whenever the
+ * item's weight has grown by a quarter), never at read time: the lists are
+ * then a function of the events and of where rows were synced, not of who
+ * read what when, so eval and the daemon agree for the same events. */
+static inline int top_stale(const rs_item_t *it) {
+    return !it->top || (double)it->weight > it->top_weight * 1.25 + 4;
 }
 
 static void mark_item_dirty(rs_state_t *st, rs_item_t *it) {
@@ -246,7 +255,10 @@ static void row_add(rs_state_t *st, rs_item_t *it, uint32_t nbr, uint32_t cnt, i
     }
     e->delta += cnt;
     mark_item_dirty(st, it);
-    top_update(st, it, nbr, e->cnt);
+    if (top_stale(it))
+        top_rebuild(st, it);
+    else
+        top_update(st, it, nbr, e->cnt);
 }
 
 static rs_nbent_t *row_find(const rs_item_t *it, uint32_t nbr) {
@@ -1100,14 +1112,8 @@ double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64
     return exp2(it->pop_log - (st->halflife > 0 ? (double)now / st->halflife : 0.0));
 }
 
-const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
-    rows_sync(st);
-    /* rebuilt from the whole row only when first needed or once the item's
-     * weight grew by a quarter (see top_update) */
-    if (it->top && (double)it->weight <= it->top_weight * 1.25 + 4) {
-        *n = it->top_n;
-        return it->top;
-    }
+/* Rebuilds an item's top-N list from its whole row. */
+static void top_rebuild(rs_state_t *st, rs_item_t *it) {
     uint32_t cap = (uint32_t)st->conf->rec_neighbors;
     if (!it->top) it->top = rs_xmalloc((cap ? cap : 1) * sizeof(rs_nbr_t));
     /* min-heap of the best `cap` (root = worst kept) */
@@ -1153,7 +1159,12 @@ const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
     }
     it->top_n = hn;
     it->top_weight = (double)it->weight;
-    *n = hn;
+}
+
+const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
+    rows_sync(st);
+    if (!it->top && it->nb_n) top_rebuild(st, it); /* a row loaded at open */
+    *n = it->top_n;
     return it->top;
 }
 
