@@ -16,6 +16,8 @@ static const struct {
     {"config", cmd_config, "print the effective configuration or the reference"},
     {"eval", cmd_eval, "prequential quality (HR, MRR, NDCG, coverage) on an event file"},
     {"state", cmd_state, "inspect a state directory (dump)"},
+    {"inspect", cmd_inspect,
+     "show a user's profile and recommendations or an item's neighbours and rules"},
 };
 
 static void usage(FILE *out) {

@@ -22,6 +22,7 @@
 
 #include "recstream/rs_daemon.h"
 #include "recstream/rs_http.h"
+#include "recstream/rs_inspect.h"
 #include "recstream/rs_kafka.h"
 #include "recstream/rs_log.h"
 #include "recstream/rs_loop.h"
@@ -431,6 +432,20 @@ static void http_ready(void *opaque, const char *path, const char *query, rs_htt
     }
 }
 
+/* GET /users/<id>, /items/<id> (SPEC F16, F18): the rs_inspect JSON of the
+ * live state; a temporary scorer per request (cheap next to the request). */
+static void http_user(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
+    rs_daemon_t *d = opaque;
+    rs_inspect_http(rs_pipeline_state(d->pipe), d->conf, NULL, RS_INSPECT_USER,
+                    path + strlen("/users/"), query, r);
+}
+
+static void http_item(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
+    rs_daemon_t *d = opaque;
+    rs_inspect_http(rs_pipeline_state(d->pipe), d->conf, NULL, RS_INSPECT_ITEM,
+                    path + strlen("/items/"), query, r);
+}
+
 /* ------------------------------------------------------------- new/run */
 
 rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon_opts_t *opts,
@@ -483,6 +498,8 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
         rs_http_route(d->http, "/metrics", http_metrics, d);
         rs_http_route(d->http, "/healthz", http_health, d);
         rs_http_route(d->http, "/readyz", http_ready, d);
+        rs_http_route(d->http, "/users/", http_user, d);
+        rs_http_route(d->http, "/items/", http_item, d);
         rs_info("daemon", "HTTP on http://%s:%d/metrics", conf->http_host, rs_http_port(d->http));
     }
     const char *topics[1] = {conf->topic_events};
