@@ -1,7 +1,8 @@
 /* rs_codec.h -- wire formats: behaviour events in, recommendations out.
  * recstream's only door to Apache Avro C (src/wrap/rs_avro.c) and jansson.
  *
- * Event encodings accepted (schemas/event.avsc):
+ * Event encodings accepted (schemas/event.avsc; catalog records,
+ * schemas/item.avsc, the same way):
  *   RS_FMT_CONFLUENT  0x00, 4-byte big-endian schema id, Avro binary
  *   RS_FMT_AVRO       plain Avro binary of the event schema
  *   RS_FMT_JSON       one JSON object with the schema's field names
@@ -31,6 +32,7 @@
 #include "rs_conf.h"
 #include "rs_err.h"
 #include "rs_event.h"
+#include "rs_state.h"
 
 typedef struct rs_codec rs_codec_t;
 
@@ -77,8 +79,33 @@ rs_err_t rs_codec_encode_rec(rs_codec_t *c, const rs_rec_t *rec, rs_format_t fmt
 rs_err_t rs_codec_decode_rec(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
                              rs_rec_t *rec, char *errstr, size_t errstr_size);
 
+/* Decode one catalog record (schemas/item.avsc; same formats and AUTO
+ * detection as events). A tombstone is not a record: the caller handles an
+ * empty value before calling. Never sets out->deleted.
+ *   - item_id: required in Avro; in JSON it may be absent (RS_STR_NULL), the
+ *     caller then takes the record key.
+ *   - price null -> -INFINITY, stock null -> INT64_MIN: both "unknown" under
+ *     rs_item_meta_t's "< 0" rule, and distinguishable from a negative value
+ *     on the wire, which is returned as is (range checks are rs_catalog's).
+ *   - attributes are flattened to "k=v;k=v" in the writer's order; a '=',
+ *     ';' or '\' inside a key or value is escaped with '\'. No attributes:
+ *     RS_STR_NULL. JSON values may be strings, numbers or booleans (written
+ *     as their text); JSON null values are skipped.
+ *   - updated_ms is checked for its type and dropped (no field for it).
+ * Strings point into the codec's scratch memory (see above). */
+rs_err_t rs_codec_decode_item(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
+                              rs_item_meta_t *out, char *errstr, size_t errstr_size);
+/* Encode a catalog record (generator, demo, tests). fmt must not be AUTO.
+ * price < 0 and stock < 0 are written as null, updated_ms as updated_ms
+ * (< 0 = null); attrs is parsed with the escaping above. RS_EARG if
+ * m->deleted (a tombstone is a null value, not a record) or attrs has a
+ * pair without '='. */
+rs_err_t rs_codec_encode_item(rs_codec_t *c, const rs_item_meta_t *m, int64_t updated_ms,
+                              rs_format_t fmt, int32_t schema_id, rs_buf_t *out);
+
 /* The embedded schema texts (JSON), NUL-terminated, static. */
 const char *rs_schema_event_json(void);
 const char *rs_schema_recommendation_json(void);
+const char *rs_schema_item_json(void);
 
 #endif

@@ -41,6 +41,8 @@ typedef struct rs_stats {
     uint64_t recs_emitted;   /* recommendation lists produced (changed) */
     uint64_t recs_unchanged; /* recomputed, identical, not emitted */
     uint64_t recs_produce_errors;
+    uint64_t catalog_records;     /* records consumed from the item catalog topic */
+    uint64_t catalog_rejected;    /* of those, sent to the dead-letter topic */
     uint64_t users_cached;        /* gauge */
     uint64_t items;               /* gauge */
     uint64_t cooc_pairs;          /* gauge: stored (a,b) entries, both directions */

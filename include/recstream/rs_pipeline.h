@@ -44,6 +44,9 @@ rs_state_t *rs_pipeline_state(rs_pipeline_t *p);
 void rs_pipeline_process(rs_pipeline_t *p, const rs_msg_t *m);
 /* One already-decoded event (files); validated and deduplicated like the rest. */
 void rs_pipeline_process_event(rs_pipeline_t *p, const rs_event_t *ev, int64_t origin_us);
+/* Sends a record to the dead-letter sink and counts it under its reason
+ * (for other inputs than events, e.g. the item catalog). */
+void rs_pipeline_reject(rs_pipeline_t *p, const rs_msg_t *m, rs_reject_t r, const char *detail);
 
 /* Re-score touched users and emit the lists that changed. */
 void rs_pipeline_score(rs_pipeline_t *p);

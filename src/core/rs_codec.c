@@ -1,12 +1,15 @@
 /* rs_codec.c -- wire-format detection, Confluent framing and dispatch.
  *
  * In: raw Kafka message values (or file records). Out: rs_event_t / rs_rec_t
- * whose strings live in the codec's scratch arena (rs_codec_int.h) until the
- * next decode on the same codec. Bad bytes give RS_EDECODE with a one-line
- * reason prefixed by the layer that failed ("confluent: ", "avro: ",
- * "json: ") so the caller can map framing errors to the "schema" dead-letter
- * reason and the rest to "malformed". Nothing here allocates per record once
- * the arena has grown to the largest record seen.
+ * / rs_item_meta_t whose strings live in the codec's scratch arena
+ * (rs_codec_int.h) until the next decode on the same codec. Catalog
+ * attributes (an Avro map) are flattened to "k=v;k=v" with '\' escapes; the
+ * helpers for that format live here, shared by both wire formats. Bad bytes
+ * give RS_EDECODE with a one-line reason prefixed by the layer that failed
+ * ("confluent: ", "avro: ", "json: ") so the caller can map framing errors
+ * to the "schema" dead-letter reason and the rest to "malformed". Nothing
+ * here allocates per record once the arena has grown to the largest record
+ * seen (item JSON, decoded with jansson, is the exception).
  *
  * AUTO detection (rs_codec.h): '{' after optional JSON whitespace -> JSON;
  * first byte 0x00 and at least 5 bytes -> Confluent; otherwise plain Avro.
@@ -20,12 +23,16 @@
 
 extern const char rs_schema_event[];
 extern const char rs_schema_recommendation[];
+extern const char rs_schema_item[];
 
 const char *rs_schema_event_json(void) {
     return rs_schema_event;
 }
 const char *rs_schema_recommendation_json(void) {
     return rs_schema_recommendation;
+}
+const char *rs_schema_item_json(void) {
+    return rs_schema_item;
 }
 
 rs_err_t rs_codec_new(rs_codec_t **out, char *errstr, size_t errstr_size) {
@@ -76,6 +83,37 @@ void rs_codec_items_reserve(rs_codec_t *c, size_t n) {
     while (cap < n) cap *= 2;
     c->items = rs_xrealloc(c->items, cap * sizeof(*c->items));
     c->items_cap = cap;
+}
+
+size_t rs_codec_attr_escape(char *dst, const char *s, size_t n) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '=' || s[i] == ';' || s[i] == '\\') dst[o++] = '\\';
+        dst[o++] = s[i];
+    }
+    return o;
+}
+
+/* Appends the unescaped text up to an unescaped stop character (or end). */
+static const char *attr_part(const char *p, const char *end, char stop, rs_buf_t *b) {
+    rs_buf_reset(b);
+    while (p < end && *p != stop && !(stop == '=' && *p == ';')) {
+        if (*p == '\\' && p + 1 < end) p++;
+        rs_buf_putc(b, *p++);
+    }
+    rs_buf_cstr(b);
+    return p;
+}
+
+int rs_codec_attr_next(const char **pp, const char *end, rs_buf_t *key, rs_buf_t *val) {
+    const char *p = *pp;
+    if (p >= end) return 0;
+    p = attr_part(p, end, '=', key);
+    if (p >= end || *p != '=') return -1;
+    p = attr_part(p + 1, end, ';', val);
+    if (p < end) p++; /* the ';' */
+    *pp = p;
+    return 1;
 }
 
 static int is_json_ws(unsigned char ch) {
@@ -197,4 +235,48 @@ rs_err_t rs_codec_decode_rec(rs_codec_t *c, const void *buf, size_t len, rs_form
     default:
         return rs_seterr(errstr, errstr_size, RS_EARG, "unknown format %d", (int)fmt);
     }
+}
+
+rs_err_t rs_codec_decode_item(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
+                              rs_item_meta_t *m, char *errstr, size_t errstr_size) {
+    const unsigned char *p = buf ? buf : (const unsigned char *)"";
+    int32_t sid;
+    rs_err_t err;
+    memset(m, 0, sizeof(*m));
+    if (fmt == RS_FMT_AUTO) fmt = detect(p, len);
+    switch (fmt) {
+    case RS_FMT_JSON: /* sizes the arena itself */
+        return rs_json_decode_item(c, (const char *)p, len, m, errstr, errstr_size);
+    case RS_FMT_CONFLUENT:
+        if ((err = unframe(&p, &len, &sid, errstr, errstr_size))) return err;
+        /* fall through */
+    case RS_FMT_AVRO:
+        rs_codec_scratch_reset(c, 3 * len); /* attributes may double when escaped */
+        return rs_avro_decode_item(c, p, len, m, errstr, errstr_size);
+    default:
+        return rs_seterr(errstr, errstr_size, RS_EARG, "unknown format %d", (int)fmt);
+    }
+}
+
+rs_err_t rs_codec_encode_item(rs_codec_t *c, const rs_item_meta_t *m, int64_t updated_ms,
+                              rs_format_t fmt, int32_t schema_id, rs_buf_t *out) {
+    size_t mark = out->len;
+    rs_err_t err;
+    if (m->deleted) return RS_EARG;
+    switch (fmt) {
+    case RS_FMT_JSON:
+        err = rs_json_encode_item(m, updated_ms, out);
+        break;
+    case RS_FMT_CONFLUENT:
+        frame(out, schema_id);
+        err = rs_avro_encode_item(c->avro, m, updated_ms, out);
+        break;
+    case RS_FMT_AVRO:
+        err = rs_avro_encode_item(c->avro, m, updated_ms, out);
+        break;
+    default:
+        return RS_EARG;
+    }
+    if (err) out->len = mark;
+    return err;
 }

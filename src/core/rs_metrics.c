@@ -153,6 +153,10 @@ void rs_metrics_render(const rs_stats_t *s, rs_buf_t *out) {
             "Recommendation lists recomputed but identical, not produced.");
     counter(out, "recs_produce_errors_total", s->recs_produce_errors,
             "Recommendation lists that failed delivery.");
+    counter(out, "catalog_records_total", s->catalog_records,
+            "Records consumed from the item catalog topic, tombstones included.");
+    counter(out, "catalog_rejected_total", s->catalog_rejected,
+            "Catalog records sent to the dead-letter topic (also counted in dlq_total).");
 
     gauge(out, "users_cached", (int64_t)s->users_cached, "User profiles held in memory.");
     gauge(out, "items", (int64_t)s->items, "Items known to the state.");

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "recstream/rs_catalog.h"
 #include "recstream/rs_daemon.h"
 #include "recstream/rs_http.h"
 #include "recstream/rs_inspect.h"
@@ -39,6 +40,7 @@ struct rs_daemon {
     rs_consumer_t *consumer;
     rs_producer_t *producer;
     rs_pipeline_t *pipe;
+    rs_catalog_t *catalog; /* NULL unless topic.items is set */
     rs_http_t *http;
     rs_watch_t *cw, *pw, *stop_w;
     rs_defer_t *more;
@@ -265,6 +267,11 @@ static int commit_due(rs_daemon_t *d) {
 
 static void maybe_finish(rs_daemon_t *d);
 
+/* Catalog records go to rs_catalog, everything else to the event path. */
+static int is_catalog(const rs_daemon_t *d, const rs_msg_t *m) {
+    return d->catalog && m->topic && strcmp(m->topic, d->conf->topic_items) == 0;
+}
+
 /* Drains the consumer queue into the pipeline, then commits. */
 static void drain(void *opaque) {
     rs_daemon_t *d = opaque;
@@ -279,6 +286,10 @@ static void drain(void *opaque) {
         int64_t now_us = n ? rs_now_us() : 0;
         for (size_t i = 0; i < n; i++) {
             if (d->msgs[i].err) continue;
+            if (is_catalog(d, &d->msgs[i])) {
+                rs_catalog_process(d->catalog, &d->msgs[i]);
+                continue;
+            }
             if (d->msgs[i].origin_us > 0 && now_us > d->msgs[i].origin_us)
                 rs_hist_add(&d->stats.consume_us, (uint64_t)(now_us - d->msgs[i].origin_us));
             rs_pipeline_process(d->pipe, &d->msgs[i]);
@@ -502,8 +513,17 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
         rs_http_route(d->http, "/items/", http_item, d);
         rs_info("daemon", "HTTP on http://%s:%d/metrics", conf->http_host, rs_http_port(d->http));
     }
-    const char *topics[1] = {conf->topic_events};
-    rc = rs_consumer_subscribe(d->consumer, topics, 1, errstr, errstr_size);
+    const char *topics[2] = {conf->topic_events, conf->topic_items};
+    if (conf->topic_items && *conf->topic_items) {
+        if (!strcmp(conf->topic_items, conf->topic_events)) {
+            rc = rs_seterr(errstr, errstr_size, RS_ECONF,
+                           "topic.items and topic.events are both \"%s\"", conf->topic_items);
+            goto fail;
+        }
+        rc = rs_catalog_new(&d->catalog, d->pipe, conf, &d->stats, errstr, errstr_size);
+        if (rc) goto fail;
+    }
+    rc = rs_consumer_subscribe(d->consumer, topics, d->catalog ? 2 : 1, errstr, errstr_size);
     if (rc) goto fail;
     *out = d;
     return RS_OK;
@@ -513,7 +533,8 @@ fail:
 }
 
 rs_err_t rs_daemon_run(rs_daemon_t *d) {
-    rs_info("daemon", "consuming %s as group %s (librdkafka %s)", d->conf->topic_events,
+    rs_info("daemon", "consuming %s%s%s as group %s (librdkafka %s)", d->conf->topic_events,
+            d->catalog ? " and catalog " : "", d->catalog ? d->conf->topic_items : "",
             d->conf->group_id, rs_kafka_version());
     int rc = rs_loop_run(d->loop);
     if (!d->stopped) shutdown_now(d);
@@ -543,6 +564,7 @@ void rs_daemon_destroy(rs_daemon_t *d) {
     rs_http_destroy(d->http);
     rs_consumer_destroy(d->consumer);
     rs_producer_destroy(d->producer);
+    rs_catalog_destroy(d->catalog);
     rs_pipeline_destroy(d->pipe);
     rs_loop_destroy(d->loop);
     if (d->stop_pipe[0] >= 0) close(d->stop_pipe[0]);

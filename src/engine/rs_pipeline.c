@@ -83,6 +83,10 @@ static void reject(rs_pipeline_t *p, const rs_msg_t *m, rs_reject_t r, const cha
     if (p->sink.dlq) p->sink.dlq(p->sink.opaque, m, r, detail);
 }
 
+void rs_pipeline_reject(rs_pipeline_t *p, const rs_msg_t *m, rs_reject_t r, const char *detail) {
+    reject(p, m, r, detail);
+}
+
 /* Validate, dedup, apply. Returns the rejection reason (NONE if applied or
  * dropped as duplicate). */
 static rs_reject_t admit(rs_pipeline_t *p, const rs_event_t *ev, size_t raw_len, int64_t origin_us,

@@ -1,5 +1,5 @@
-/* rs_avro.c -- Avro binary for events and recommendations; the only file
- * that includes <avro.h>.
+/* rs_avro.c -- Avro binary for events, recommendations and catalog items;
+ * the only file that includes <avro.h>.
  *
  * Encode goes through Avro C's generic value API: one reusable value per
  * schema, parsed once in rs_avro_new, so what we write is what the reference
@@ -16,6 +16,7 @@
  * out of range, union indexes other than 0/1 and bytes left after the record
  * are all RS_EDECODE with the field name. Array block counts are bounded by
  * the remaining bytes before anything is allocated. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,12 +28,13 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "rs_avro.c assumes little-endian");
 
 struct rs_avro {
-    avro_schema_t ev_schema, rec_schema;
-    avro_value_iface_t *ev_iface, *rec_iface;
-    avro_value_t ev_val, rec_val;
-    int ev_val_ok, rec_val_ok;
+    avro_schema_t ev_schema, rec_schema, item_schema;
+    avro_value_iface_t *ev_iface, *rec_iface, *item_iface;
+    avro_value_t ev_val, rec_val, item_val;
+    int ev_val_ok, rec_val_ok, item_val_ok;
     avro_writer_t writer;
-    rs_buf_t tmp; /* NUL-terminated copies: Avro C wants C strings */
+    rs_buf_t tmp;        /* NUL-terminated copies: Avro C wants C strings */
+    rs_buf_t akey, aval; /* one unescaped attribute pair */
 };
 
 /* ---- schema check ------------------------------------------------------ */
@@ -74,6 +76,11 @@ static void sig(avro_schema_t s, rs_buf_t *b) {
     case AVRO_ARRAY:
         rs_buf_printf(b, "array<");
         sig(avro_schema_array_items(s), b);
+        rs_buf_printf(b, ">");
+        break;
+    case AVRO_MAP:
+        rs_buf_printf(b, "map<");
+        sig(avro_schema_map_values(s), b);
         rs_buf_printf(b, ">");
         break;
     case AVRO_RECORD:
@@ -140,6 +147,13 @@ rs_err_t rs_avro_new(rs_avro_t **out, char *errstr, size_t errstr_size) {
                       &a->rec_schema, &a->rec_iface, &a->rec_val, &a->rec_val_ok, errstr,
                       errstr_size);
     if (err) goto fail;
+    err = load_schema("item", rs_schema_item_json(),
+                      "{item_id:string,category:union[null,string],brand:union[null,string],"
+                      "price:union[null,double],stock:union[null,long],attributes:map<string>,"
+                      "updated_ms:union[null,long]}",
+                      &a->item_schema, &a->item_iface, &a->item_val, &a->item_val_ok, errstr,
+                      errstr_size);
+    if (err) goto fail;
     if (!(a->writer = avro_writer_memory("", 0))) {
         err = rs_seterr(errstr, errstr_size, RS_ENOMEM, "avro: writer: %s", avro_strerror());
         goto fail;
@@ -158,11 +172,16 @@ void rs_avro_destroy(rs_avro_t *a) {
     if (a->writer) avro_writer_free(a->writer);
     if (a->ev_val_ok) avro_value_decref(&a->ev_val);
     if (a->rec_val_ok) avro_value_decref(&a->rec_val);
+    if (a->item_val_ok) avro_value_decref(&a->item_val);
     if (a->ev_iface) avro_value_iface_decref(a->ev_iface);
     if (a->rec_iface) avro_value_iface_decref(a->rec_iface);
+    if (a->item_iface) avro_value_iface_decref(a->item_iface);
     if (a->ev_schema) avro_schema_decref(a->ev_schema);
     if (a->rec_schema) avro_schema_decref(a->rec_schema);
+    if (a->item_schema) avro_schema_decref(a->item_schema);
     rs_buf_free(&a->tmp);
+    rs_buf_free(&a->akey);
+    rs_buf_free(&a->aval);
     free(a);
 }
 
@@ -242,6 +261,33 @@ rs_err_t rs_avro_encode_rec(rs_avro_t *a, const rs_rec_t *rec, rs_buf_t *out) {
         rc = rc || field(&el, 1, &x) || avro_value_set_float(&x, it->score);
         rc = rc || field(&el, 2, &x) || set_str(a, &x, it->reason);
     }
+    if (rc) return RS_EARG;
+    return write_value(a, v, out);
+}
+
+rs_err_t rs_avro_encode_item(rs_avro_t *a, const rs_item_meta_t *m, int64_t updated_ms,
+                             rs_buf_t *out) {
+    avro_value_t *v = &a->item_val, f, map, el;
+    int rc = avro_value_reset(v); /* empties the attributes map */
+    rc = rc || field(v, 0, &f) || set_str(a, &f, m->item_id);
+    int has = m->category.p != NULL;
+    rc = rc || opt(v, 1, has, &f) || (has && set_str(a, &f, m->category));
+    has = m->brand.p != NULL;
+    rc = rc || opt(v, 2, has, &f) || (has && set_str(a, &f, m->brand));
+    has = m->price >= 0;
+    rc = rc || opt(v, 3, has, &f) || (has && avro_value_set_double(&f, m->price));
+    has = m->stock >= 0;
+    rc = rc || opt(v, 4, has, &f) || (has && avro_value_set_long(&f, m->stock));
+    rc = rc || field(v, 5, &map);
+    const char *ap = m->attrs.p, *aend = ap ? ap + m->attrs.len : NULL;
+    int more;
+    while (!rc && (more = rs_codec_attr_next(&ap, aend, &a->akey, &a->aval)) != 0) {
+        if (more < 0) return RS_EARG;
+        rc = avro_value_add(&map, a->akey.p, &el, NULL, NULL) ||
+             avro_value_set_string_len(&el, a->aval.p, a->aval.len + 1);
+    }
+    has = updated_ms >= 0;
+    rc = rc || opt(v, 6, has, &f) || (has && avro_value_set_long(&f, updated_ms));
     if (rc) return RS_EARG;
     return write_value(a, v, out);
 }
@@ -388,5 +434,77 @@ rs_err_t rs_avro_decode_rec(rs_codec_t *c, const uint8_t *p, size_t n, rs_rec_t 
     }
     rec->items = cnt ? c->items : NULL;
     rec->n_items = (uint32_t)cnt;
+    return finish(&r);
+}
+
+/* Map<string> flattened into the arena as "k=v;k=v" (escaped, rs_codec.h).
+ * Escaping at most doubles each string, and an entry costs its two strings
+ * plus at least two length bytes on the wire, which pay for '=' and ';'. */
+static rs_err_t rd_attrs(rd_t *r, rs_str_t *out) {
+    rs_err_t err;
+    size_t cap = 2 * (size_t)(r->end - r->p), o = 0;
+    char *dst = rs_codec_room(r->c, cap);
+    if (!dst) return fail(r, "scratch arena exhausted", "attributes");
+    for (;;) {
+        int64_t blk;
+        TRY(rd_long(r, "attributes", &blk));
+        if (blk == 0) break;
+        if (blk < 0) { /* negative count: a byte size follows (skippable block) */
+            int64_t bytes;
+            TRY(rd_long(r, "attributes", &bytes));
+            if (blk == INT64_MIN || bytes < 0) return fail(r, "bad map block", "attributes");
+            blk = -blk;
+        }
+        if ((uint64_t)blk > (uint64_t)(r->end - r->p) / 2)
+            return fail(r, "map count exceeds the remaining bytes", "attributes");
+        for (int64_t i = 0; i < blk; i++) {
+            for (int part = 0; part < 2; part++) {
+                int64_t n;
+                TRY(rd_long(r, "attributes", &n));
+                if (n < 0) return fail(r, "negative string length", "attributes");
+                if ((uint64_t)n > (uint64_t)(r->end - r->p))
+                    return fail(r, "truncated string", "attributes");
+                if (o + 2 * (size_t)n + 2 > cap)
+                    return fail(r, "scratch arena exhausted", "attributes");
+                if (part == 0 && o) dst[o++] = ';';
+                o += rs_codec_attr_escape(dst + o, (const char *)r->p, (size_t)n);
+                if (part == 0) dst[o++] = '=';
+                r->p += n;
+            }
+        }
+    }
+    if (o > UINT32_MAX) return fail(r, "attributes too long", "attributes");
+    dst[o] = '\0';
+    /* give back what the attributes did not use */
+    r->c->scratch.len = (size_t)(dst - r->c->scratch.p) + o + 1;
+    *out = o ? rs_str(dst, (uint32_t)o) : RS_STR_NULL;
+    return RS_OK;
+}
+
+static rs_err_t rd_opt_meta_str(rd_t *r, const char *fname, rs_str_t *out) {
+    int present = 0;
+    rs_err_t err = rd_branch(r, fname, &present);
+    if (err || !present) return err;
+    return rd_str(r, fname, out);
+}
+
+rs_err_t rs_avro_decode_item(rs_codec_t *c, const uint8_t *p, size_t n, rs_item_meta_t *m,
+                             char *errstr, size_t errstr_size) {
+    rd_t r = {p, p + n, p, c, errstr, errstr_size};
+    rs_err_t err;
+    int present = 0;
+    int64_t updated;
+    m->price = -INFINITY;
+    m->stock = INT64_MIN;
+    TRY(rd_str(&r, "item_id", &m->item_id));
+    TRY(rd_opt_meta_str(&r, "category", &m->category));
+    TRY(rd_opt_meta_str(&r, "brand", &m->brand));
+    TRY(rd_branch(&r, "price", &present));
+    if (present) TRY(rd_fixed(&r, "price", &m->price, 8));
+    TRY(rd_branch(&r, "stock", &present));
+    if (present) TRY(rd_long(&r, "stock", &m->stock));
+    TRY(rd_attrs(&r, &m->attrs));
+    TRY(rd_branch(&r, "updated_ms", &present));
+    if (present) TRY(rd_long(&r, "updated_ms", &updated));
     return finish(&r);
 }

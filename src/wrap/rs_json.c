@@ -1,5 +1,5 @@
-/* rs_json.c -- JSON for events and recommendations; the only file that
- * includes <jansson.h>.
+/* rs_json.c -- JSON for events, recommendations and catalog items; the only
+ * file that includes <jansson.h>.
  *
  * Events are decoded by a hand-written single-pass scanner: jansson builds a
  * tree with a hash table per object and measured ~330k events/s here, below
@@ -19,9 +19,9 @@
  * JSON type is RS_EDECODE naming the field. An unknown type symbol is not an
  * error: RS_F_TYPE with RS_EV_UNKNOWN, for rs_validate to reject.
  *
- * Recommendation lists are decoded with jansson (not on a hot path) and both
- * kinds are encoded by hand as one compact line, doubles in the shortest
- * form that reads back to the same value. */
+ * Recommendation lists and catalog items are decoded with jansson (not on a
+ * hot path) and every kind is encoded by hand as one compact line, doubles
+ * in the shortest form that reads back to the same value. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -90,6 +90,9 @@ static int real_to_i64(double d, int64_t *out) {
     *out = (int64_t)d;
     return 0;
 }
+
+static void put_str(rs_buf_t *b, rs_str_t s);
+static void put_double(rs_buf_t *b, double d);
 
 /* ---- the scanner ------------------------------------------------------- */
 
@@ -577,6 +580,211 @@ nomem:
     rs_seterr(errstr, errstr_size, RS_EDECODE, "json: record too large for the scratch arena");
 out:
     json_decref(root);
+    return err;
+}
+
+/* ---- catalog items ----------------------------------------------------- */
+
+/* Shortest %.Ng of a finite double that reads back exactly. */
+static int fmt_double(char *tmp, size_t size, double d) {
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(tmp, size, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) break;
+    }
+    return n;
+}
+
+/* Text of an attribute value into tmp (size >= 40), or NULL if it has no
+ * text form (object, array); *skip for null. */
+static const char *attr_text(json_t *v, char *tmp, size_t size, size_t *len, int *skip) {
+    *skip = 0;
+    if (json_is_string(v)) {
+        *len = json_string_length(v);
+        return json_string_value(v);
+    }
+    if (json_is_integer(v)) {
+        *len = (size_t)snprintf(tmp, size, "%" PRId64, (int64_t)json_integer_value(v));
+        return tmp;
+    }
+    if (json_is_real(v)) {
+        *len = (size_t)fmt_double(tmp, size, json_real_value(v));
+        return tmp;
+    }
+    if (json_is_boolean(v)) {
+        *len = json_is_true(v) ? 4 : 5;
+        return json_is_true(v) ? "true" : "false";
+    }
+    if (json_is_null(v)) *skip = 1;
+    return NULL;
+}
+
+static rs_err_t item_type_err(char *errstr, size_t errstr_size, const char *f, const char *what) {
+    return rs_seterr(errstr, errstr_size, RS_EDECODE, "json: field %s: expected %s", f, what);
+}
+
+/* Optional string field: absent/null leaves *out RS_STR_NULL. */
+static rs_err_t item_str(rs_codec_t *c, json_t *root, const char *f, rs_str_t *out, char *errstr,
+                         size_t errstr_size) {
+    json_t *v = json_object_get(root, f);
+    if (!v || json_is_null(v)) return RS_OK;
+    if (!json_is_string(v)) return item_type_err(errstr, errstr_size, f, "string");
+    if (keep_json_str(c, v, out))
+        return rs_seterr(errstr, errstr_size, RS_EDECODE, "json: scratch arena exhausted");
+    return RS_OK;
+}
+
+/* Optional integer field (integral reals accepted): 1 if present. */
+static int item_int(json_t *root, const char *f, int64_t *out, rs_err_t *err, char *errstr,
+                    size_t errstr_size) {
+    json_t *v = json_object_get(root, f);
+    *err = RS_OK;
+    if (!v || json_is_null(v)) return 0;
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 1;
+    }
+    if (!json_is_real(v) || real_to_i64(json_real_value(v), out))
+        *err = item_type_err(errstr, errstr_size, f, "integer");
+    return 1;
+}
+
+rs_err_t rs_json_decode_item(rs_codec_t *c, const char *p, size_t n, rs_item_meta_t *m,
+                             char *errstr, size_t errstr_size) {
+    json_t *root, *attrs, *v;
+    const char *k;
+    char tmp[48];
+    size_t need = 0, len;
+    int skip;
+    int64_t iv;
+    rs_codec_scratch_reset(c, 0);
+    rs_err_t err = jload(p, n, &root, errstr, errstr_size);
+    if (err) return err;
+    m->price = -INFINITY;
+    m->stock = INT64_MIN;
+
+    /* Types first, and the arena size: strings as they are, attributes
+     * escaped (at most twice as long) with '=' and ';'. */
+    static const char *const strs[] = {"item_id", "category", "brand"};
+    for (size_t i = 0; i < 3; i++) {
+        v = json_object_get(root, strs[i]);
+        if (!v || json_is_null(v)) continue;
+        if (!json_is_string(v)) {
+            err = item_type_err(errstr, errstr_size, strs[i], "string");
+            goto out;
+        }
+        need += json_string_length(v) + 1;
+    }
+    attrs = json_object_get(root, "attributes");
+    if (attrs && !json_is_null(attrs)) {
+        if (!json_is_object(attrs)) {
+            err = item_type_err(errstr, errstr_size, "attributes", "object");
+            goto out;
+        }
+        json_object_foreach(attrs, k, v) {
+            if (!attr_text(v, tmp, sizeof(tmp), &len, &skip) && !skip) {
+                err = rs_seterr(errstr, errstr_size, RS_EDECODE,
+                                "json: attributes.%.64s: expected a string, number or boolean", k);
+                goto out;
+            }
+            if (!skip) need += 2 * (strlen(k) + len) + 2;
+        }
+    }
+    v = json_object_get(root, "price");
+    if (v && !json_is_null(v)) {
+        if (!json_is_number(v)) {
+            err = item_type_err(errstr, errstr_size, "price", "number");
+            goto out;
+        }
+        m->price = json_number_value(v);
+    }
+    if (item_int(root, "stock", &iv, &err, errstr, errstr_size)) {
+        if (err) goto out;
+        m->stock = iv;
+    }
+    if (item_int(root, "updated_ms", &iv, &err, errstr, errstr_size) && err) goto out;
+
+    rs_codec_scratch_reset(c, need);
+    if ((err = item_str(c, root, "item_id", &m->item_id, errstr, errstr_size)) ||
+        (err = item_str(c, root, "category", &m->category, errstr, errstr_size)) ||
+        (err = item_str(c, root, "brand", &m->brand, errstr, errstr_size)))
+        goto out;
+    if (attrs && json_is_object(attrs) && json_object_size(attrs)) {
+        char *dst = c->scratch.p + c->scratch.len;
+        size_t o = 0;
+        json_object_foreach(attrs, k, v) {
+            const char *t = attr_text(v, tmp, sizeof(tmp), &len, &skip);
+            if (skip) continue;
+            size_t kl = strlen(k);
+            if (c->scratch.len + o + 2 * (kl + len) + 3 > c->scratch.cap) {
+                err = rs_seterr(errstr, errstr_size, RS_EDECODE, "json: scratch arena exhausted");
+                goto out;
+            }
+            if (o) dst[o++] = ';';
+            o += rs_codec_attr_escape(dst + o, k, kl);
+            dst[o++] = '=';
+            o += rs_codec_attr_escape(dst + o, t, len);
+        }
+        if (o > UINT32_MAX) {
+            err = rs_seterr(errstr, errstr_size, RS_EDECODE, "json: attributes too long");
+            goto out;
+        }
+        dst[o] = '\0';
+        c->scratch.len += o + 1;
+        if (o) m->attrs = rs_str(dst, (uint32_t)o);
+    }
+out:
+    json_decref(root);
+    return err;
+}
+
+rs_err_t rs_json_encode_item(const rs_item_meta_t *m, int64_t updated_ms, rs_buf_t *b) {
+    rs_buf_t key = {0}, val = {0};
+    rs_err_t err = RS_OK;
+    rs_buf_append(b, "{\"item_id\":", 11);
+    put_str(b, m->item_id);
+    rs_buf_append(b, ",\"category\":", 12);
+    if (m->category.p)
+        put_str(b, m->category);
+    else
+        rs_buf_append(b, "null", 4);
+    rs_buf_append(b, ",\"brand\":", 9);
+    if (m->brand.p)
+        put_str(b, m->brand);
+    else
+        rs_buf_append(b, "null", 4);
+    rs_buf_append(b, ",\"price\":", 9);
+    if (m->price >= 0)
+        put_double(b, m->price);
+    else
+        rs_buf_append(b, "null", 4);
+    rs_buf_append(b, ",\"stock\":", 9);
+    if (m->stock >= 0)
+        rs_buf_printf(b, "%" PRId64, m->stock);
+    else
+        rs_buf_append(b, "null", 4);
+    rs_buf_append(b, ",\"attributes\":{", 15);
+    const char *ap = m->attrs.p, *aend = ap ? ap + m->attrs.len : NULL;
+    int more, first = 1;
+    while ((more = rs_codec_attr_next(&ap, aend, &key, &val)) != 0) {
+        if (more < 0) {
+            err = RS_EARG;
+            break;
+        }
+        if (!first) rs_buf_putc(b, ',');
+        first = 0;
+        rs_buf_json_str(b, key.p, key.len);
+        rs_buf_putc(b, ':');
+        rs_buf_json_str(b, val.p, val.len);
+    }
+    rs_buf_append(b, "},\"updated_ms\":", 15);
+    if (updated_ms >= 0)
+        rs_buf_printf(b, "%" PRId64, updated_ms);
+    else
+        rs_buf_append(b, "null", 4);
+    rs_buf_putc(b, '}');
+    rs_buf_free(&key);
+    rs_buf_free(&val);
     return err;
 }
 
