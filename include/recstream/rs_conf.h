@@ -27,12 +27,16 @@ typedef struct rs_kv {
 
 typedef enum { RS_FMT_AUTO = 0, RS_FMT_JSON, RS_FMT_AVRO, RS_FMT_CONFLUENT } rs_format_t;
 typedef enum { RS_SIM_COSINE = 0, RS_SIM_LLR } rs_sim_t;
+typedef enum { RS_PAIRW_POSITION = 0, RS_PAIRW_TYPE } rs_pairw_t;
+typedef enum { RS_RECENCY_HARMONIC = 0, RS_RECENCY_EXPONENTIAL } rs_recency_t;
+typedef enum { RS_POPORDER_COUNT = 0, RS_POPORDER_DECAYED } rs_poporder_t;
 
 typedef struct rs_conf {
     /* topics */
     char *topic_events;          /* topic.events = events */
     char *topic_recommendations; /* topic.recommendations = recommendations */
     char *topic_dlq;             /* topic.dlq = dlq */
+    char *topic_items;           /* topic.items = "": compacted item catalog (off if empty) */
     char *group_id;              /* group.id = recstream */
     int input_format;            /* input.format = auto|json|avro|confluent (rs_format_t) */
     int output_format;    /* output.format = avro|confluent|json (rs_format_t), default avro */
@@ -53,7 +57,8 @@ typedef struct rs_conf {
     int recent_items;       /* profile.recent.items = 20: ring of recent items per user */
     int purchased_max;      /* profile.purchased.max = 50: purchased set size */
     int cooc_window_count;  /* cooc.window.count = 10: pair with this many recent items */
-    int64_t cooc_window_ms; /* cooc.window.ms = 86400000: ... that are at most this old */
+    int64_t cooc_window_ms; /* cooc.window.ms = 2592000000: ... that are at most this old */
+    int cooc_pair_weight;   /* cooc.pair.weight = position|type (rs_pairw_t) */
     int weight[8];          /* weight.<type> = view 1, click 1, cart 3, purchase 5, like 2,
                                share 2, review 2, impression 0 (0 = not paired/counted) */
 
@@ -62,12 +67,18 @@ typedef struct rs_conf {
     int rec_similarity;          /* rec.similarity = cosine|llr (rs_sim_t) */
     int rec_neighbors;           /* rec.neighbors = 50: top-N neighbours kept per item */
     int rec_recent;              /* rec.recent = 10: recent items used as seeds */
-    double rec_recency_decay;    /* rec.recency.decay = 0.8: weight of the i-th most recent seed =
-                                    decay^i */
+    int rec_recency;             /* rec.recency = harmonic|exponential (rs_recency_t) */
+    double rec_recency_decay;    /* rec.recency.decay = 0.8: exponential: seed i weighs decay^i */
+    double rec_alpha;            /* rec.alpha = 0.85: sim = c / (n(seed)^a n(b)^(1-a)) */
+    int rec_type_boost;          /* rec.type.boost = false: seeds weigh sqrt(type weight) */
+    int rec_popular_order;       /* rec.popular.order = count|decayed (rs_poporder_t) */
+    int rec_category_fill;       /* rec.category.fill = true */
+    int rec_diversity_max;       /* rec.diversity.max = 0: items per category in a list */
     int rec_exclude_seen;        /* rec.exclude.seen = true */
     int rec_exclude_purchased;   /* rec.exclude.purchased = true */
     int64_t rec_min_interval_ms; /* rec.min.interval.ms = 0: per-user emit rate limit */
     int rec_popular;             /* rec.popular = 100: size of the popularity fallback list */
+    char *rec_blocklist;         /* rec.blocklist = "": item ids never recommended */
     int64_t popularity_halflife_ms; /* popularity.halflife.ms = 86400000 */
 
     /* validation */

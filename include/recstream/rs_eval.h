@@ -61,6 +61,9 @@ void rs_eval_destroy(rs_eval_t *ev); /* NULL-safe */
  * a scored target, 0 otherwise, or a negative RS_E* on a state error. */
 int rs_eval_event(rs_eval_t *ev, const rs_event_t *e, char *errstr, size_t errstr_size);
 
+/* Commits what is still in memory (so a kept --state dir is complete). */
+rs_err_t rs_eval_finish(rs_eval_t *ev, char *errstr, size_t errstr_size);
+
 /* Metrics so far (callable at any time; cheap except coverage/Gini, which
  * walk the catalogue). */
 void rs_eval_result(rs_eval_t *ev, rs_eval_result_t *r);

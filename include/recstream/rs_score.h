@@ -1,11 +1,15 @@
 /* rs_score.h -- top-K recommendations for one user from the state.
  *
  * Candidates are the top-N neighbours of the user's most recent items
- * (seeds), each weighted by recency (rec.recency.decay^i) and by the seed's
- * event type; a candidate's score is the weighted sum of its similarities.
- * Items the user has seen / purchased are excluded as configured. If fewer
- * than K candidates remain, popular items fill the list (cold start).
- * Ties break by item index, so equal state gives equal lists.
+ * (seeds), each seed weighted by recency (rec.recency: 1/(1+i) or decay^i)
+ * and optionally by its event type; a candidate's score is the weighted sum
+ * of its similarities. Items the user has seen / purchased, hidden items
+ * (out of stock, blocklisted, deleted from the catalog) and items over the
+ * per-category cap (rec.diversity.max) are left out. If fewer than K
+ * remain, the most popular items of the category of the user's latest item
+ * fill the list, then the most popular overall (cold start). Every item
+ * carries why it is there. Ties break by item index, so equal state gives
+ * equal lists.
  *
  * Ownership: the scorer owns scratch memory sized to the item count.
  * Thread: loop thread (reads the state). */
@@ -18,11 +22,15 @@
 #include "rs_conf.h"
 #include "rs_state.h"
 
+/* because_type values beyond the event types */
+#define RS_BECAUSE_CATEGORY 254 /* popular in category `because` (interned name) */
+#define RS_BECAUSE_POPULAR  255 /* popular overall; because = UINT32_MAX */
+
 typedef struct rs_scored {
     uint32_t item;
     float score;
-    uint32_t because;     /* seed item idx that contributed most, or UINT32_MAX (popular) */
-    uint8_t because_type; /* rs_evtype_t of that seed */
+    uint32_t because;     /* seed item idx that contributed most, a category, or UINT32_MAX */
+    uint8_t because_type; /* rs_evtype_t of that seed, or RS_BECAUSE_* */
 } rs_scored_t;
 
 typedef struct rs_scorer rs_scorer_t;

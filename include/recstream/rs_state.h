@@ -22,10 +22,12 @@
 
 typedef struct rs_state rs_state_t;
 
-/* One neighbour in an item's top-N list. */
+/* One neighbour in an item's top-N list. sim is as of the entry's last
+ * update (it orders the list); rs_state_sim() gives the current value. */
 typedef struct rs_nbr {
     uint32_t item;
     float sim;
+    uint32_t cnt; /* co-occurrence count (x rs_state_pair_scale) */
 } rs_nbr_t;
 
 /* One co-occurrence entry: neighbour, count, and the part of the count not
@@ -36,14 +38,25 @@ typedef struct rs_nbent {
     uint32_t delta;
 } rs_nbent_t;
 
+/* Item flags (catalog and business rules). */
+enum {
+    RS_ITEM_OUT_OF_STOCK = 1u << 0, /* catalog stock <= 0 */
+    RS_ITEM_BLOCKED = 1u << 1,      /* on rec.blocklist */
+    RS_ITEM_DELETED = 1u << 2,      /* catalog tombstone */
+};
+#define RS_ITEM_HIDDEN (RS_ITEM_OUT_OF_STOCK | RS_ITEM_BLOCKED | RS_ITEM_DELETED)
+
 /* Per-item state. Fields are read-only outside rs_state.c. */
 typedef struct rs_item {
     char *id;
     uint32_t id_len;
     uint32_t idx;
     uint32_t counts[RS_EV__COUNT];
-    uint64_t weight; /* sum of type weights of its events: n(a) for similarity */
-    double pop_log;  /* log2 of the event-time-decayed popularity * 2^(t/h); see rs_state.c */
+    uint64_t
+        weight; /* n(a): users it is new to (not in their recent ring); similarity, popularity */
+    uint64_t pop_seq; /* state-wide sequence number of its last weight increase (ties) */
+    double wpow;      /* weight^rec.alpha, cached for similarity */
+    double pop_log;   /* log2 of the event-time-decayed popularity * 2^(t/h); see rs_state.c */
     int64_t first_ts, last_ts;
     /* co-occurrence row: open addressing */
     rs_nbent_t *nb;
@@ -55,7 +68,23 @@ typedef struct rs_item {
     double top_weight;  /* item weight when the list was last rebuilt from the row */
     uint8_t meta_dirty; /* counts changed in this batch */
     uint8_t in_dirty_list;
+    uint8_t flags;     /* RS_ITEM_* */
+    uint32_t category; /* interned name (rs_state_name), 0 = unknown */
+    uint32_t brand;    /* interned name, 0 = unknown */
+    double price;      /* last known price, < 0 = unknown */
+    char *attrs;       /* catalog attributes "k=v;k=v" (NULL = none) */
 } rs_item_t;
+
+/* A catalog record for one item (F3 `items` topic, schemas/item.avsc), or a
+ * tombstone. Absent strings are RS_STR_NULL. */
+typedef struct rs_item_meta {
+    rs_str_t item_id;
+    rs_str_t category, brand;
+    rs_str_t attrs; /* "k=v;k=v" */
+    double price;   /* < 0 = unknown */
+    int64_t stock;  /* < 0 = unknown; 0 = out of stock */
+    int deleted;    /* tombstone: hide the item, forget its attributes */
+} rs_item_meta_t;
 
 typedef struct rs_recent {
     uint32_t item;
@@ -142,6 +171,15 @@ int rs_state_commit_end(rs_state_t *st, rs_state_commit_t *c, rs_err_t rc);
 /* Records/changes applied but not yet durable (0 = everything committed). */
 size_t rs_state_uncommitted(const rs_state_t *st);
 
+/* ---- catalog ---- */
+/* Applies a catalog record: category, brand, price, stock and attributes
+ * replace the item's (creating the item if it has no events yet, so new
+ * items can be recommended by content). Committed with the next batch. */
+rs_item_t *rs_state_item_meta(rs_state_t *st, const rs_item_meta_t *m);
+/* Interned category/brand names: 0 is "" (unknown). */
+const char *rs_state_name(const rs_state_t *st, uint32_t ix, uint32_t *len);
+uint32_t rs_state_name_count(const rs_state_t *st);
+
 /* ---- read access ---- */
 rs_user_t *rs_state_user_get(rs_state_t *st, const char *id,
                              size_t len); /* loads; NULL if unknown */
@@ -156,10 +194,19 @@ void rs_state_sync(rs_state_t *st);
 uint64_t rs_state_total_weight(const rs_state_t *st);
 /* Max event time applied so far ("now" in event time). */
 int64_t rs_state_event_now(const rs_state_t *st);
-/* Top-N neighbours of an item, recomputed if its row changed. */
+/* Similarity of a and its neighbour b with co-occurrence count cnt, from
+ * the current item weights (rec.similarity, rec.alpha). */
+float rs_state_sim(const rs_state_t *st, const rs_item_t *a, uint32_t b, uint32_t cnt);
+/* Top-N neighbours of an item, best first as of their last update: kept
+ * current as pairs grow and rebuilt from the row when the item's weight
+ * has grown by a quarter (see rs_state.c). */
 const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n);
-/* Items by decayed popularity, best first (at most conf->rec_popular). */
+/* Items by popularity (rec.popular.order), best first (at most conf->rec_popular). */
 const uint32_t *rs_state_popular(rs_state_t *st, uint32_t *n);
+/* The same within one category (interned name index), maintained incrementally. */
+const uint32_t *rs_state_category_popular(rs_state_t *st, uint32_t category, uint32_t *n);
+/* Scale of co-occurrence counts: a pair weight of 1 is stored as this. */
+uint32_t rs_state_pair_scale(const rs_state_t *st);
 /* Popularity of an item at event time `now` (decayed weight). */
 double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64_t now);
 uint64_t rs_state_bytes(rs_state_t *st);

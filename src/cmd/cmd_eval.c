@@ -220,6 +220,10 @@ int cmd_eval(int argc, char **argv) {
                     x.popularity.hr);
         }
     }
+    if (!tmp && (rc = rs_eval_finish(ev, err, sizeof(err))) != 0) {
+        fprintf(stderr, "recstream eval: %s\n", err);
+        goto out;
+    }
     double secs = (double)(rs_mono_us() - t0) / 1e6;
     if (tty) fprintf(stderr, "\r%*s\r", 78, "");
     rs_eval_result_t x;

@@ -28,6 +28,12 @@
 
 #define STR(n, sec, f, def, d)                                                                     \
     { .name = n, .section = sec, .type = RS_CONF_STR, .offset = OFF(f), .sdef = def, .desc = d }
+/* a string that may be empty ("" = off) */
+#define STR_OPT(n, sec, f, def, d)                                                                 \
+    {                                                                                              \
+        .name = n, .section = sec, .type = RS_CONF_STR, .offset = OFF(f), .sdef = def, .desc = d,  \
+        .flags = RS_CONF_F_EMPTY_OK                                                                \
+    }
 #define INT(n, sec, f, def, lo, hi, d)                                                             \
     {                                                                                              \
         .name = n, .section = sec, .type = RS_CONF_INT, .offset = OFF(f), .idef = def, .imin = lo, \
@@ -56,6 +62,9 @@ const rs_conf_prop_t rs_conf_props[] = {
         "Output topic of recommendation lists (and user tombstones)."),
     STR("topic.dlq", S_TOPICS, topic_dlq, "dlq",
         "Dead-letter topic for events that fail decoding or validation."),
+    STR_OPT("topic.items", S_TOPICS, topic_items, "",
+            "Compacted item catalog topic (schemas/item.avsc: category, brand, price, stock, "
+            "attributes); empty = no catalog."),
     STR("group.id", S_TOPICS, group_id, "recstream",
         "Kafka consumer group; instances with the same group split the partitions."),
     {.name = "input.format",
@@ -106,8 +115,17 @@ const rs_conf_prop_t rs_conf_props[] = {
         "Most purchased items remembered per user."),
     INT("cooc.window.count", S_PROF, cooc_window_count, 10, 1, 1000,
         "A new item is paired with at most this many of the user's recent items."),
-    I64("cooc.window.ms", S_PROF, cooc_window_ms, DAY_MS, 1, YEAR_MS,
+    I64("cooc.window.ms", S_PROF, cooc_window_ms, 30 * DAY_MS, 1, YEAR_MS,
         "Pair only with recent items at most this old (ms)."),
+    {.name = "cooc.pair.weight",
+     .section = S_PROF,
+     .type = RS_CONF_ENUM,
+     .offset = OFF(cooc_pair_weight),
+     .idef = RS_PAIRW_POSITION,
+     .s2i = {{"position", RS_PAIRW_POSITION}, {"type", RS_PAIRW_TYPE}},
+     .desc = "Weight of a co-occurrence: position = 1/(1+p) for the p-th most recent item (x60, "
+             "integer), type = the smaller of the two event-type weights. An item already among "
+             "the user's cooc.window.count most recent items adds no pairs."},
 
     /* event weights, in rs_evtype_t order */
     WEIGHT("view", RS_EV_VIEW, 1),
@@ -132,8 +150,34 @@ const rs_conf_prop_t rs_conf_props[] = {
         "Top-N most similar neighbours kept per item."),
     INT("rec.recent", S_REC, rec_recent, 10, 1, 1000,
         "Most recent items of the user used as seeds."),
+    {.name = "rec.recency",
+     .section = S_REC,
+     .type = RS_CONF_ENUM,
+     .offset = OFF(rec_recency),
+     .idef = RS_RECENCY_HARMONIC,
+     .s2i = {{"harmonic", RS_RECENCY_HARMONIC}, {"exponential", RS_RECENCY_EXPONENTIAL}},
+     .desc = "Seed weights: harmonic = 1/(1+i) for the i-th most recent item, exponential = "
+             "rec.recency.decay^i."},
     DBL("rec.recency.decay", S_REC, rec_recency_decay, 0.8, 0.0, 1.0,
-        "Weight of the i-th most recent seed is decay^i."),
+        "Exponential seed weighting: the i-th most recent seed weighs decay^i."),
+    DBL("rec.alpha", S_REC, rec_alpha, 0.85, 0.0, 1.0,
+        "Cosine family: sim(a,b) = c(a,b) / (n(a)^alpha * n(b)^(1-alpha)); 0.5 = plain cosine, "
+        "higher favours popular neighbours of rare seeds less."),
+    BOOL("rec.type.boost", S_REC, rec_type_boost, 0,
+         "Weigh seeds also by sqrt(weight of their event type / view weight)."),
+    {.name = "rec.popular.order",
+     .section = S_REC,
+     .type = RS_CONF_ENUM,
+     .offset = OFF(rec_popular_order),
+     .idef = RS_POPORDER_COUNT,
+     .s2i = {{"count", RS_POPORDER_COUNT}, {"decayed", RS_POPORDER_DECAYED}},
+     .desc = "Order of the popularity fill: count = distinct users (ties: most recently gained "
+             "first), decayed = event-time-decayed weight (popularity.halflife.ms)."},
+    BOOL("rec.category.fill", S_REC, rec_category_fill, 1,
+         "Before the global popularity fill, fill with popular items of the category of the "
+         "user's most recent item."),
+    INT("rec.diversity.max", S_REC, rec_diversity_max, 0, 0, 1000,
+        "At most this many items of one category in a list (0 = no cap)."),
     BOOL("rec.exclude.seen", S_REC, rec_exclude_seen, 1,
          "Leave out items the user already interacted with."),
     BOOL("rec.exclude.purchased", S_REC, rec_exclude_purchased, 1,
@@ -142,6 +186,8 @@ const rs_conf_prop_t rs_conf_props[] = {
         "Least time between two recommendation records for one user (0 = no limit)."),
     INT("rec.popular", S_REC, rec_popular, 100, 0, 100000,
         "Size of the popularity list used as fallback for new or sparse users."),
+    STR_OPT("rec.blocklist", S_REC, rec_blocklist, "",
+            "Comma-separated item ids that are never recommended."),
     I64("popularity.halflife.ms", S_REC, popularity_halflife_ms, DAY_MS, 1000, YEAR_MS,
         "Half-life of the exponentially decayed popularity counts (ms)."),
 

@@ -281,6 +281,11 @@ static int cmp_u32(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+rs_err_t rs_eval_finish(rs_eval_t *ev, char *errstr, size_t errstr_size) {
+    ev->since_commit = 0;
+    return rs_pipeline_commit(ev->p, errstr, errstr_size);
+}
+
 /* Gini of the exposure counts over the whole catalogue (zeros included). */
 static double gini(const uint32_t *x, uint32_t n) {
     if (!n) return 0;

@@ -157,6 +157,12 @@ static const char *verb(int type) {
 
 void rs_pipeline_reason(rs_state_t *st, uint32_t because, int because_type, char *buf,
                         size_t size) {
+    if (because_type == RS_BECAUSE_CATEGORY) {
+        uint32_t n;
+        const char *cat = rs_state_name(st, because, &n);
+        snprintf(buf, size, "popular in %.*s", (int)(n > 100 ? 100 : n), cat);
+        return;
+    }
     const rs_item_t *it = because == UINT32_MAX ? NULL : rs_state_item_by_idx(st, because);
     if (!it)
         snprintf(buf, size, "popular");

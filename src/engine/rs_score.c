@@ -22,8 +22,10 @@ struct rs_scorer {
     const rs_conf_t *conf;
     slot_t *sl;
     uint32_t cap;
-    uint32_t *cand;
+    uint32_t *cand; /* every slot touched in this call (marks are reset through it) */
     uint32_t n_cand, cap_cand;
+    uint32_t *knn;
+    uint32_t cap_knn;
     rs_exclude_fn_t *exclude;
     void *exclude_opaque;
 };
@@ -38,6 +40,7 @@ void rs_scorer_destroy(rs_scorer_t *sc) {
     if (!sc) return;
     free(sc->sl);
     free(sc->cand);
+    free(sc->knn);
     free(sc);
 }
 
@@ -111,6 +114,48 @@ static uint32_t select_top(const slot_t *acc, const uint32_t *cand, uint32_t n, 
     return hn;
 }
 
+/* Per-category counts for the diversity cap (categories in one list are few). */
+typedef struct catcap {
+    uint32_t cat[256], n[256], k;
+} catcap_t;
+
+static int cap_full(catcap_t *c, uint32_t cat, int max) {
+    if (!max || !cat) return 0;
+    for (uint32_t i = 0; i < c->k; i++)
+        if (c->cat[i] == cat) return c->n[i] >= (uint32_t)max;
+    return 0;
+}
+
+static void cap_add(catcap_t *c, uint32_t cat) {
+    if (!cat) return;
+    for (uint32_t i = 0; i < c->k; i++)
+        if (c->cat[i] == cat) {
+            c->n[i]++;
+            return;
+        }
+    if (c->k < 256) c->cat[c->k] = cat, c->n[c->k++] = 1;
+}
+
+/* Appends fill items from list[0..n) (best first) until out has k. */
+static size_t fill(rs_scorer_t *sc, rs_state_t *st, const uint32_t *list, uint32_t n,
+                   rs_scored_t *out, size_t have, size_t k, float base, uint32_t because,
+                   uint8_t because_type, catcap_t *caps) {
+    int max = sc->conf->rec_diversity_max;
+    for (uint32_t i = 0; i < n && have < k; i++) {
+        uint32_t b = list[i];
+        if (b < sc->cap && sc->sl[b].mark >= 2) continue;
+        rs_item_t *it = rs_state_item_by_idx(st, b);
+        if (it->flags & RS_ITEM_HIDDEN) continue;
+        if (sc->exclude && sc->exclude(sc->exclude_opaque, b)) continue;
+        if (cap_full(caps, it->category, max)) continue;
+        cap_add(caps, it->category);
+        if (b < sc->cap) sc->sl[b].mark = 3;
+        /* fill items score below any kNN match, in list order */
+        out[have++] = (rs_scored_t){b, base * (float)(n - i) / (float)n, because, because_type};
+    }
+    return have;
+}
+
 size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_scored_t *out,
                      size_t k, const char **strategy) {
     const rs_conf_t *conf = sc->conf;
@@ -135,7 +180,8 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
         const rs_recent_t *r = &u->recent[i];
         rs_item_t *seed = rs_state_item_by_idx(st, r->item);
         if (!seed) continue;
-        float ws = (float)(decay * sqrt(conf->weight[r->type] / wview));
+        double ws = conf->rec_recency == RS_RECENCY_HARMONIC ? 1.0 / (1.0 + (double)i) : decay;
+        if (conf->rec_type_boost) ws *= sqrt(conf->weight[r->type] / wview);
         uint32_t nn;
         const rs_nbr_t *nb = rs_state_item_top(st, seed, &nn);
         for (uint32_t j = 0; j < nn; j++) {
@@ -143,7 +189,8 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
             slot_t *x = &sc->sl[b];
             if (x->mark == 2) continue;
             if (!x->mark) {
-                if (sc->exclude && sc->exclude(sc->exclude_opaque, b)) {
+                if ((rs_state_item_by_idx(st, b)->flags & RS_ITEM_HIDDEN) ||
+                    (sc->exclude && sc->exclude(sc->exclude_opaque, b))) {
                     x->mark = 2;
                     add_cand(sc, b);
                     continue;
@@ -153,22 +200,38 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
                 x->best = -1;
                 add_cand(sc, b);
             }
-            float c = ws * nb[j].sim;
+            float c = (float)ws * rs_state_sim(st, seed, b, nb[j].cnt);
             x->acc += c;
             if (c > x->best) x->best = c, x->seed = r->item;
         }
     }
 
-    /* rank the kNN candidates (those after the exclusions, still marked 1) */
-    uint32_t *knn = sc->cand + n_excl, n_knn = 0;
+    /* rank the kNN candidates (those after the exclusions, still marked 1);
+     * collected apart from cand, which must stay whole for the mark reset */
+    if (sc->cap_knn < sc->cap_cand) {
+        sc->cap_knn = sc->cap_cand;
+        sc->knn = rs_xrealloc(sc->knn, sc->cap_knn * sizeof(uint32_t));
+    }
+    uint32_t *knn = sc->knn, n_knn = 0;
     for (uint32_t i = n_excl; i < sc->n_cand; i++)
         if (sc->sl[sc->cand[i]].mark == 1 && sc->sl[sc->cand[i]].acc > 0)
             knn[n_knn++] = sc->cand[i];
+    if (k > 256) k = 256;
+    catcap_t caps;
+    caps.k = 0;
+    int max = conf->rec_diversity_max;
+    /* with a diversity cap some of the best may be skipped: select more */
+    uint32_t want = (uint32_t)(max ? (k * 4 < 256 ? k * 4 : 256) : k);
     uint32_t sel[256];
-    uint32_t n_sel = select_top(sc->sl, knn, n_knn, sel, (uint32_t)(k < 256 ? k : 256));
+    uint32_t n_sel = select_top(sc->sl, knn, n_knn, sel, want);
     size_t n = 0;
-    for (uint32_t i = 0; i < n_sel; i++) {
+    for (uint32_t i = 0; i < n_sel && n < k; i++) {
         uint32_t b = sel[i];
+        if (max) {
+            uint32_t cat = rs_state_item_by_idx(st, b)->category;
+            if (cap_full(&caps, cat, max)) continue;
+            cap_add(&caps, cat);
+        }
         uint8_t bt = RS_EV_VIEW;
         for (int s = 0; s < nseeds; s++)
             if (u->recent[s].item == sc->sl[b].seed) {
@@ -180,23 +243,31 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
     size_t n_from_knn = n;
     /* mark the chosen so the fill skips them; clear the rest later */
     for (size_t i = 0; i < n; i++) sc->sl[out[i].item].mark = 3;
+    if (!max) /* caps were skipped above; count them now for the fills */
+        for (size_t i = 0; i < n; i++)
+            cap_add(&caps, rs_state_item_by_idx(st, out[i].item)->category);
 
+    float floor = n ? out[n - 1].score : 1.0f;
+    size_t n_cat = n;
+    if (n < k && conf->rec_category_fill && u->n_recent) {
+        uint32_t cat = rs_state_item_by_idx(st, u->recent[0].item)->category, np;
+        const uint32_t *pop = cat ? rs_state_category_popular(st, cat, &np) : NULL;
+        if (pop)
+            n = fill(sc, st, pop, np, out, n, k, floor * 1e-3f, cat, RS_BECAUSE_CATEGORY, &caps);
+    }
+    n_cat = n - n_cat;
     if (n < k) {
         uint32_t np;
         const uint32_t *pop = rs_state_popular(st, &np);
-        int64_t now = rs_state_event_now(st);
-        for (uint32_t i = 0; i < np && n < k; i++) {
-            uint32_t b = pop[i];
-            if (b < sc->cap && sc->sl[b].mark >= 2) continue;
-            if (sc->exclude && sc->exclude(sc->exclude_opaque, b)) continue;
-            rs_item_t *it = rs_state_item_by_idx(st, b);
-            /* popular items score below any kNN match, ordered by popularity */
-            float s = (float)(1e-6 * log1p(rs_state_item_popularity(st, it, now)));
-            out[n++] = (rs_scored_t){b, s, UINT32_MAX, 0};
-        }
+        n = fill(sc, st, pop, np, out, n, k, floor * 1e-6f, UINT32_MAX, RS_BECAUSE_POPULAR, &caps);
     }
     for (uint32_t i = 0; i < sc->n_cand; i++) sc->sl[sc->cand[i]].mark = 0;
-    *strategy = n_from_knn == 0 ? "popular" : n_from_knn < n ? "item-knn+popular" : "item-knn";
+    for (size_t i = n_from_knn; i < n; i++)
+        if (out[i].item < sc->cap) sc->sl[out[i].item].mark = 0;
+    *strategy = n_from_knn == n            ? "item-knn"
+                : n_from_knn == 0 && n_cat ? "category-popular"
+                : n_from_knn == 0          ? "popular"
+                                           : "item-knn+popular";
     return n;
 }
 

@@ -20,8 +20,10 @@
  *                                        f64 monetary, u16 n, n x (u32 item, u8 type, i64 ts),
  *                                        u16 m, m x u32 item,
  *                                        i64 rec_version, u64 rec_hash, i64 rec_emit_ms
- *   items   item id bytes                u8 ver=1, u32 idx, u32 counts[8], u64 weight,
- *                                        f64 pop_log, i64 first_ts, i64 last_ts
+ *   items   item id bytes                u8 ver=2, u32 idx, u32 counts[8], u64 weight,
+ *                                        f64 pop_log, i64 first_ts, i64 last_ts,
+ *                                        u8 flags, f64 price, u64 pop_seq, 3 x (u16 len, bytes):
+ *                                        category, brand, attributes (ver=1: none)
  *   cooc    u32 BE item idx              sparse row: (u32 nbr idx, u32 count)* sorted by idx;
  *                                        merge operator sums rows (one operand per item per batch)
  *   meta    'o' u32 BE partition topic   i64 next offset to consume
@@ -84,7 +86,8 @@ struct rs_state {
     rs_rocks_batch_t *open; /* the WriteBatch being filled for the next commit */
     uint64_t total_weight;
     uint64_t cooc_entries;
-    double *w; /* item weight by idx, dense: similarity needs W(b) for every neighbour */
+    double *w;  /* item weight by idx, dense: similarity needs W(b) for every neighbour */
+    double *wp; /* weight^(1-rec.alpha) by idx */
     uint32_t cap_w;
 
     /* popularity top list, refreshed lazily from items touched since */
@@ -120,7 +123,23 @@ struct rs_state {
     int inflight; /* unwritten[0] is being written by another thread */
     int64_t event_now;
     double halflife; /* ms, 0 = no decay */
+
+    /* interned category/brand names; [0] is "" */
+    rs_strmap_t names_by_id;
+    struct rs_name **names;
+    uint32_t n_names, cap_names;
+    rs_u64set_t blocked; /* hashes of rec.blocklist item ids */
+    struct catpop {
+        uint32_t *v;
+        uint32_t n;
+    } * catpop; /* by category: its most popular items, best first */
+    uint32_t cap_catpop;
+    uint64_t pop_seq;
 };
+
+/* Pair weights are integers: position weight 1/(1+p) is stored x60 (exact
+ * for p < 6, within 5% after), type weights x1. */
+#define POS_SCALE 60
 
 #define GROW(arr, n, cap)                                                                          \
     do {                                                                                           \
@@ -151,15 +170,20 @@ static void row_grow(rs_item_t *it) {
     it->nb_cap = ncap;
 }
 
-static void set_weight(rs_state_t *st, const rs_item_t *it) {
+static void set_weight(rs_state_t *st, rs_item_t *it) {
     if (it->idx >= st->cap_w) {
         uint32_t ncap = st->cap_w ? st->cap_w : 1024;
         while (ncap <= it->idx) ncap *= 2;
         st->w = rs_xrealloc(st->w, ncap * sizeof(double));
+        st->wp = rs_xrealloc(st->wp, ncap * sizeof(double));
         memset(st->w + st->cap_w, 0, (ncap - st->cap_w) * sizeof(double));
+        memset(st->wp + st->cap_w, 0, (ncap - st->cap_w) * sizeof(double));
         st->cap_w = ncap;
     }
-    st->w[it->idx] = (double)it->weight;
+    double w = (double)it->weight, al = st->conf->rec_alpha;
+    st->w[it->idx] = w;
+    it->wpow = w > 0 ? pow(w, al) : 0;
+    st->wp[it->idx] = w > 0 ? pow(w, 1.0 - al) : 0;
 }
 
 /* Dunning's log-likelihood ratio of a 2x2 contingency table, in Mahout's
@@ -179,11 +203,21 @@ static double llr(double k11, double k12, double k21, double k22) {
 static inline float pair_sim(const rs_state_t *st, const rs_item_t *a, uint32_t b, uint32_t cnt) {
     double c = cnt, wa = (double)a->weight, wb = st->w[b];
     if (st->conf->rec_similarity == RS_SIM_LLR) {
+        if (st->conf->cooc_pair_weight == RS_PAIRW_POSITION) c /= POS_SCALE;
         double k12 = wa > c ? wa - c : 0, k21 = wb > c ? wb - c : 0;
         double k22 = (double)st->total_weight - c - k12 - k21;
         return (float)llr(c, k12, k21, k22 > 0 ? k22 : 0);
     }
-    return (wa > 0 && wb > 0) ? (float)(c / sqrt(wa * wb)) : 0.0f;
+    if (wa <= 0 || wb <= 0) return 0.0f;
+    return (float)(c / (a->wpow * st->wp[b]));
+}
+
+float rs_state_sim(const rs_state_t *st, const rs_item_t *a, uint32_t b, uint32_t cnt) {
+    return pair_sim(st, a, b, cnt);
+}
+
+uint32_t rs_state_pair_scale(const rs_state_t *st) {
+    return st->conf->cooc_pair_weight == RS_PAIRW_POSITION ? POS_SCALE : 1;
 }
 
 static inline int nbr_better(const rs_nbr_t *a, const rs_nbr_t *b) {
@@ -197,12 +231,13 @@ static inline int nbr_better(const rs_nbr_t *a, const rs_nbr_t *b) {
  * has grown by a quarter, so the drift stays bounded. */
 static void top_update(rs_state_t *st, rs_item_t *it, uint32_t b, uint32_t cnt) {
     uint32_t n = it->top_n, cap = (uint32_t)st->conf->rec_neighbors;
-    rs_nbr_t *t = it->top, e = {b, pair_sim(st, it, b, cnt)};
-    if (!cap || (n == cap && !nbr_better(&e, &t[n - 1]))) return;
+    rs_nbr_t *t = it->top, e = {b, pair_sim(st, it, b, cnt), cnt};
+    if (!cap) return;
     uint32_t j;
     for (j = 0; j < n; j++)
         if (t[j].item == b) break;
-    if (j == n) {
+    if (j == n) { /* not listed: enters if it beats the last */
+        if (n == cap && !nbr_better(&e, &t[n - 1])) return;
         if (n < cap) it->top_n = ++n;
         j = n - 1;
     }
@@ -224,7 +259,7 @@ static void top_rebuild(rs_state_t *st, rs_item_t *it);
  * then a function of the events and of where rows were synced, not of who
  * read what when, so eval and the daemon agree for the same events. */
 static inline int top_stale(const rs_item_t *it) {
-    return !it->top || (double)it->weight > it->top_weight * 1.25 + 4;
+    return !it->top || (double)it->weight > it->top_weight * 1.25;
 }
 
 static void mark_item_dirty(rs_state_t *st, rs_item_t *it) {
@@ -269,12 +304,58 @@ static rs_nbent_t *row_find(const rs_item_t *it, uint32_t nbr) {
     }
 }
 
+/* An interned name: starts like rs_idobj_t so the strmap can hold it. */
+typedef struct rs_name {
+    char *id;
+    uint32_t id_len;
+    uint32_t ix;
+} rs_name_t;
+
+/* Interns a category/brand name; "" is 0. */
+static uint32_t name_ix(rs_state_t *st, const char *s, size_t len) {
+    if (!st->n_names) { /* slot 0 = unknown */
+        GROW(st->names, st->n_names, st->cap_names);
+        st->names[st->n_names++] = NULL;
+    }
+    if (!len) return 0;
+    uint64_t h = rs_hash64(s, len);
+    rs_name_t *o = rs_strmap_get(&st->names_by_id, s, len, h);
+    if (o) return o->ix;
+    o = rs_xmalloc(sizeof(*o));
+    o->id = rs_xstrndup(s, len);
+    o->id_len = (uint32_t)len;
+    o->ix = st->n_names;
+    GROW(st->names, st->n_names, st->cap_names);
+    st->names[st->n_names] = o;
+    rs_strmap_put(&st->names_by_id, h, o);
+    return st->n_names++;
+}
+
+const char *rs_state_name(const rs_state_t *st, uint32_t ix, uint32_t *len) {
+    if (!ix || ix >= st->n_names) {
+        if (len) *len = 0;
+        return "";
+    }
+    if (len) *len = st->names[ix]->id_len;
+    return st->names[ix]->id;
+}
+
+uint32_t rs_state_name_count(const rs_state_t *st) {
+    return st->n_names;
+}
+
+static int is_blocked(const rs_state_t *st, const char *id, size_t len) {
+    return st->blocked.n && rs_u64set_has(&st->blocked, rs_hash64(id, len) | 1);
+}
+
 static rs_item_t *item_new(rs_state_t *st, const char *id, size_t len, uint64_t h) {
     rs_item_t *it = rs_xcalloc(1, sizeof(*it));
     it->id = rs_xstrndup(id, len);
     it->id_len = (uint32_t)len;
     it->idx = st->n_items;
     it->pop_log = -INFINITY;
+    it->price = -1;
+    if (is_blocked(st, id, len)) it->flags |= RS_ITEM_BLOCKED;
     GROW(st->items, st->n_items, st->cap_items);
     st->items[st->n_items++] = it;
     rs_strmap_put(&st->items_by_id, h, it);
@@ -288,7 +369,67 @@ static void item_free(rs_item_t *it) {
     free(it->nb);
     free(it->dirty_nb);
     free(it->top);
+    free(it->attrs);
     free(it);
+}
+
+/* Popularity order (rec.popular.order): distinct users, the most recently
+ * gained first on ties; or the decayed weight. Either key only grows when
+ * the item is touched, so lists are kept by moving items up. */
+static inline int pop_rank_better(const rs_state_t *st, uint32_t a, uint32_t b) {
+    const rs_item_t *x = st->items[a], *y = st->items[b];
+    if (st->conf->rec_popular_order == RS_POPORDER_DECAYED)
+        return x->pop_log > y->pop_log || (x->pop_log == y->pop_log && a < b);
+    return x->weight > y->weight ||
+           (x->weight == y->weight &&
+            (x->pop_seq > y->pop_seq || (x->pop_seq == y->pop_seq && a < b)));
+}
+
+/* Moves item it up its category's list (or in, if it now qualifies). */
+static void catpop_touch(rs_state_t *st, rs_item_t *it) {
+    uint32_t cat = it->category, cap = (uint32_t)st->conf->rec_popular;
+    if (!cat || !cap || !it->weight) return;
+    if (cat >= st->cap_catpop) {
+        uint32_t ncap = st->cap_catpop ? st->cap_catpop : 64;
+        while (ncap <= cat) ncap *= 2;
+        st->catpop = rs_xrealloc(st->catpop, ncap * sizeof(*st->catpop));
+        memset(st->catpop + st->cap_catpop, 0, (ncap - st->cap_catpop) * sizeof(*st->catpop));
+        st->cap_catpop = ncap;
+    }
+    struct catpop *l = &st->catpop[cat];
+    uint32_t j;
+    for (j = 0; j < l->n; j++)
+        if (l->v[j] == it->idx) break;
+    if (j == l->n) {
+        if (l->n < cap) {
+            if (!l->v) l->v = rs_xmalloc(cap * sizeof(uint32_t));
+            j = l->n++;
+        } else if (pop_rank_better(st, it->idx, l->v[l->n - 1])) {
+            j = l->n - 1;
+        } else {
+            return;
+        }
+        l->v[j] = it->idx;
+    }
+    for (; j > 0 && pop_rank_better(st, l->v[j], l->v[j - 1]); j--) {
+        uint32_t x = l->v[j - 1];
+        l->v[j - 1] = l->v[j], l->v[j] = x;
+    }
+}
+
+/* An item changes category: out of the old list, into the new one. */
+static void catpop_move(rs_state_t *st, rs_item_t *it, uint32_t cat) {
+    if (it->category && it->category < st->cap_catpop) {
+        struct catpop *l = &st->catpop[it->category];
+        for (uint32_t j = 0; j < l->n; j++)
+            if (l->v[j] == it->idx) {
+                memmove(&l->v[j], &l->v[j + 1], (l->n - j - 1) * sizeof(uint32_t));
+                l->n--;
+                break;
+            }
+    }
+    it->category = cat;
+    catpop_touch(st, it);
 }
 
 static void pop_touch(rs_state_t *st, rs_item_t *it) {
@@ -305,9 +446,16 @@ static void pop_touch(rs_state_t *st, rs_item_t *it) {
     st->pop_stale[st->n_pop_stale++] = it->idx;
 }
 
-static void item_encode(const rs_item_t *it, rs_buf_t *v) {
-    unsigned char b[1 + 4 + 4 * RS_EV__COUNT + 8 + 8 + 8 + 8], *p = b;
-    *p++ = 1;
+static void put_str16(rs_buf_t *v, const char *p, uint32_t len) {
+    if (len > 65535) len = 65535;
+    unsigned char l[2] = {(unsigned char)len, (unsigned char)(len >> 8)};
+    rs_buf_append(v, l, 2);
+    rs_buf_append(v, p, len);
+}
+
+static void item_encode(const rs_state_t *st, const rs_item_t *it, rs_buf_t *v) {
+    unsigned char b[1 + 4 + 4 * RS_EV__COUNT + 8 + 8 + 8 + 8 + 1 + 8 + 8], *p = b;
+    *p++ = 2;
     rs_put_u32(p, it->idx), p += 4;
     for (int i = 0; i < RS_EV__COUNT; i++) rs_put_u32(p, it->counts[i]), p += 4;
     rs_put_u64(p, it->weight), p += 8;
@@ -316,20 +464,57 @@ static void item_encode(const rs_item_t *it, rs_buf_t *v) {
     rs_put_u64(p, f), p += 8;
     rs_put_u64(p, (uint64_t)it->first_ts), p += 8;
     rs_put_u64(p, (uint64_t)it->last_ts), p += 8;
+    *p++ = it->flags & (uint8_t)~RS_ITEM_BLOCKED; /* the blocklist is config, not state */
+    memcpy(&f, &it->price, 8);
+    rs_put_u64(p, f), p += 8;
+    rs_put_u64(p, it->pop_seq), p += 8;
     rs_buf_reset(v);
     rs_buf_append(v, b, (size_t)(p - b));
+    uint32_t n;
+    const char *s = rs_state_name(st, it->category, &n);
+    put_str16(v, s, n);
+    s = rs_state_name(st, it->brand, &n);
+    put_str16(v, s, n);
+    put_str16(v, it->attrs ? it->attrs : "", it->attrs ? (uint32_t)strlen(it->attrs) : 0);
 }
 
-static int item_decode(rs_item_t *it, const unsigned char *p, size_t len) {
-    if (len != 1 + 4 + 4 * RS_EV__COUNT + 32 || p[0] != 1) return -1;
-    p++;
+static int get_str16(const unsigned char **p, const unsigned char *end, const char **s,
+                     uint32_t *len) {
+    if (end - *p < 2) return -1;
+    *len = (uint32_t)(*p)[0] | (uint32_t)(*p)[1] << 8;
+    if ((size_t)(end - *p - 2) < *len) return -1;
+    *s = (const char *)*p + 2;
+    *p += 2 + *len;
+    return 0;
+}
+
+static int item_decode(rs_state_t *st, rs_item_t *it, const unsigned char *p, size_t len) {
+    const size_t v1 = 1 + 4 + 4 * RS_EV__COUNT + 32;
+    const unsigned char *end = p + len;
+    if (len < v1 || (p[0] != 1 && p[0] != 2) || (p[0] == 1 && len != v1)) return -1;
+    int ver = *p++;
     it->idx = rs_get_u32(p), p += 4;
     for (int i = 0; i < RS_EV__COUNT; i++) it->counts[i] = rs_get_u32(p), p += 4;
     it->weight = rs_get_u64(p), p += 8;
     uint64_t f = rs_get_u64(p);
     memcpy(&it->pop_log, &f, 8), p += 8;
     it->first_ts = (int64_t)rs_get_u64(p), p += 8;
-    it->last_ts = (int64_t)rs_get_u64(p);
+    it->last_ts = (int64_t)rs_get_u64(p), p += 8;
+    it->price = -1;
+    if (ver == 1) return 0;
+    if (end - p < 17) return -1;
+    it->flags = *p++;
+    f = rs_get_u64(p), p += 8;
+    memcpy(&it->price, &f, 8);
+    it->pop_seq = rs_get_u64(p), p += 8;
+    const char *s;
+    uint32_t n;
+    if (get_str16(&p, end, &s, &n)) return -1;
+    it->category = name_ix(st, s, n);
+    if (get_str16(&p, end, &s, &n)) return -1;
+    it->brand = name_ix(st, s, n);
+    if (get_str16(&p, end, &s, &n) || p != end) return -1;
+    it->attrs = n ? rs_xstrndup(s, n) : NULL;
     return 0;
 }
 
@@ -493,7 +678,7 @@ static rs_err_t load_all(rs_state_t *st, char *errstr, size_t errstr_size) {
         const char *k = rs_rocks_iter_key(it, &kl);
         const unsigned char *v = rs_rocks_iter_value(it, &vl);
         rs_item_t tmp = {0};
-        int bad = item_decode(&tmp, v, vl) != 0;
+        int bad = item_decode(st, &tmp, v, vl) != 0;
         if (!bad && tmp.idx >= st->cap_items) {
             uint32_t ncap = st->cap_items ? st->cap_items : 64;
             while (ncap <= tmp.idx) ncap *= 2;
@@ -502,6 +687,7 @@ static rs_err_t load_all(rs_state_t *st, char *errstr, size_t errstr_size) {
             st->cap_items = ncap;
         }
         if (bad || st->items[tmp.idx]) {
+            free(tmp.attrs);
             rs_seterr(errstr, errstr_size, RS_ESTATE_IO, "corrupt item record %.*s", (int)kl, k);
             rs_rocks_iter_destroy(it);
             return RS_ESTATE_IO;
@@ -510,6 +696,7 @@ static rs_err_t load_all(rs_state_t *st, char *errstr, size_t errstr_size) {
         *x = tmp;
         x->id = rs_xstrndup(k, kl);
         x->id_len = (uint32_t)kl;
+        if (is_blocked(st, k, kl)) x->flags |= RS_ITEM_BLOCKED;
         st->items[x->idx] = x;
         if (x->idx >= st->n_items) st->n_items = x->idx + 1;
         rs_strmap_put(&st->items_by_id, rs_hash64(k, kl), x);
@@ -589,7 +776,11 @@ static rs_err_t load_all(rs_state_t *st, char *errstr, size_t errstr_size) {
     rs_rocks_iter_destroy(it);
     if (rc) return rc;
 
-    for (uint32_t i = 0; i < st->n_items; i++) pop_touch(st, st->items[i]);
+    for (uint32_t i = 0; i < st->n_items; i++) {
+        pop_touch(st, st->items[i]);
+        catpop_touch(st, st->items[i]);
+        if (st->items[i]->pop_seq > st->pop_seq) st->pop_seq = st->items[i]->pop_seq;
+    }
     return RS_OK;
 }
 
@@ -603,6 +794,16 @@ static rs_err_t state_open(rs_state_t **out, const rs_conf_t *conf, int ro, char
                          .cache_mb = conf->state_cache_mb,
                          .write_buffer_mb = conf->state_write_buffer_mb,
                          .read_only = ro};
+    name_ix(st, "", 0);
+    /* rec.blocklist: comma-separated item ids */
+    for (const char *b = conf->rec_blocklist ? conf->rec_blocklist : ""; *b;) {
+        const char *e = strchr(b, ',');
+        size_t n = e ? (size_t)(e - b) : strlen(b);
+        while (n && (b[0] == ' ')) b++, n--;
+        while (n && b[n - 1] == ' ') n--;
+        if (n) rs_u64set_add(&st->blocked, rs_hash64(b, n) | 1);
+        b = e ? e + 1 : b + strlen(b);
+    }
     int rc = rs_rocks_open(&st->db, conf->state_dir, &o, errstr, errstr_size);
     if (rc) goto fail;
     rc = load_all(st, errstr, errstr_size);
@@ -640,6 +841,7 @@ void rs_state_close(rs_state_t *st) {
     free(st->dirty_items);
     free(st->popular);
     free(st->w);
+    free(st->wp);
     free(st->pb);
     free(st->pb_tmp);
     free(st->pb_count);
@@ -651,6 +853,15 @@ void rs_state_close(rs_state_t *st) {
     free(st->chunks);
     free(st->pend_h);
     rs_u64set_free(&st->dedup);
+    rs_u64set_free(&st->blocked);
+    for (uint32_t i = 0; i < st->cap_catpop; i++) free(st->catpop[i].v);
+    free(st->catpop);
+    for (uint32_t i = 1; i < st->n_names; i++) {
+        free(st->names[i]->id);
+        free(st->names[i]);
+    }
+    free(st->names);
+    rs_strmap_free(&st->names_by_id);
     for (size_t i = 0; i < st->n_unwritten; i++) rs_rocks_batch_destroy(st->unwritten[i]);
     rs_rocks_batch_destroy(st->open);
     free(st->unwritten);
@@ -730,6 +941,7 @@ static void pop_add(rs_state_t *st, rs_item_t *it, int w, int64_t ts) {
         it->pop_log = hi + log2(1.0 + exp2(lo - hi));
     }
     pop_touch(st, it);
+    catpop_touch(st, it);
 }
 
 static void ring_push(const rs_conf_t *conf, rs_user_t *u, uint32_t item, uint8_t type,
@@ -808,28 +1020,43 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
         }
     }
 
-    /* item */
+    /* item: the newest event's category and price win (a catalog record
+     * overrides them again on its next update) */
     it->counts[t]++;
+    if (ev->fields & RS_F_CATEGORY) {
+        uint32_t c = name_ix(st, ev->category.p, ev->category.len);
+        if (c != it->category) catpop_move(st, it, c);
+    }
+    if ((ev->fields & RS_F_PRICE) && ev->price >= 0) it->price = ev->price;
     if (!it->first_ts || ts < it->first_ts) it->first_ts = ts;
     if (ts > it->last_ts) it->last_ts = ts;
     it->meta_dirty = 1;
     mark_item_dirty(st, it);
 
     if (w > 0) {
-        it->weight += (uint64_t)w;
-        set_weight(st, it);
-        st->total_weight += (uint64_t)w;
+        /* where the item sits in the user's ring of recent distinct items:
+         * new to the ring -> one more user for n(item); among the last
+         * cooc.window.count -> a repeat, which adds no pairs */
+        int pos;
+        for (pos = 0; pos < u->n_recent; pos++)
+            if (u->recent[pos].item == it->idx) break;
+        if (pos == u->n_recent) {
+            it->weight++;
+            it->pop_seq = ++st->pop_seq;
+            set_weight(st, it);
+            st->total_weight++;
+        }
         pop_add(st, it, w, ts);
-        /* pair with the user's recent items: window by count and by time */
-        int paired = 0;
-        for (int j = 0; j < u->n_recent && paired < conf->cooc_window_count; j++) {
+        int pairs = pos == u->n_recent || pos >= conf->cooc_window_count;
+        int n = u->n_recent < conf->cooc_window_count ? u->n_recent : conf->cooc_window_count;
+        for (int j = 0; pairs && j < n; j++) {
             const rs_recent_t *r = &u->recent[j];
-            if (r->item == it->idx) continue;
-            paired++;
             int64_t dt = ts > r->ts ? ts - r->ts : r->ts - ts;
             if (dt > conf->cooc_window_ms) continue;
             int wr = conf->weight[r->type];
-            int pw = w < wr ? w : wr;
+            int pw = conf->cooc_pair_weight == RS_PAIRW_TYPE
+                         ? (w < wr ? w : wr)
+                         : (wr > 0 ? (2 * POS_SCALE + j + 1) / (2 * (j + 1)) : 0);
             if (pw <= 0) continue;
             if (st->n_pb + 2 > st->cap_pb) {
                 st->cap_pb = st->cap_pb ? st->cap_pb * 2 : 4096;
@@ -852,6 +1079,35 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
     touch_user(st, u);
     st->uncommitted++;
     return u;
+}
+
+rs_item_t *rs_state_item_meta(rs_state_t *st, const rs_item_meta_t *m) {
+    uint64_t ih = rs_hash64(m->item_id.p, m->item_id.len);
+    rs_item_t *it = rs_strmap_get(&st->items_by_id, m->item_id.p, m->item_id.len, ih);
+    if (!it) {
+        if (m->deleted) return NULL; /* nothing to forget */
+        it = item_new(st, m->item_id.p, m->item_id.len, ih);
+    }
+    free(it->attrs);
+    it->attrs = NULL;
+    it->flags &= (uint8_t) ~(RS_ITEM_OUT_OF_STOCK | RS_ITEM_DELETED);
+    if (m->deleted) {
+        it->flags |= RS_ITEM_DELETED;
+        catpop_move(st, it, 0);
+        it->brand = 0;
+        it->price = -1;
+    } else {
+        catpop_move(st, it, name_ix(st, m->category.p, m->category.len));
+        it->brand = name_ix(st, m->brand.p, m->brand.len);
+        if (m->price >= 0) it->price = m->price;
+        if (m->stock == 0) it->flags |= RS_ITEM_OUT_OF_STOCK;
+        if (m->attrs.len) it->attrs = rs_xstrndup(m->attrs.p, m->attrs.len);
+    }
+    it->meta_dirty = 1;
+    mark_item_dirty(st, it);
+    pop_touch(st, it);
+    st->uncommitted++;
+    return it;
 }
 
 /* Applies the buffered pair increments; small buffers in arrival order,
@@ -908,7 +1164,7 @@ static void serialize_user(rs_state_t *st, rs_rocks_batch_t *b, rs_user_t *u) {
  * (a second operand for the same row in the same batch just adds up). */
 static void serialize_item(rs_state_t *st, rs_rocks_batch_t *b, rs_item_t *it) {
     if (it->meta_dirty) {
-        item_encode(it, &st->vbuf);
+        item_encode(st, it, &st->vbuf);
         rs_rocks_batch_put(b, st->db, RS_CF_ITEMS, it->id, it->id_len, st->vbuf.p, st->vbuf.len);
     }
     if (it->dirty_n) {
@@ -1121,7 +1377,7 @@ static void top_rebuild(rs_state_t *st, rs_item_t *it) {
     uint32_t hn = 0;
     for (uint32_t i = 0; i < it->nb_cap && cap; i++) {
         if (it->nb[i].key == NB_EMPTY) continue;
-        rs_nbr_t e = {it->nb[i].key, pair_sim(st, it, it->nb[i].key, it->nb[i].cnt)};
+        rs_nbr_t e = {it->nb[i].key, pair_sim(st, it, it->nb[i].key, it->nb[i].cnt), it->nb[i].cnt};
         if (hn < cap) {
             uint32_t j = hn++;
             while (j && nbr_better(&h[(j - 1) / 2], &e)) h[j] = h[(j - 1) / 2], j = (j - 1) / 2;
@@ -1169,8 +1425,16 @@ const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n) {
 }
 
 static int pop_better(const rs_state_t *st, uint32_t a, uint32_t b) {
-    double x = st->items[a]->pop_log, y = st->items[b]->pop_log;
-    return x > y || (x == y && a < b);
+    return pop_rank_better(st, a, b);
+}
+
+const uint32_t *rs_state_category_popular(rs_state_t *st, uint32_t category, uint32_t *n) {
+    if (category >= st->cap_catpop) {
+        *n = 0;
+        return NULL;
+    }
+    *n = st->catpop[category].n;
+    return st->catpop[category].v;
 }
 
 static const rs_state_t *g_sort_st; /* qsort has no context argument in C11 */
@@ -1234,8 +1498,12 @@ rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_si
         const rs_item_t *it = sorted[i];
         fprintf(out, "item %.*s counts=", (int)it->id_len, it->id);
         dump_counts(out, it->counts);
-        fprintf(out, " weight=%" PRIu64 " first=%" PRId64 " last=%" PRId64 "\n", it->weight,
+        fprintf(out, " weight=%" PRIu64 " first=%" PRId64 " last=%" PRId64, it->weight,
                 it->first_ts, it->last_ts);
+        uint32_t cl;
+        const char *cn = rs_state_name(st, it->category, &cl);
+        if (cl) fprintf(out, " category=%.*s", (int)cl, cn);
+        fprintf(out, "\n");
         if (it->nb_n > nb_cap) nb_cap = it->nb_n, nb = rs_xrealloc(nb, nb_cap * sizeof(uint32_t));
         size_t n = 0;
         for (uint32_t j = 0; j < it->nb_cap; j++)

@@ -108,7 +108,9 @@ typedef struct o_user {
     uint64_t applied;
     uint32_t last_item;
     uint8_t last_type;
-    uint64_t pair_b; /* bit k: touched the b of planted pair k */
+    uint64_t pair_b;   /* bit k: touched the b of planted pair k */
+    uint32_t ring[64]; /* recent distinct items (weight > 0), most recent first */
+    int n_ring;
 } o_user_t;
 
 typedef struct o_item {
@@ -188,7 +190,18 @@ static void oracle_apply(ctx_t *c, const rs_event_t *ev, uint32_t uid, uint32_t 
     it->counts[t]++;
     if (!it->first || ts < it->first) it->first = ts;
     if (ts > it->last) it->last = ts;
-    if (c->conf->weight[t] > 0) it->weight += (uint64_t)c->conf->weight[t];
+    if (c->conf->weight[t] > 0) { /* n(item): users it is new to, by their recent ring */
+        int j, cap = c->conf->recent_items < 64 ? c->conf->recent_items : 64;
+        for (j = 0; j < u->n_ring; j++)
+            if (u->ring[j] == iid) break;
+        if (j == u->n_ring) {
+            it->weight++;
+            if (u->n_ring < cap) u->n_ring++;
+            j = u->n_ring - 1;
+        }
+        memmove(&u->ring[1], &u->ring[0], (size_t)j * sizeof(uint32_t));
+        u->ring[0] = iid;
+    }
     it->applied++;
     c->applied++;
 }

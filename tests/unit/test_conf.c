@@ -70,7 +70,12 @@ TEST(defaults) {
     ASSERT_EQ(c->recent_items, 20);
     ASSERT_EQ(c->purchased_max, 50);
     ASSERT_EQ(c->cooc_window_count, 10);
-    ASSERT_EQ(c->cooc_window_ms, 86400000);
+    ASSERT_EQ(c->cooc_window_ms, 30 * 86400000LL);
+    ASSERT_EQ(c->cooc_pair_weight, RS_PAIRW_POSITION);
+    ASSERT_NEAR(c->rec_alpha, 0.85, 0);
+    ASSERT_EQ(c->rec_recency, RS_RECENCY_HARMONIC);
+    ASSERT_EQ(c->rec_popular_order, RS_POPORDER_COUNT);
+    ASSERT_EQ(c->rec_category_fill, 1);
     ASSERT_EQ(c->weight[RS_EV_VIEW], 1);
     ASSERT_EQ(c->weight[RS_EV_CLICK], 1);
     ASSERT_EQ(c->weight[RS_EV_CART], 3);
@@ -427,7 +432,7 @@ TEST(reference) {
         ASSERT(p->section && *p->section);
         keys++;
     }
-    ASSERT_EQ(keys, 44);
+    ASSERT_EQ(keys, 53);
     ASSERT(strstr(out, "| `rec.similarity` | enum | `cosine` | cosine, llr |") != NULL);
     ASSERT(strstr(out, "| `rec.k` | int | `10` | 1 .. 1000 |") != NULL);
     ASSERT(strstr(out, "## Event weights\n") != NULL);

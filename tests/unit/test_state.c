@@ -58,8 +58,8 @@ TEST(pairs_weights_windows) {
     rs_event_t e4 = ev("u1", "A", RS_EV_CART, t + 3000);
     rs_event_t e5 = ev("u2", "A", RS_EV_PURCHASE, t + 4000);
     rs_event_t e6 = ev("u2", "C", RS_EV_PURCHASE, t + 5000);
-    /* out of the time window (default 1 day): no pair with u2's earlier items */
-    rs_event_t e7 = ev("u2", "D", RS_EV_VIEW, t + 5000 + 2 * 86400000LL);
+    /* out of the time window (default 30 days): no pair with u2's earlier items */
+    rs_event_t e7 = ev("u2", "D", RS_EV_VIEW, t + 5000 + 31 * 86400000LL);
     rs_state_apply(st, &e1, 0, &late);
     rs_state_apply(st, &e2, 0, &late);
     rs_state_apply(st, &e3, 0, &late);
@@ -68,11 +68,13 @@ TEST(pairs_weights_windows) {
     rs_state_apply(st, &e5, 0, &late);
     rs_state_apply(st, &e6, 0, &late);
     rs_state_apply(st, &e7, 0, &late);
-    /* weights view 1, cart 3, purchase 5; pair weight = min of the two */
-    ASSERT_EQ(cooc(st, "A", "B"), 1 + 1); /* B after A(view); A(cart) after B(view) */
-    ASSERT_EQ(cooc(st, "B", "A"), 2);
-    ASSERT_EQ(cooc(st, "A", "C"), 1 + 3 + 5); /* C(p) w/ A(v); A(c) w/ C(p); u2 C(p) w/ A(p) */
-    ASSERT_EQ(cooc(st, "B", "C"), 1);
+    /* position weights x60: the p-th most recent item pairs with 60/(1+p);
+     * A(cart) by u1 is a repeat within the window and adds no pairs */
+    ASSERT_EQ(rs_state_pair_scale(st), 60);
+    ASSERT_EQ(cooc(st, "A", "B"), 60); /* B after A (p=0) */
+    ASSERT_EQ(cooc(st, "B", "A"), 60);
+    ASSERT_EQ(cooc(st, "A", "C"), 30 + 60); /* u1: C with A at p=1; u2: C with A at p=0 */
+    ASSERT_EQ(cooc(st, "B", "C"), 60);
     ASSERT_EQ(cooc(st, "D", "A"), 0);
     ASSERT_EQ(cooc(st, "D", "C"), 0);
     /* profile: ring is distinct items, most recent first, A keeps the stronger type */
@@ -83,9 +85,10 @@ TEST(pairs_weights_windows) {
     ASSERT_EQ(u1->counts[RS_EV_PURCHASE], 1);
     ASSERT_EQ(u1->n_purchased, 1);
     ASSERT_EQ(u1->sessions, 1);
+    /* n(item): users it was new to (u1's repeat of A does not count) */
     rs_item_t *a = rs_state_item_get(st, "A", 1);
-    ASSERT_EQ(a->weight, 1 + 3 + 5);
-    ASSERT_EQ(rs_state_total_weight(st), 1 + 1 + 5 + 3 + 5 + 5 + 1);
+    ASSERT_EQ(a->weight, 2);
+    ASSERT_EQ(rs_state_total_weight(st), 6);
     /* late event: older than the user's last event */
     rs_event_t e8 = ev("u1", "E", RS_EV_VIEW, t - 1000);
     rs_state_apply(st, &e8, 0, &late);
@@ -222,9 +225,11 @@ TEST(top_neighbours_and_popular) {
     const rs_nbr_t *nb = rs_state_item_top(st, a, &n);
     ASSERT_EQ(n, 2);
     ASSERT_EQ(nb[0].item, rs_state_item_get(st, "B", 1)->idx);
-    /* cosine: 50 / sqrt(52 * 50) */
-    ASSERT_NEAR(nb[0].sim, 50.0 / sqrt(52.0 * 50.0), 1e-5);
-    ASSERT_NEAR(nb[1].sim, 2.0 / sqrt(52.0 * 2.0), 1e-5);
+    /* c / (n(A)^0.85 n(b)^0.15): n(A) = 12 users, n(B) = 10, n(C) = 2 */
+    ASSERT_EQ(nb[0].cnt, 600);
+    ASSERT_NEAR(nb[0].sim, 600.0 / (pow(12, 0.85) * pow(10, 0.15)), 1e-3);
+    ASSERT_NEAR(nb[1].sim, 120.0 / (pow(12, 0.85) * pow(2, 0.15)), 1e-3);
+    ASSERT_NEAR(rs_state_sim(st, a, nb[1].item, 120), nb[1].sim, 1e-3);
     uint32_t np;
     const uint32_t *pop = rs_state_popular(st, &np);
     ASSERT_EQ(np, 3);
