@@ -80,6 +80,8 @@ typedef struct rs_conf {
     int rec_popular;             /* rec.popular = 100: size of the popularity fallback list */
     char *rec_blocklist;         /* rec.blocklist = "": item ids never recommended */
     int64_t popularity_halflife_ms; /* popularity.halflife.ms = 86400000 */
+    int64_t trending_halflife_ms;   /* trending.halflife.ms = 3600000 */
+    double rec_trending_min;        /* rec.trending.min = 3: "trending" reason from this score */
 
     /* validation */
     int64_t validate_max_future_ms; /* validate.max.future.ms = 300000 */

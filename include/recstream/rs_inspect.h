@@ -5,7 +5,8 @@
  * purchases, monetary, recent items, purchased items, rec_version) and the
  * recommendations the engine would give now (rs_score_user with rec.k, each
  * with score and reason) with the strategy.
- * Item: counts per type, conversion rate (purchases / views, null without
+ * Item: catalog fields (category, brand, price, attributes, hidden flags),
+ * counts per type, conversion rate (purchases / views, null without
  * views), weight, decayed popularity at the state's event-time "now", first/
  * last event time, top neighbours (similarity and co-occurrence count) and
  * association rules (rs_rules.h).
@@ -15,11 +16,15 @@
  *    "last_ts":n,"sessions":n,"purchases":n,"monetary":x,
  *    "recent":[{"item_id":s,"type":s,"ts":n}],"purchased":[s],"rec_version":n,
  *    "k":n,"strategy":s,"recommendations":[{"item_id":s,"score":x,"reason":s}]}
- *   {"item_id":s,"idx":n,"counts":{...},"events":n,"conversion_rate":x|null,
+ *   {"item_id":s,"idx":n,"category":s|null,"brand":s|null,"price":x|null,
+ *    "attributes":s|null,"out_of_stock":b,"blocked":b,"deleted":b,
+ *    "counts":{...},"events":n,"conversion_rate":x|null,
  *    "weight":n,"total_weight":n,"popularity":x,"popularity_at":n,"first_ts":n,
  *    "last_ts":n,"cooc_entries":n,"similarity":"cosine"|"llr",
- *    "neighbors":[{"item_id":s,"similarity":x,"count":n}],
- *    "rules":[{"item_id":s,"count":n,"support":x,"confidence":x,"lift":x,"text":s}]}
+ *    "neighbors":[{"item_id":s,"similarity":x,"count":x}],
+ *    "rules":[{"item_id":s,"count":x,"support":x,"confidence":x,"lift":x,"text":s}]}
+ * Co-occurrence counts are in pair units (see rs_rules.h), so they can be
+ * fractional when pairs are weighted by position.
  *
  * Reading may load a user profile into the state's cache and rebuild an
  * item's cached top-N list; it never changes what is committed.
@@ -52,7 +57,7 @@ typedef struct rs_inspect_opts {
 #define RS_INSPECT_MAX_RULES 1000
 
 void rs_inspect_opts_default(rs_inspect_opts_t *o);
-/* Applies a query string "neighbors=N&rules=N&min_count=N&min_support=X&
+/* Applies a query string "neighbors=N&rules=N&min_count=X&min_support=X&
  * min_confidence=X&min_lift=X" (raw; unknown keys ignored). RS_EARG on a bad
  * value (o is then partly updated). */
 rs_err_t rs_inspect_opts_query(rs_inspect_opts_t *o, const char *query);

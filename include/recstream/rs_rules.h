@@ -2,16 +2,18 @@
  * (SPEC F6, issue 4 item 2): "customers who interacted with A also
  * interacted with B: 80% (lift 4.1, support 12)".
  *
- * With cnt(A,B) the weighted co-occurrence count of the pair (row A, entry B),
- * n(X) the item's weight (sum of event-type weights of its events) and N the
- * total weight of all events (rs_state_total_weight):
- *   support    = cnt(A,B) / N
- *   confidence = min(1, cnt(A,B) / n(A))
+ * With c(A,B) the co-occurrence of the pair in pair units (the stored count
+ * divided by rs_state_pair_scale(): one user who had A and B next to each
+ * other adds 1), n(X) the item's weight (rs_item_t.weight: the users it is
+ * new to) and N the total weight (rs_state_total_weight):
+ *   support    = min(1, c(A,B) / N)
+ *   confidence = min(1, c(A,B) / n(A))
  *   lift       = confidence / (n(B) / N)
- * Counts are weighted by event type (weight.<type>), so "interacted" means
- * the same thing the similarity and scoring use. Confidence is capped because
- * a pair can be counted from both items' events and so exceed n(A); lift is
- * computed from the capped confidence so the printed numbers agree.
+ * so "80%" reads "80% of the users of A also had B nearby in their history".
+ * The caps only matter when pairs are weighted by event type
+ * (cooc.pair.weight = type) or a user comes back to an item after it left
+ * the co-occurrence window: then c(A,B) can exceed n(A). Lift uses the capped
+ * confidence so the printed numbers agree.
  *
  * Ownership: results are plain values; item pointers belong to the state.
  * Thread: loop thread (reads the state; applies buffered increments). */
@@ -26,14 +28,14 @@
 
 typedef struct rs_rule {
     uint32_t item;     /* B, the consequent (item idx) */
-    uint32_t count;    /* cnt(A,B), weighted co-occurrence count */
-    double support;    /* cnt(A,B) / N */
-    double confidence; /* min(1, cnt(A,B) / n(A)) */
+    double count;      /* c(A,B), co-occurrence in pair units */
+    double support;    /* min(1, c(A,B) / N) */
+    double confidence; /* min(1, c(A,B) / n(A)) */
     double lift;       /* confidence / (n(B) / N); 0 if n(B) is 0 */
 } rs_rule_t;
 
 typedef struct rs_rules_opts {
-    uint32_t min_count;    /* minimum cnt(A,B) (absolute support); default 2 */
+    double min_count;      /* minimum c(A,B) (absolute support, pair units); default 2 */
     double min_support;    /* minimum support as a fraction of N; default 0 */
     double min_confidence; /* default 0 */
     double min_lift;       /* default 0 */
@@ -52,7 +54,8 @@ size_t rs_rules_for_item(rs_state_t *st, const rs_item_t *a, const rs_rules_opts
 
 /* Appends the rule as one line of text (no newline), e.g.
  *   customers who interacted with A also interacted with B: 80% (lift 4.1, support 12)
- * where support is the absolute count cnt(A,B). Long ids are cut at 100 bytes. */
+ * where support is the absolute count c(A,B) (one decimal if not whole).
+ * Long ids are cut at 100 bytes. */
 void rs_rule_format(rs_state_t *st, const rs_item_t *a, const rs_rule_t *r, rs_buf_t *out);
 
 #endif

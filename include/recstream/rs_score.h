@@ -23,6 +23,7 @@
 #include "rs_state.h"
 
 /* because_type values beyond the event types */
+#define RS_BECAUSE_TRENDING 253 /* popular and trending (rec.trending.min) */
 #define RS_BECAUSE_CATEGORY 254 /* popular in category `because` (interned name) */
 #define RS_BECAUSE_POPULAR  255 /* popular overall; because = UINT32_MAX */
 

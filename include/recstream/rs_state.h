@@ -57,6 +57,7 @@ typedef struct rs_item {
     uint64_t pop_seq; /* state-wide sequence number of its last weight increase (ties) */
     double wpow;      /* weight^rec.alpha, cached for similarity */
     double pop_log;   /* log2 of the event-time-decayed popularity * 2^(t/h); see rs_state.c */
+    double trend_log; /* the same with trending.halflife.ms */
     int64_t first_ts, last_ts;
     /* co-occurrence row: open addressing */
     rs_nbent_t *nb;
@@ -201,6 +202,10 @@ float rs_state_sim(const rs_state_t *st, const rs_item_t *a, uint32_t b, uint32_
  * current as pairs grow and rebuilt from the row when the item's weight
  * has grown by a quarter (see rs_state.c). */
 const rs_nbr_t *rs_state_item_top(rs_state_t *st, rs_item_t *it, uint32_t *n);
+/* Trending score at event time `now`: the item's event rate over the short
+ * window (trending.halflife.ms) / its rate over the long one
+ * (popularity.halflife.ms). > 1 = gaining, e.g. 3 = three times its usual. */
+double rs_state_item_trending(const rs_state_t *st, const rs_item_t *it, int64_t now);
 /* Items by popularity (rec.popular.order), best first (at most conf->rec_popular). */
 const uint32_t *rs_state_popular(rs_state_t *st, uint32_t *n);
 /* The same within one category (interned name index), maintained incrementally. */

@@ -35,7 +35,8 @@ static void usage(FILE *out) {
             "purchased items) with the recommendations the engine would give now and their\n"
             "reasons, or an item's counts, conversion rate, popularity, top neighbours and\n"
             "association rules (\"customers who interacted with A also interacted with B:\n"
-            "80%% (lift 4.1, support 12)\"; support is the weighted co-occurrence count).\n"
+            "80%% (lift 4.1, support 12)\"; support counts the users who had both items\n"
+            "close together in their history).\n"
             "\n"
             "  -s, --state DIR          read a state directory (read-only)\n"
             "  -u, --url URL            ask a running `recstream run` (its http.port); prints\n"
@@ -45,7 +46,7 @@ static void usage(FILE *out) {
             "  -j, --json               JSON instead of text (with --state)\n"
             "      --neighbors N        neighbours to show (default 20)\n"
             "      --rules N            rules to show (default 10)\n"
-            "      --min-count N        minimum co-occurrence count of a rule (default 2)\n"
+            "      --min-count X        minimum co-occurrence of a rule, in users (default 2)\n"
             "      --min-support X      minimum support, fraction of all weight (default 0)\n"
             "      --min-confidence X   minimum confidence 0..1 (default 0)\n"
             "      --min-lift X         minimum lift (default 0)\n"
@@ -267,28 +268,25 @@ int cmd_inspect(int argc, char **argv) {
             break;
         case O_NEIGHBORS:
         case O_RULES:
-        case O_MIN_COUNT:
             if ((bad = parse_uint(optarg, UINT32_MAX, &uv)) != 0) break;
-            *(c == O_NEIGHBORS ? &o.max_neighbors
-              : c == O_RULES   ? &o.max_rules
-                               : &o.rules.min_count) = (uint32_t)uv;
+            *(c == O_NEIGHBORS ? &o.max_neighbors : &o.max_rules) = (uint32_t)uv;
             rs_buf_printf(&q, "%s%s=%lu", q.len ? "&" : "",
-                          c == O_NEIGHBORS ? "neighbors"
-                          : c == O_RULES   ? "rules"
-                                           : "min_count",
-                          uv);
+                          c == O_NEIGHBORS ? "neighbors" : "rules", uv);
             break;
+        case O_MIN_COUNT:
         case O_MIN_SUPPORT:
         case O_MIN_CONF:
         case O_MIN_LIFT:
             if ((bad = parse_nonneg(optarg, &dv)) != 0) break;
-            *(c == O_MIN_SUPPORT ? &o.rules.min_support
-              : c == O_MIN_CONF  ? &o.rules.min_confidence
-                                 : &o.rules.min_lift) = dv;
+            *(c == O_MIN_COUNT     ? &o.rules.min_count
+              : c == O_MIN_SUPPORT ? &o.rules.min_support
+              : c == O_MIN_CONF    ? &o.rules.min_confidence
+                                   : &o.rules.min_lift) = dv;
             rs_buf_printf(&q, "%s%s=%.17g", q.len ? "&" : "",
-                          c == O_MIN_SUPPORT ? "min_support"
-                          : c == O_MIN_CONF  ? "min_confidence"
-                                             : "min_lift",
+                          c == O_MIN_COUNT     ? "min_count"
+                          : c == O_MIN_SUPPORT ? "min_support"
+                          : c == O_MIN_CONF    ? "min_confidence"
+                                               : "min_lift",
                           dv);
             break;
         case O_TIMEOUT:

@@ -190,6 +190,12 @@ const rs_conf_prop_t rs_conf_props[] = {
             "Comma-separated item ids that are never recommended."),
     I64("popularity.halflife.ms", S_REC, popularity_halflife_ms, DAY_MS, 1000, YEAR_MS,
         "Half-life of the exponentially decayed popularity counts (ms)."),
+    I64("trending.halflife.ms", S_REC, trending_halflife_ms, 3600000, 1000, YEAR_MS,
+        "Short window of the trending score (rate over this half-life / rate over "
+        "popularity.halflife.ms)."),
+    DBL("rec.trending.min", S_REC, rec_trending_min, 3.0, 1.0, 1e9,
+        "A popular item in a list is explained as \"trending\" when its trending score is at "
+        "least this."),
 
     /* validation */
     I64("validate.max.future.ms", S_VALID, validate_max_future_ms, 300000, 0, YEAR_MS,

@@ -98,6 +98,22 @@ static void item_id_text(rs_state_t *st, rs_buf_t *b, uint32_t idx) {
         rs_buf_printf(b, "#%" PRIu32, idx);
 }
 
+/* Interned category/brand name as a JSON string, null if unknown. */
+static void json_name(rs_state_t *st, rs_buf_t *b, uint32_t ix) {
+    uint32_t len = 0;
+    const char *n = ix ? rs_state_name(st, ix, &len) : NULL;
+    if (n && len)
+        rs_buf_json_str(b, n, len);
+    else
+        put(b, "null");
+}
+
+static void text_name(rs_state_t *st, rs_buf_t *b, const char *label, uint32_t ix) {
+    uint32_t len = 0;
+    const char *n = ix ? rs_state_name(st, ix, &len) : NULL;
+    if (n && len) rs_buf_printf(b, "%s %.*s, ", label, (int)(len > 100 ? 100 : len), n);
+}
+
 /* ------------------------------------------------------------ user */
 
 rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc, const char *id,
@@ -211,7 +227,7 @@ rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc,
 typedef struct nb_view {
     uint32_t item;
     float sim;
-    uint32_t count;
+    double count; /* co-occurrence in pair units */
     uint32_t pos; /* rank in the top list */
 } nb_view_t;
 
@@ -232,6 +248,7 @@ static nb_view_t *neighbours(rs_state_t *st, rs_item_t *it, uint32_t max, uint32
     const rs_nbr_t *top = rs_state_item_top(st, it, &n);
     if (n > max) n = max;
     nb_view_t *v = rs_xmalloc((n ? n : 1) * sizeof(*v));
+    double scale = (double)rs_state_pair_scale(st);
     for (uint32_t i = 0; i < n; i++) v[i] = (nb_view_t){top[i].item, top[i].sim, 0, i};
     if (n) {
         qsort(v, n, sizeof(*v), cmp_nb_item);
@@ -239,7 +256,7 @@ static nb_view_t *neighbours(rs_state_t *st, rs_item_t *it, uint32_t max, uint32
             if (it->nb[i].key == UINT32_MAX) continue;
             nb_view_t key = {.item = it->nb[i].key};
             nb_view_t *hit = bsearch(&key, v, n, sizeof(*v), cmp_nb_item);
-            if (hit) hit->count = it->nb[i].cnt;
+            if (hit) hit->count = (double)it->nb[i].cnt / scale;
         }
         qsort(v, n, sizeof(*v), cmp_nb_pos);
     }
@@ -283,14 +300,26 @@ rs_err_t rs_inspect_item(rs_state_t *st, const rs_conf_t *conf, const char *id, 
                       "  seen        %s .. %s\n",
                       it->weight, rs_state_total_weight(st), pop, fmt_ts(now, t0, sizeof(t0)),
                       fmt_ts(it->first_ts, t1, sizeof(t1)), fmt_ts(it->last_ts, t2, sizeof(t2)));
+        put(out, "  catalog     ");
+        text_name(st, out, "category", it->category);
+        text_name(st, out, "brand", it->brand);
+        if (it->price >= 0) rs_buf_printf(out, "price %.2f, ", it->price);
+        if (it->flags & RS_ITEM_OUT_OF_STOCK) put(out, "out of stock, ");
+        if (it->flags & RS_ITEM_BLOCKED) put(out, "blocklisted, ");
+        if (it->flags & RS_ITEM_DELETED) put(out, "deleted, ");
+        if (out->len >= 2 && out->p[out->len - 2] == ',')
+            out->len -= 2;
+        else
+            put(out, "-");
+        rs_buf_putc(out, '\n');
         rs_buf_printf(out, "neighbours (%s; %" PRIu32 " co-occurring items)\n", simname, it->nb_n);
         for (uint32_t i = 0; i < nn; i++) {
             rs_buf_printf(out, "  %2" PRIu32 ". ", i + 1);
             item_id_text(st, out, nb[i].item);
-            rs_buf_printf(out, "  sim %.4f  count %" PRIu32 "\n", (double)nb[i].sim, nb[i].count);
+            rs_buf_printf(out, "  sim %.4f  count %.4g\n", (double)nb[i].sim, nb[i].count);
         }
         if (!nn) put(out, "  (none)\n");
-        rs_buf_printf(out, "rules (min count %" PRIu32 ")\n", o->rules.min_count);
+        rs_buf_printf(out, "rules (min count %g)\n", o->rules.min_count);
         for (size_t i = 0; i < nr; i++) {
             put(out, "  ");
             rs_rule_format(st, it, &rules[i], out);
@@ -304,6 +333,23 @@ rs_err_t rs_inspect_item(rs_state_t *st, const rs_conf_t *conf, const char *id, 
         rs_buf_json_str(out, it->id, it->id_len);
         json_key(out, &f, "idx");
         rs_buf_printf(out, "%" PRIu32, it->idx);
+        json_key(out, &f, "category");
+        json_name(st, out, it->category);
+        json_key(out, &f, "brand");
+        json_name(st, out, it->brand);
+        json_key(out, &f, "price");
+        json_num(out, it->price >= 0 ? it->price : NAN);
+        json_key(out, &f, "attributes");
+        if (it->attrs)
+            rs_buf_json_str(out, it->attrs, strlen(it->attrs));
+        else
+            put(out, "null");
+        json_key(out, &f, "out_of_stock");
+        put(out, it->flags & RS_ITEM_OUT_OF_STOCK ? "true" : "false");
+        json_key(out, &f, "blocked");
+        put(out, it->flags & RS_ITEM_BLOCKED ? "true" : "false");
+        json_key(out, &f, "deleted");
+        put(out, it->flags & RS_ITEM_DELETED ? "true" : "false");
         json_key(out, &f, "counts");
         json_counts(out, it->counts);
         json_key(out, &f, "events");
@@ -333,7 +379,9 @@ rs_err_t rs_inspect_item(rs_state_t *st, const rs_conf_t *conf, const char *id, 
             item_id_json(st, out, nb[i].item);
             put(out, ",\"similarity\":");
             json_num(out, (double)nb[i].sim);
-            rs_buf_printf(out, ",\"count\":%" PRIu32 "}", nb[i].count);
+            put(out, ",\"count\":");
+            json_num(out, nb[i].count);
+            rs_buf_putc(out, '}');
         }
         rs_buf_putc(out, ']');
         json_key(out, &f, "rules");
@@ -341,7 +389,9 @@ rs_err_t rs_inspect_item(rs_state_t *st, const rs_conf_t *conf, const char *id, 
         for (size_t i = 0; i < nr; i++) {
             put(out, i ? ",{\"item_id\":" : "{\"item_id\":");
             item_id_json(st, out, rules[i].item);
-            rs_buf_printf(out, ",\"count\":%" PRIu32 ",\"support\":", rules[i].count);
+            put(out, ",\"count\":");
+            json_num(out, rules[i].count);
+            put(out, ",\"support\":");
             json_num(out, rules[i].support);
             put(out, ",\"confidence\":");
             json_num(out, rules[i].confidence);
@@ -402,7 +452,7 @@ rs_err_t rs_inspect_opts_query(rs_inspect_opts_t *o, const char *query) {
             else if (KEY("rules"))
                 bad = parse_u32(v, vl, &o->max_rules);
             else if (KEY("min_count"))
-                bad = parse_u32(v, vl, &o->rules.min_count);
+                bad = parse_frac(v, vl, &o->rules.min_count);
             else if (KEY("min_support"))
                 bad = parse_frac(v, vl, &o->rules.min_support);
             else if (KEY("min_confidence"))

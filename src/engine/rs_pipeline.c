@@ -157,6 +157,10 @@ static const char *verb(int type) {
 
 void rs_pipeline_reason(rs_state_t *st, uint32_t because, int because_type, char *buf,
                         size_t size) {
+    if (because_type == RS_BECAUSE_TRENDING) {
+        snprintf(buf, size, "trending");
+        return;
+    }
     if (because_type == RS_BECAUSE_CATEGORY) {
         uint32_t n;
         const char *cat = rs_state_name(st, because, &n);

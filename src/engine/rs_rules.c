@@ -7,12 +7,12 @@
  * best `max` rules (root = the worst rule kept), then a heapsort in place:
  * O(row * log max) and no allocation, so it is safe to call from an HTTP
  * handler on the loop thread. */
-#include <inttypes.h>
+#include <math.h>
 
 #include "recstream/rs_rules.h"
 
 void rs_rules_opts_default(rs_rules_opts_t *o) {
-    o->min_count = 2;
+    o->min_count = 2.0;
     o->min_support = 0.0;
     o->min_confidence = 0.0;
     o->min_lift = 0.0;
@@ -46,18 +46,19 @@ size_t rs_rules_for_item(rs_state_t *st, const rs_item_t *a, const rs_rules_opts
     if (!a || !max) return 0;
     rs_state_sync(st); /* buffered pair increments -> rows */
     double N = (double)rs_state_total_weight(st), na = (double)a->weight;
-    if (N <= 0 || na <= 0) return 0;
+    double scale = (double)rs_state_pair_scale(st);
+    if (N <= 0 || na <= 0 || scale <= 0) return 0;
     size_t hn = 0;
     for (uint32_t i = 0; i < a->nb_cap; i++) {
         const rs_nbent_t *e = &a->nb[i];
         if (e->key == UINT32_MAX || e->key == a->idx || e->cnt == 0) continue;
-        if (e->cnt < o->min_count) continue;
+        double c = (double)e->cnt / scale;
+        if (c < o->min_count) continue;
         const rs_item_t *b = rs_state_item_by_idx(st, e->key);
         if (!b) continue;
-        rs_rule_t r = {.item = e->key, .count = e->cnt};
-        r.support = (double)e->cnt / N;
-        r.confidence = (double)e->cnt / na;
-        if (r.confidence > 1.0) r.confidence = 1.0;
+        rs_rule_t r = {.item = e->key, .count = c};
+        r.support = c / N > 1.0 ? 1.0 : c / N;
+        r.confidence = c / na > 1.0 ? 1.0 : c / na;
         r.lift = b->weight ? r.confidence / ((double)b->weight / N) : 0.0;
         if (r.support < o->min_support || r.confidence < o->min_confidence || r.lift < o->min_lift)
             continue;
@@ -84,8 +85,10 @@ void rs_rule_format(rs_state_t *st, const rs_item_t *a, const rs_rule_t *r, rs_b
     int la = (int)(a->id_len > 100 ? 100 : a->id_len);
     int lb = b ? (int)(b->id_len > 100 ? 100 : b->id_len) : 1;
     double pct = r->confidence * 100.0; /* "80%", but "7.5%" below 10 */
+    double whole = floor(r->count + 0.5);
     rs_buf_printf(out,
                   "customers who interacted with %.*s also interacted with %.*s: %.*f%% "
-                  "(lift %.1f, support %" PRIu32 ")",
-                  la, a->id, lb, b ? b->id : "?", pct < 9.95 ? 1 : 0, pct, r->lift, r->count);
+                  "(lift %.1f, support %.*f)",
+                  la, a->id, lb, b ? b->id : "?", pct < 9.95 ? 1 : 0, pct, r->lift,
+                  fabs(r->count - whole) < 0.05 ? 0 : 1, r->count);
 }

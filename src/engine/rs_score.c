@@ -151,7 +151,11 @@ static size_t fill(rs_scorer_t *sc, rs_state_t *st, const uint32_t *list, uint32
         cap_add(caps, it->category);
         if (b < sc->cap) sc->sl[b].mark = 3;
         /* fill items score below any kNN match, in list order */
-        out[have++] = (rs_scored_t){b, base * (float)(n - i) / (float)n, because, because_type};
+        uint8_t bt = because_type;
+        if (bt == RS_BECAUSE_POPULAR &&
+            rs_state_item_trending(st, it, rs_state_event_now(st)) >= sc->conf->rec_trending_min)
+            bt = RS_BECAUSE_TRENDING;
+        out[have++] = (rs_scored_t){b, base * (float)(n - i) / (float)n, because, bt};
     }
     return have;
 }

@@ -22,7 +22,8 @@
  *                                        i64 rec_version, u64 rec_hash, i64 rec_emit_ms
  *   items   item id bytes                u8 ver=2, u32 idx, u32 counts[8], u64 weight,
  *                                        f64 pop_log, i64 first_ts, i64 last_ts,
- *                                        u8 flags, f64 price, u64 pop_seq, 3 x (u16 len, bytes):
+ *                                        u8 flags, f64 price, u64 pop_seq, f64 trend_log,
+ *                                        3 x (u16 len, bytes):
  *                                        category, brand, attributes (ver=1: none)
  *   cooc    u32 BE item idx              sparse row: (u32 nbr idx, u32 count)* sorted by idx;
  *                                        merge operator sums rows (one operand per item per batch)
@@ -122,7 +123,8 @@ struct rs_state {
     size_t n_unwritten, cap_unwritten;
     int inflight; /* unwritten[0] is being written by another thread */
     int64_t event_now;
-    double halflife; /* ms, 0 = no decay */
+    double halflife;       /* ms, 0 = no decay */
+    double trend_halflife; /* ms, the short window of the trending score */
 
     /* interned category/brand names; [0] is "" */
     rs_strmap_t names_by_id;
@@ -354,6 +356,7 @@ static rs_item_t *item_new(rs_state_t *st, const char *id, size_t len, uint64_t 
     it->id_len = (uint32_t)len;
     it->idx = st->n_items;
     it->pop_log = -INFINITY;
+    it->trend_log = -INFINITY;
     it->price = -1;
     if (is_blocked(st, id, len)) it->flags |= RS_ITEM_BLOCKED;
     GROW(st->items, st->n_items, st->cap_items);
@@ -454,7 +457,7 @@ static void put_str16(rs_buf_t *v, const char *p, uint32_t len) {
 }
 
 static void item_encode(const rs_state_t *st, const rs_item_t *it, rs_buf_t *v) {
-    unsigned char b[1 + 4 + 4 * RS_EV__COUNT + 8 + 8 + 8 + 8 + 1 + 8 + 8], *p = b;
+    unsigned char b[1 + 4 + 4 * RS_EV__COUNT + 8 + 8 + 8 + 8 + 1 + 8 + 8 + 8], *p = b;
     *p++ = 2;
     rs_put_u32(p, it->idx), p += 4;
     for (int i = 0; i < RS_EV__COUNT; i++) rs_put_u32(p, it->counts[i]), p += 4;
@@ -468,6 +471,8 @@ static void item_encode(const rs_state_t *st, const rs_item_t *it, rs_buf_t *v) 
     memcpy(&f, &it->price, 8);
     rs_put_u64(p, f), p += 8;
     rs_put_u64(p, it->pop_seq), p += 8;
+    memcpy(&f, &it->trend_log, 8);
+    rs_put_u64(p, f), p += 8;
     rs_buf_reset(v);
     rs_buf_append(v, b, (size_t)(p - b));
     uint32_t n;
@@ -501,12 +506,15 @@ static int item_decode(rs_state_t *st, rs_item_t *it, const unsigned char *p, si
     it->first_ts = (int64_t)rs_get_u64(p), p += 8;
     it->last_ts = (int64_t)rs_get_u64(p), p += 8;
     it->price = -1;
+    it->trend_log = -INFINITY;
     if (ver == 1) return 0;
-    if (end - p < 17) return -1;
+    if (end - p < 25) return -1;
     it->flags = *p++;
     f = rs_get_u64(p), p += 8;
     memcpy(&it->price, &f, 8);
     it->pop_seq = rs_get_u64(p), p += 8;
+    f = rs_get_u64(p), p += 8;
+    memcpy(&it->trend_log, &f, 8);
     const char *s;
     uint32_t n;
     if (get_str16(&p, end, &s, &n)) return -1;
@@ -790,6 +798,7 @@ static rs_err_t state_open(rs_state_t **out, const rs_conf_t *conf, int ro, char
     st->conf = conf;
     st->read_only = ro;
     st->halflife = (double)conf->popularity_halflife_ms;
+    st->trend_halflife = (double)conf->trending_halflife_ms;
     rs_rocks_opts_t o = {.sync = conf->state_sync,
                          .cache_mb = conf->state_cache_mb,
                          .write_buffer_mb = conf->state_write_buffer_mb,
@@ -932,14 +941,17 @@ int rs_state_dedup(rs_state_t *st, const char *event_id, size_t len) {
 
 /* ------------------------------------------------------------------ apply */
 
+/* log2(2^acc + 2^x) without overflow */
+static inline double log2_add(double acc, double x) {
+    if (acc == -INFINITY) return x;
+    double hi = acc > x ? acc : x, lo = acc > x ? x : acc;
+    return hi + log2(1.0 + exp2(lo - hi));
+}
+
 static void pop_add(rs_state_t *st, rs_item_t *it, int w, int64_t ts) {
-    double x = log2((double)w) + (st->halflife > 0 ? (double)ts / st->halflife : 0.0);
-    if (it->pop_log == -INFINITY) {
-        it->pop_log = x;
-    } else {
-        double hi = it->pop_log > x ? it->pop_log : x, lo = it->pop_log > x ? x : it->pop_log;
-        it->pop_log = hi + log2(1.0 + exp2(lo - hi));
-    }
+    double lw = log2((double)w);
+    it->pop_log = log2_add(it->pop_log, lw + (st->halflife > 0 ? (double)ts / st->halflife : 0.0));
+    it->trend_log = log2_add(it->trend_log, lw + (double)ts / st->trend_halflife);
     pop_touch(st, it);
     catpop_touch(st, it);
 }
@@ -1366,6 +1378,18 @@ uint64_t rs_state_bytes(rs_state_t *st) {
 double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64_t now) {
     if (it->pop_log == -INFINITY) return 0.0;
     return exp2(it->pop_log - (st->halflife > 0 ? (double)now / st->halflife : 0.0));
+}
+
+double rs_state_item_trending(const rs_state_t *st, const rs_item_t *it, int64_t now) {
+    if (it->trend_log == -INFINITY || it->pop_log == -INFINITY) return 0.0;
+    /* an item younger than the long window has no usual rate to compare with */
+    if (st->halflife > 0 && (double)(now - it->first_ts) < st->halflife) return 0.0;
+    /* rates: decayed sum / half-life, over the short and the long window */
+    double hs = st->trend_halflife, hl = st->halflife > 0 ? st->halflife : 0;
+    double ls = it->trend_log - (double)now / hs - log2(hs);
+    double ll = hl > 0 ? it->pop_log - (double)now / hl - log2(hl)
+                       : it->pop_log - log2((double)(now - it->first_ts) + hs);
+    return exp2(ls - ll);
 }
 
 /* Rebuilds an item's top-N list from its whole row. */

@@ -30,7 +30,10 @@ static rs_conf_t *mkconf(void) {
     snprintf(g_dir, sizeof(g_dir), "%s/rs-test-inspect-XXXXXX", t && *t ? t : "/tmp");
     if (!mkdtemp(g_dir)) abort();
     rs_conf_set(c, "state.dir", g_dir, "test", err, sizeof(err));
+    /* pin what the hand-computed numbers assume */
     rs_conf_set(c, "rec.similarity", "cosine", "test", err, sizeof(err));
+    rs_conf_set(c, "cooc.pair.weight", "position", "test", err, sizeof(err));
+    rs_conf_set(c, "cooc.window.count", "10", "test", err, sizeof(err));
     return c;
 }
 
@@ -43,26 +46,34 @@ static void rmdir_r(void) {
 
 static int64_t g_ts;
 
-static void apply(rs_state_t *st, const char *user, const char *item, rs_evtype_t t, double price) {
+static void apply_cat(rs_state_t *st, const char *user, const char *item, rs_evtype_t t,
+                      double price, const char *category) {
     rs_event_t e = {0};
     int late;
-    e.fields = RS_F_REQUIRED | (price > 0 ? RS_F_PRICE : 0);
+    e.fields = RS_F_REQUIRED | (price > 0 ? RS_F_PRICE : 0) | (category ? RS_F_CATEGORY : 0);
     e.type = t;
     e.ts_ms = g_ts += 1000;
     e.event_id = rs_str("x", 1);
     e.user_id = rs_str(user, (uint32_t)strlen(user));
     e.item_id = rs_str(item, (uint32_t)strlen(item));
     e.price = price;
+    if (category) e.category = rs_str(category, (uint32_t)strlen(category));
     rs_state_apply(st, &e, 0, &late);
 }
 
-/* Views unless noted (default weights: view 1, purchase 5):
+static void apply(rs_state_t *st, const char *user, const char *item, rs_evtype_t t, double price) {
+    apply_cat(st, user, item, t, price, NULL);
+}
+
+/* Views unless noted; n(X) = users X is new to; pairs weighted by position
+ * (1 for the most recent partner, 1/2 for the one before):
  *   u1: A B   u2: A B   u3: A C   u4: B C   u5: A B C
- *   u6: A, A purchase (19.5)   u7: P purchase (5)   u8: "red shoe", Q
- * cnt(A,B) = 3, cnt(A,C) = 2; n(A) = 4 + 1 + 5 = 10, n(B) = 4, n(C) = 3;
- * N = 11 + 6 + 5 + 2 = 24.
- *   A -> B: support 3/24, confidence 0.3, lift 0.3 / (4/24) = 1.8
- *   A -> C: support 2/24, confidence 0.2, lift 0.2 / (3/24) = 1.6
+ *   u6: A, A purchase (19.5)   u7: P purchase (5, category "toys")   u8: "red shoe", Q
+ * c(A,B) = 3, c(A,C) = 1 + 1/2 = 1.5; n(A) = 5 (u6's purchase is a repeat),
+ * n(B) = 4, n(C) = 3, N = 5 + 4 + 3 + 1 + 1 + 1 = 15.
+ *   A -> B: support 3/15, confidence 3/5, lift 0.6 / (4/15) = 2.25
+ *   A -> C: support 1.5/15, confidence 0.3, lift 0.3 / (3/15) = 1.5
+ *           (below the default min_count of 2)
  * A: views 5, purchases 1 -> conversion 0.2; P: no views -> null.
  * A's first event is event 1, its last event 13 (u6's purchase); 16 events. */
 static rs_state_t *build(rs_conf_t *conf) {
@@ -79,7 +90,7 @@ static rs_state_t *build(rs_conf_t *conf) {
     }
     apply(st, "u6", "A", RS_EV_VIEW, 0);
     apply(st, "u6", "A", RS_EV_PURCHASE, 19.5);
-    apply(st, "u7", "P", RS_EV_PURCHASE, 5);
+    apply_cat(st, "u7", "P", RS_EV_PURCHASE, 5, "toys");
     apply(st, "u8", "red shoe", RS_EV_VIEW, 0);
     apply(st, "u8", "Q", RS_EV_VIEW, 0);
     return st;
@@ -115,13 +126,19 @@ static int check_item_a(json_t *j, rs_state_t *st) {
     CHK(j && json_is_object(j));
     CHK(!strcmp(jstr(j, "item_id"), "A"));
     CHK(jint(j, "idx") == 0);
+    CHK(json_is_null(json_object_get(j, "category")) && json_is_null(json_object_get(j, "brand")));
+    CHK(jnum(j, "price") == 19.5); /* the newest event's price */
+    CHK(json_is_null(json_object_get(j, "attributes")));
+    CHK(json_is_false(json_object_get(j, "out_of_stock")));
+    CHK(json_is_false(json_object_get(j, "blocked")) &&
+        json_is_false(json_object_get(j, "deleted")));
     json_t *c = json_object_get(j, "counts");
     CHK(jint(c, "view") == 5 && jint(c, "purchase") == 1 && jint(c, "cart") == 0);
     CHK(json_object_size(c) == 8);
     CHK(jint(j, "events") == 6);
     CHK(fabs(jnum(j, "conversion_rate") - 0.2) < 1e-9);
-    CHK(jint(j, "weight") == 10);
-    CHK(jint(j, "total_weight") == 24);
+    CHK(jint(j, "weight") == 5);
+    CHK(jint(j, "total_weight") == 15);
     CHK(jint(j, "first_ts") == g_t0 + 1000);
     CHK(jint(j, "last_ts") == g_t0 + 13000);
     CHK(jint(j, "popularity_at") == g_t0 + 16000);
@@ -142,24 +159,18 @@ static int check_item_a(json_t *j, rs_state_t *st) {
     json_t *nb = json_object_get(j, "neighbors");
     CHK(json_array_size(nb) == 2);
     CHK(!strcmp(jstr(json_array_get(nb, 0), "item_id"), "B"));
-    CHK(jint(json_array_get(nb, 0), "count") == 3);
+    CHK(jnum(json_array_get(nb, 0), "count") == 3.0);
     CHK(!strcmp(jstr(json_array_get(nb, 1), "item_id"), "C"));
-    CHK(jint(json_array_get(nb, 1), "count") == 2);
+    CHK(jnum(json_array_get(nb, 1), "count") == 1.5);
     json_t *r = json_object_get(j, "rules");
-    CHK(json_array_size(r) == 2);
-    json_t *r0 = json_array_get(r, 0), *r1 = json_array_get(r, 1);
-    CHK(!strcmp(jstr(r0, "item_id"), "B") && jint(r0, "count") == 3);
-    CHK(fabs(jnum(r0, "support") - 3.0 / 24) < 1e-8);
-    CHK(fabs(jnum(r0, "confidence") - 0.3) < 1e-8);
-    CHK(fabs(jnum(r0, "lift") - 1.8) < 1e-8);
+    CHK(json_array_size(r) == 1);
+    json_t *r0 = json_array_get(r, 0);
+    CHK(!strcmp(jstr(r0, "item_id"), "B") && jnum(r0, "count") == 3.0);
+    CHK(fabs(jnum(r0, "support") - 0.2) < 1e-8);
+    CHK(fabs(jnum(r0, "confidence") - 0.6) < 1e-8);
+    CHK(fabs(jnum(r0, "lift") - 2.25) < 1e-8);
     CHK(!strcmp(jstr(r0, "text"), "customers who interacted with A also interacted with B: "
-                                  "30% (lift 1.8, support 3)"));
-    CHK(!strcmp(jstr(r1, "item_id"), "C") && jint(r1, "count") == 2);
-    CHK(fabs(jnum(r1, "support") - 2.0 / 24) < 1e-8);
-    CHK(fabs(jnum(r1, "confidence") - 0.2) < 1e-8);
-    CHK(fabs(jnum(r1, "lift") - 1.6) < 1e-8);
-    CHK(!strcmp(jstr(r1, "text"), "customers who interacted with A also interacted with C: "
-                                  "20% (lift 1.6, support 2)"));
+                                  "60% (lift 2.2, support 3)"));
     return 0;
 }
 
@@ -179,20 +190,31 @@ TEST(item_json) {
     j = parse(&b);
     ASSERT(j != NULL);
     ASSERT(json_is_null(json_object_get(j, "conversion_rate")));
-    ASSERT_EQ(jint(j, "weight"), 5);
+    ASSERT_EQ(jint(j, "weight"), 1);
+    ASSERT_STREQ(jstr(j, "category"), "toys");
+    ASSERT_NEAR(jnum(j, "price"), 5.0, 0);
     ASSERT_EQ(json_array_size(json_object_get(j, "neighbors")), 0);
     ASSERT_EQ(json_array_size(json_object_get(j, "rules")), 0);
     json_decref(j);
 
-    /* options: one rule, one neighbour; min_count 3 leaves only A -> B */
+    /* options: one neighbour; min_count 1 lets A -> C in */
     rs_inspect_opts_t o;
     rs_inspect_opts_default(&o);
-    ASSERT_OK(rs_inspect_opts_query(&o, "neighbors=1&rules=5&min_count=3"));
+    ASSERT_OK(rs_inspect_opts_query(&o, "neighbors=1&rules=5&min_count=1"));
     rs_buf_reset(&b);
     ASSERT_OK(rs_inspect_item(st, conf, "A", 1, &o, &b));
     j = parse(&b);
     ASSERT_EQ(json_array_size(json_object_get(j, "neighbors")), 1);
-    ASSERT_EQ(json_array_size(json_object_get(j, "rules")), 1);
+    json_t *r = json_object_get(j, "rules");
+    ASSERT_EQ(json_array_size(r), 2);
+    json_t *r1 = json_array_get(r, 1);
+    ASSERT_STREQ(jstr(r1, "item_id"), "C");
+    ASSERT_NEAR(jnum(r1, "count"), 1.5, 1e-12);
+    ASSERT_NEAR(jnum(r1, "support"), 0.1, 1e-8);
+    ASSERT_NEAR(jnum(r1, "confidence"), 0.3, 1e-8);
+    ASSERT_NEAR(jnum(r1, "lift"), 1.5, 1e-8);
+    ASSERT_STREQ(jstr(r1, "text"), "customers who interacted with A also interacted with C: 30% "
+                                   "(lift 1.5, support 1.5)");
     json_decref(j);
 
     /* unknown: RS_ENOTFOUND, nothing appended */
@@ -202,16 +224,16 @@ TEST(item_json) {
 
     /* text */
     o.fmt = RS_INSPECT_TEXT;
-    o.rules.min_count = 2;
     ASSERT_OK(rs_inspect_item(st, conf, "A", 1, &o, &b));
     const char *txt = rs_buf_cstr(&b);
     ASSERT(strstr(txt, "item A (idx 0)\n") != NULL);
     ASSERT(strstr(txt, "  conversion  20.00% (1 purchases / 5 views)\n") != NULL);
-    ASSERT(strstr(txt, "  weight      10 of 24\n") != NULL);
+    ASSERT(strstr(txt, "  weight      5 of 15\n") != NULL);
+    ASSERT(strstr(txt, "  catalog     price 19.50\n") != NULL);
     ASSERT(strstr(txt, "   1. B  sim ") != NULL);
     ASSERT(strstr(txt, "count 3\n") != NULL);
-    ASSERT(strstr(txt, "  customers who interacted with A also interacted with C: 20% (lift 1.6, "
-                       "support 2)\n") != NULL);
+    ASSERT(strstr(txt, "  customers who interacted with A also interacted with C: 30% (lift 1.5, "
+                       "support 1.5)\n") != NULL);
     rs_buf_free(&b);
     rs_state_close(st);
     rmdir_r();
@@ -316,9 +338,9 @@ TEST(pct_and_query) {
     rs_inspect_opts_default(&o);
     ASSERT_EQ(o.max_rules, 10);
     ASSERT_EQ(o.rules.min_count, 2);
-    ASSERT_OK(rs_inspect_opts_query(&o, "rules=3&min_count=1&min_confidence=0.25&junk=1&x"));
+    ASSERT_OK(rs_inspect_opts_query(&o, "rules=3&min_count=1.5&min_confidence=0.25&junk=1&x"));
     ASSERT_EQ(o.max_rules, 3);
-    ASSERT_EQ(o.rules.min_count, 1);
+    ASSERT_NEAR(o.rules.min_count, 1.5, 1e-12);
     ASSERT_NEAR(o.rules.min_confidence, 0.25, 1e-12);
     ASSERT_OK(rs_inspect_opts_query(&o, ""));
     ASSERT_OK(rs_inspect_opts_query(&o, NULL));

@@ -17,6 +17,9 @@ static rs_conf_t *mkconf(void) {
     snprintf(g_dir, sizeof(g_dir), "%s/rs-test-rules-XXXXXX", t && *t ? t : "/tmp");
     if (!mkdtemp(g_dir)) abort();
     rs_conf_set(c, "state.dir", g_dir, "test", err, sizeof(err));
+    /* pin what the hand-computed numbers assume */
+    rs_conf_set(c, "cooc.pair.weight", "position", "test", err, sizeof(err));
+    rs_conf_set(c, "cooc.window.count", "10", "test", err, sizeof(err));
     return c;
 }
 
@@ -43,14 +46,15 @@ static rs_item_t *item(rs_state_t *st, const char *id) {
     return rs_state_item_get(st, id, strlen(id));
 }
 
-/* Views only (weight 1), one session per user:
+/* Views, one user per line, n(X) = users X is new to, pairs weighted by
+ * position (1 for the most recent partner, 1/2 for the one before):
  *   u1: A B   u2: A B   u3: A C   u4: B C   u5: A B C
- * cnt(A,B) = 3 (u1, u2, u5), cnt(A,C) = 2 (u3, u5), cnt(B,C) = 2 (u4, u5)
+ * c(A,B) = 1 + 1 + 1 = 3 (u5: B right after A)
+ * c(A,C) = 1 (u3) + 1/2 (u5: C two after A) = 1.5, c(B,C) = 1 + 1 = 2
  * n(A) = 4, n(B) = 4, n(C) = 3, N = 11
  *   A -> B: support 3/11, confidence 3/4, lift (3/4)/(4/11) = 2.0625
- *   A -> C: support 2/11, confidence 2/4, lift (1/2)/(3/11) = 11/6
- *   C -> A: confidence 2/3, lift (2/3)/(4/11) = 11/6
- *   C -> B: confidence 2/3, lift 11/6 (tie with C -> A: lower idx first) */
+ *   A -> C: support 1.5/11, confidence 1.5/4, lift (3/8)/(3/11) = 1.375
+ *   C -> B: confidence 2/3, lift (2/3)/(4/11) = 11/6 (before C -> A: 1.5/3) */
 static void build_abc(rs_state_t *st) {
     int64_t t = 1700000000000;
     const char *seq[5][3] = {
@@ -73,111 +77,118 @@ TEST(exact_numbers) {
     ASSERT_EQ(a->weight, 4);
     ASSERT_EQ(c->weight, 3);
     rs_rule_t r[8];
+    /* default min_count 2: A -> C (1.5) is below it */
     size_t n = rs_rules_for_item(st, a, NULL, r, 8);
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(r[0].item, b->idx);
+    rs_rules_opts_t o;
+    rs_rules_opts_default(&o);
+    ASSERT_NEAR(o.min_count, 2.0, 0);
+    o.min_count = 1;
+    n = rs_rules_for_item(st, a, &o, r, 8);
     ASSERT_EQ(n, 2);
     ASSERT_EQ(r[0].item, b->idx);
-    ASSERT_EQ(r[0].count, 3);
+    ASSERT_NEAR(r[0].count, 3.0, 1e-12);
     ASSERT_NEAR(r[0].support, 3.0 / 11.0, 1e-12);
     ASSERT_NEAR(r[0].confidence, 0.75, 1e-12);
     ASSERT_NEAR(r[0].lift, 2.0625, 1e-12);
     ASSERT_EQ(r[1].item, c->idx);
-    ASSERT_EQ(r[1].count, 2);
-    ASSERT_NEAR(r[1].support, 2.0 / 11.0, 1e-12);
-    ASSERT_NEAR(r[1].confidence, 0.5, 1e-12);
-    ASSERT_NEAR(r[1].lift, 11.0 / 6.0, 1e-12);
+    ASSERT_NEAR(r[1].count, 1.5, 1e-12);
+    ASSERT_NEAR(r[1].support, 1.5 / 11.0, 1e-12);
+    ASSERT_NEAR(r[1].confidence, 0.375, 1e-12);
+    ASSERT_NEAR(r[1].lift, 1.375, 1e-12);
 
-    /* C -> A and C -> B tie on confidence and lift: lower idx (A) first */
-    n = rs_rules_for_item(st, c, NULL, r, 8);
+    n = rs_rules_for_item(st, c, &o, r, 8);
     ASSERT_EQ(n, 2);
-    ASSERT_EQ(r[0].item, a->idx);
-    ASSERT_EQ(r[1].item, b->idx);
+    ASSERT_EQ(r[0].item, b->idx);
     ASSERT_NEAR(r[0].confidence, 2.0 / 3.0, 1e-12);
     ASSERT_NEAR(r[0].lift, 11.0 / 6.0, 1e-12);
-    ASSERT_NEAR(r[1].lift, 11.0 / 6.0, 1e-12);
+    ASSERT_EQ(r[1].item, a->idx);
+    ASSERT_NEAR(r[1].confidence, 0.5, 1e-12);
+    ASSERT_NEAR(r[1].lift, 1.375, 1e-12);
 
     /* bounded: only the best one */
-    n = rs_rules_for_item(st, a, NULL, r, 1);
-    ASSERT_EQ(n, 1);
+    ASSERT_EQ(rs_rules_for_item(st, a, &o, r, 1), 1);
     ASSERT_EQ(r[0].item, b->idx);
-    ASSERT_EQ(rs_rules_for_item(st, a, NULL, r, 0), 0);
+    ASSERT_EQ(rs_rules_for_item(st, a, &o, r, 0), 0);
 
     /* thresholds */
-    rs_rules_opts_t o;
-    rs_rules_opts_default(&o);
-    ASSERT_EQ(o.min_count, 2);
-    o.min_count = 3;
+    o.min_count = 1.5;
+    ASSERT_EQ(rs_rules_for_item(st, a, &o, r, 8), 2);
+    o.min_count = 1.6;
     ASSERT_EQ(rs_rules_for_item(st, a, &o, r, 8), 1);
-    ASSERT_EQ(r[0].item, b->idx);
-    o.min_count = 1;
-    o.min_confidence = 0.6;
+    o.min_count = 0;
+    o.min_confidence = 0.5;
     ASSERT_EQ(rs_rules_for_item(st, a, &o, r, 8), 1);
     o.min_confidence = 0;
     o.min_lift = 2.0;
     ASSERT_EQ(rs_rules_for_item(st, a, &o, r, 8), 1);
     o.min_lift = 0;
-    o.min_support = 0.2; /* 3/11 = 0.27 passes, 2/11 = 0.18 does not */
+    o.min_support = 0.2; /* 3/11 = 0.27 passes, 1.5/11 = 0.14 does not */
     ASSERT_EQ(rs_rules_for_item(st, a, &o, r, 8), 1);
     o.min_support = 0;
-    o.min_count = 4;
+    o.min_count = 3.5;
     ASSERT_EQ(rs_rules_for_item(st, a, &o, r, 8), 0);
 
-    /* text */
-    n = rs_rules_for_item(st, a, NULL, r, 8);
+    /* text: whole counts without decimals, fractional ones with one */
+    o.min_count = 0;
+    n = rs_rules_for_item(st, a, &o, r, 8);
     rs_buf_t txt = {0};
     rs_rule_format(st, a, &r[0], &txt);
     ASSERT_STREQ(rs_buf_cstr(&txt),
                  "customers who interacted with A also interacted with B: 75% (lift 2.1, "
                  "support 3)");
+    rs_buf_reset(&txt);
+    rs_rule_format(st, a, &r[1], &txt);
+    ASSERT_STREQ(rs_buf_cstr(&txt),
+                 "customers who interacted with A also interacted with C: 38% (lift 1.4, "
+                 "support 1.5)");
     rs_buf_free(&txt);
     rs_state_close(st);
     rmdir_r();
     rs_conf_destroy(conf);
 }
 
-/* Alternating X Y X Y by one user: cnt(X,Y) = 3 (events 2, 3, 4 each pair
- * with the other item), n(X) = 2, so the raw ratio 3/2 is capped at 1;
- * N = 4, n(Y) = 2: lift = 1 / (2/4) = 2. Weights by type: a purchase (5)
- * after a view (1) pairs with weight min(5, 1) = 1. */
-TEST(confidence_cap_and_weights) {
+/* Pairs weighted by event type (cooc.pair.weight = type: the smaller of the
+ * two type weights; view 1, purchase 5) while n(X) counts users: a pair of
+ * purchases adds 5 for one user each, so the raw ratios pass 1 and are
+ * capped.  u1: Z view, W purchase -> c(W,Z) = 1;  u2: Z purchase, W purchase
+ * -> c(W,Z) = 1 + 5 = 6;  n(W) = n(Z) = 2, N = 4:
+ *   W -> Z: support min(1, 6/4) = 1, confidence min(1, 6/2) = 1, lift 1/(2/4) = 2
+ * A third user who views W alone: n(W) = 3, N = 5 -> W -> Z keeps confidence 1,
+ * lift 1/(2/5) = 2.5; Z -> W: lift 1/(3/5) = 5/3. */
+TEST(type_weights_and_caps) {
     rs_conf_t *conf = mkconf();
     char err[256];
+    rs_conf_set(conf, "cooc.pair.weight", "type", "test", err, sizeof(err));
     rs_state_t *st = NULL;
     ASSERT_OK(rs_state_open(&st, conf, err, sizeof(err)));
     int64_t t = 1700000000000;
-    apply(st, "u", "X", RS_EV_VIEW, t + 1);
-    apply(st, "u", "Y", RS_EV_VIEW, t + 2);
-    apply(st, "u", "X", RS_EV_VIEW, t + 3);
-    apply(st, "u", "Y", RS_EV_VIEW, t + 4);
-    rs_item_t *x = item(st, "X"), *y = item(st, "Y");
+    apply(st, "u1", "Z", RS_EV_VIEW, t + 1);
+    apply(st, "u1", "W", RS_EV_PURCHASE, t + 2);
+    apply(st, "u2", "Z", RS_EV_PURCHASE, t + 3);
+    apply(st, "u2", "W", RS_EV_PURCHASE, t + 4);
+    rs_item_t *w = item(st, "W"), *z = item(st, "Z");
+    ASSERT_EQ(w->weight, 2);
+    ASSERT_EQ(rs_state_total_weight(st), 4);
     rs_rule_t r[4];
-    ASSERT_EQ(rs_rules_for_item(st, x, NULL, r, 4), 1);
-    ASSERT_EQ(r[0].item, y->idx);
-    ASSERT_EQ(r[0].count, 3);
-    ASSERT_NEAR(r[0].support, 0.75, 1e-12);
+    ASSERT_EQ(rs_rules_for_item(st, w, NULL, r, 4), 1);
+    ASSERT_EQ(r[0].item, z->idx);
+    ASSERT_NEAR(r[0].count, 6.0, 1e-12);
+    ASSERT_NEAR(r[0].support, 1.0, 1e-12);
     ASSERT_NEAR(r[0].confidence, 1.0, 1e-12);
     ASSERT_NEAR(r[0].lift, 2.0, 1e-12);
-
-    /* v: Z view, W purchase -> cnt(W,Z) = 1; n(W) = 5, N = 4 + 1 + 5 = 10 */
-    apply(st, "v", "Z", RS_EV_VIEW, t + 5);
-    apply(st, "v", "W", RS_EV_PURCHASE, t + 6);
-    rs_item_t *w = item(st, "W"), *z = item(st, "Z");
-    rs_rules_opts_t o;
-    rs_rules_opts_default(&o);
-    o.min_count = 1;
-    ASSERT_EQ(rs_rules_for_item(st, w, &o, r, 4), 1);
-    ASSERT_EQ(r[0].item, z->idx);
-    ASSERT_EQ(r[0].count, 1);
-    ASSERT_NEAR(r[0].support, 0.1, 1e-12);
-    ASSERT_NEAR(r[0].confidence, 0.2, 1e-12);
-    ASSERT_NEAR(r[0].lift, 2.0, 1e-12); /* 0.2 / (1/10) */
-    ASSERT_EQ(rs_rules_for_item(st, z, &o, r, 4), 1);
-    ASSERT_NEAR(r[0].confidence, 1.0, 1e-12);
-    ASSERT_NEAR(r[0].lift, 2.0, 1e-12); /* 1 / (5/10) */
+    apply(st, "u3", "W", RS_EV_VIEW, t + 5);
+    ASSERT_EQ(rs_rules_for_item(st, w, NULL, r, 4), 1);
+    ASSERT_NEAR(r[0].lift, 2.5, 1e-12);
+    ASSERT_EQ(rs_rules_for_item(st, z, NULL, r, 4), 1);
+    ASSERT_NEAR(r[0].support, 1.0, 1e-12);
+    ASSERT_NEAR(r[0].lift, 5.0 / 3.0, 1e-12);
     rs_buf_t txt = {0};
     rs_rule_format(st, z, &r[0], &txt);
     ASSERT_STREQ(rs_buf_cstr(&txt),
-                 "customers who interacted with Z also interacted with W: 100% (lift 2.0, "
-                 "support 1)");
+                 "customers who interacted with Z also interacted with W: 100% (lift 1.7, "
+                 "support 6)");
     rs_buf_free(&txt);
     rs_state_close(st);
     rmdir_r();
@@ -194,7 +205,7 @@ TEST(heap_matches_full_order) {
     int64_t t = 1700000000000;
     char u[16], it[16];
     /* user k views H then item Ik, k % 7 + 1 times over separate users,
-     * so cnt(H, Ik) = k % 7 + 1 with many ties */
+     * so c(H, Ik) = k % 7 + 1 = n(Ik): all lifts equal, many confidence ties */
     int users = 0;
     for (int k = 0; k < 40; k++) {
         for (int rep = 0; rep < k % 7 + 1; rep++) {
@@ -218,11 +229,11 @@ TEST(heap_matches_full_order) {
             if (all[i - 1].lift == all[i].lift) ASSERT(all[i - 1].item < all[i].item);
         }
     }
-    /* cnt 7 for k = 6, 13, 20, 27, 34: confidence 7/n(H), n(Ik) = 7 */
-    ASSERT_EQ(all[0].count, 7);
+    /* c = 7 for k = 6, 13, 20, 27, 34: confidence 7/n(H), n(Ik) = 7 */
+    ASSERT_NEAR(all[0].count, 7, 1e-12);
     ASSERT_EQ(all[0].item, item(st, "I6")->idx);
     ASSERT_EQ(all[4].item, item(st, "I34")->idx);
-    ASSERT_EQ(all[5].count, 6);
+    ASSERT_NEAR(all[5].count, 6, 1e-12);
     ASSERT_EQ(rs_rules_for_item(st, h, &o, top, 5), 5);
     for (int i = 0; i < 5; i++) ASSERT_EQ(top[i].item, all[i].item);
     rs_state_close(st);
@@ -231,5 +242,5 @@ TEST(heap_matches_full_order) {
 }
 
 int main(void) {
-    return RUN_TESTS(t_exact_numbers, t_confidence_cap_and_weights, t_heap_matches_full_order);
+    return RUN_TESTS(t_exact_numbers, t_type_weights_and_caps, t_heap_matches_full_order);
 }

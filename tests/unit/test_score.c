@@ -151,7 +151,93 @@ TEST(cold_start_is_popular) {
     cleanup(conf);
 }
 
+/* Category fill, hidden items, diversity cap, trending. */
+TEST(category_fill_hidden_diversity_trending) {
+    rs_conf_t *conf = mkconf();
+    char err[256];
+    rs_conf_set(conf, "rec.blocklist", "B2", "test", err, sizeof(err));
+    rs_state_t *st = NULL;
+    ASSERT_OK(rs_state_open(&st, conf, err, sizeof(err)));
+    /* books B1..B4 and toys T1..T3 with distinct popularity (users each) */
+    static const struct {
+        const char *item, *cat;
+        int users;
+    } cat[] = {{"B1", "books", 6}, {"B2", "books", 5}, {"B3", "books", 4}, {"B4", "books", 3},
+               {"T1", "toys", 9},  {"T2", "toys", 8},  {"T3", "toys", 7}};
+    char u[32];
+    for (size_t i = 0; i < sizeof(cat) / sizeof(cat[0]); i++)
+        for (int j = 0; j < cat[i].users; j++) {
+            snprintf(u, sizeof(u), "%s-%d", cat[i].item, j);
+            rs_event_t e = {0};
+            e.fields = RS_F_REQUIRED | RS_F_CATEGORY;
+            e.type = RS_EV_VIEW;
+            e.ts_ms = (g_t += 1000);
+            e.event_id = rs_str("x", 1);
+            e.user_id = rs_str(u, (uint32_t)strlen(u));
+            e.item_id = rs_str(cat[i].item, 2);
+            e.category = rs_str(cat[i].cat, (uint32_t)strlen(cat[i].cat));
+            int late;
+            rs_state_apply(st, &e, 0, &late);
+        }
+    uint32_t n;
+    uint32_t books = rs_state_item_get(st, "B1", 2)->category;
+    const uint32_t *cp = rs_state_category_popular(st, books, &n);
+    ASSERT_EQ(n, 4);
+    ASSERT_STREQ(id(st, cp[0]), "B1");
+    ASSERT_STREQ(id(st, cp[3]), "B4");
+    /* out of stock through the catalog */
+    rs_item_meta_t m = {
+        .item_id = rs_str("B3", 2), .category = rs_str("books", 5), .price = 9.5, .stock = 0};
+    ASSERT(rs_state_item_meta(st, &m) != NULL);
+    ASSERT(rs_state_item_get(st, "B3", 2)->flags & RS_ITEM_OUT_OF_STOCK);
+    /* a reader of B4 (no neighbours): books first (B2 blocked, B3 out of
+     * stock, B4 seen), then the overall popular */
+    rs_user_t *me = act(st, "reader", "B4", RS_EV_VIEW);
+    rs_scorer_t *sc = rs_scorer_new(conf);
+    rs_scored_t out[10];
+    const char *strategy;
+    size_t k = rs_score_user(sc, st, me, out, 4, &strategy);
+    ASSERT_EQ(k, 4);
+    ASSERT_STREQ(strategy, "category-popular");
+    ASSERT_STREQ(id(st, out[0].item), "B1");
+    ASSERT_EQ(out[0].because_type, RS_BECAUSE_CATEGORY);
+    char reason[160];
+    rs_pipeline_reason(st, out[0].because, out[0].because_type, reason, sizeof(reason));
+    ASSERT_STREQ(reason, "popular in books");
+    ASSERT_STREQ(id(st, out[1].item), "T1");
+    ASSERT_STREQ(id(st, out[2].item), "T2");
+    ASSERT_STREQ(id(st, out[3].item), "T3");
+    /* at most 2 toys */
+    rs_conf_set(conf, "rec.diversity.max", "2", "test", err, sizeof(err));
+    k = rs_score_user(sc, st, me, out, 4, &strategy);
+    ASSERT_EQ(k, 3);
+    ASSERT_STREQ(id(st, out[2].item), "T2");
+    rs_scorer_destroy(sc);
+
+    /* trending: S steady for 3 days, T steady then a burst in the last minutes */
+    int64_t t0 = g_t;
+    for (int h = 0; h < 72; h++) {
+        g_t = t0 + (int64_t)h * 3600000;
+        snprintf(u, sizeof(u), "s%d", h);
+        act(st, u, "S", RS_EV_VIEW);
+        snprintf(u, sizeof(u), "t%d", h);
+        act(st, u, "T", RS_EV_VIEW);
+    }
+    for (int i = 0; i < 30; i++) {
+        snprintf(u, sizeof(u), "burst%d", i);
+        act(st, u, "T", RS_EV_VIEW);
+    }
+    int64_t now = rs_state_event_now(st);
+    double ts = rs_state_item_trending(st, rs_state_item_get(st, "S", 1), now);
+    double tt = rs_state_item_trending(st, rs_state_item_get(st, "T", 1), now);
+    ASSERT(ts > 0.5 && ts < 2.0);
+    ASSERT(tt > 5.0);
+    ASSERT(rs_state_item_trending(st, rs_state_item_get(st, "B1", 2), now) < 0.01); /* quiet */
+    rs_state_close(st);
+    cleanup(conf);
+}
+
 int main(void) {
     return RUN_TESTS(t_knn_ranking_and_reason, t_excludes_seen_and_purchased,
-                     t_cold_start_is_popular);
+                     t_cold_start_is_popular, t_category_fill_hidden_diversity_trending);
 }
