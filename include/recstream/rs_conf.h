@@ -74,6 +74,11 @@ typedef struct rs_conf {
     int rec_popular_order;       /* rec.popular.order = count|decayed (rs_poporder_t) */
     int rec_category_fill;       /* rec.category.fill = true */
     int rec_diversity_max;       /* rec.diversity.max = 0: items per category in a list */
+    double rec_content_weight;   /* rec.content.weight = 0: category/brand affinity boost */
+    double rules_min_count;      /* rules.min.count = 2: co-occurrences (pair units) */
+    double rules_min_support;    /* rules.min.support = 0 */
+    double rules_min_confidence; /* rules.min.confidence = 0 */
+    double rules_min_lift;       /* rules.min.lift = 0 */
     int rec_exclude_seen;        /* rec.exclude.seen = true */
     int rec_exclude_purchased;   /* rec.exclude.purchased = true */
     int64_t rec_min_interval_ms; /* rec.min.interval.ms = 0: per-user emit rate limit */

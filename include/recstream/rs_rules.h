@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "rs_buf.h"
+#include "rs_conf.h"
 #include "rs_state.h"
 
 typedef struct rs_rule {
@@ -43,6 +44,8 @@ typedef struct rs_rules_opts {
 
 /* The defaults above. */
 void rs_rules_opts_default(rs_rules_opts_t *o);
+/* Thresholds from the configuration (rules.min.*). */
+void rs_rules_opts_from_conf(rs_rules_opts_t *o, const rs_conf_t *conf);
 
 /* Best rules with antecedent `a`, written to out[0..max) best first:
  * confidence descending, then lift descending, then item idx ascending

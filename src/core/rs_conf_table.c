@@ -176,6 +176,9 @@ const rs_conf_prop_t rs_conf_props[] = {
     BOOL("rec.category.fill", S_REC, rec_category_fill, 1,
          "Before the global popularity fill, fill with popular items of the category of the "
          "user's most recent item."),
+    DBL("rec.content.weight", S_REC, rec_content_weight, 0.0, 0.0, 1000.0,
+        "Content boost: a kNN candidate's score is multiplied by 1 + weight x the user's "
+        "affinity to its category plus brand (recency-weighted shares of the recent items)."),
     INT("rec.diversity.max", S_REC, rec_diversity_max, 0, 0, 1000,
         "At most this many items of one category in a list (0 = no cap)."),
     BOOL("rec.exclude.seen", S_REC, rec_exclude_seen, 1,
@@ -188,6 +191,15 @@ const rs_conf_prop_t rs_conf_props[] = {
         "Size of the popularity list used as fallback for new or sparse users."),
     STR_OPT("rec.blocklist", S_REC, rec_blocklist, "",
             "Comma-separated item ids that are never recommended."),
+    DBL("rules.min.count", S_REC, rules_min_count, 2.0, 0.0, 1e12,
+        "Association rules A -> B need at least this many co-occurrences (pair units: one "
+        "user with A and B adjacent adds 1)."),
+    DBL("rules.min.support", S_REC, rules_min_support, 0.0, 0.0, 1.0,
+        "Association rules need support (co-occurrences / all item users) at least this."),
+    DBL("rules.min.confidence", S_REC, rules_min_confidence, 0.0, 0.0, 1.0,
+        "Association rules need confidence (co-occurrences / users of A) at least this."),
+    DBL("rules.min.lift", S_REC, rules_min_lift, 0.0, 0.0, 1e12,
+        "Association rules need lift (confidence / share of B) at least this."),
     I64("popularity.halflife.ms", S_REC, popularity_halflife_ms, DAY_MS, 1000, YEAR_MS,
         "Half-life of the exponentially decayed popularity counts (ms)."),
     I64("trending.halflife.ms", S_REC, trending_halflife_ms, 3600000, 1000, YEAR_MS,

@@ -522,6 +522,7 @@ void rs_inspect_http(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc, rs_
     rs_buf_t id = {0};
     rs_inspect_opts_t o;
     rs_inspect_opts_default(&o);
+    rs_rules_opts_from_conf(&o.rules, conf); /* the query may override */
     resp->content_type = "application/json";
     size_t n = rest ? strlen(rest) : 0;
     if (!n) {

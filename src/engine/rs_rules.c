@@ -18,6 +18,13 @@ void rs_rules_opts_default(rs_rules_opts_t *o) {
     o->min_lift = 0.0;
 }
 
+void rs_rules_opts_from_conf(rs_rules_opts_t *o, const rs_conf_t *conf) {
+    o->min_count = conf->rules_min_count;
+    o->min_support = conf->rules_min_support;
+    o->min_confidence = conf->rules_min_confidence;
+    o->min_lift = conf->rules_min_lift;
+}
+
 /* Rule order: higher confidence, then higher lift, then lower item idx. */
 static inline int rule_better(const rs_rule_t *x, const rs_rule_t *y) {
     if (x->confidence != y->confidence) return x->confidence > y->confidence;

@@ -210,6 +210,40 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
         }
     }
 
+    /* content: boost candidates by the user's affinity to their category and
+     * brand (recency-weighted shares of the recent ring), score x (1 + w x aff) */
+    if (conf->rec_content_weight > 0 && u->n_recent) {
+        uint32_t kc[64], kb[64];
+        float wc[64], wb[64], tot = 0;
+        int nc = 0, nb = 0;
+        for (int i = 0; i < u->n_recent && i < 64; i++) {
+            const rs_item_t *it = rs_state_item_by_idx(st, u->recent[i].item);
+            float w = 1.0f / (1.0f + (float)i);
+            tot += w;
+            int j;
+            for (j = 0; j < nc && kc[j] != it->category; j++) {
+            }
+            if (it->category && j == nc) kc[nc] = it->category, wc[nc++] = 0;
+            if (it->category) wc[j] += w;
+            for (j = 0; j < nb && kb[j] != it->brand; j++) {
+            }
+            if (it->brand && j == nb) kb[nb] = it->brand, wb[nb++] = 0;
+            if (it->brand) wb[j] += w;
+        }
+        float cw = (float)conf->rec_content_weight / tot;
+        for (uint32_t i = n_excl; nc + nb && i < sc->n_cand; i++) {
+            slot_t *x = &sc->sl[sc->cand[i]];
+            if (x->mark != 1) continue;
+            const rs_item_t *it = rs_state_item_by_idx(st, sc->cand[i]);
+            float aff = 0;
+            for (int j = 0; j < nc; j++)
+                if (kc[j] == it->category) aff += wc[j];
+            for (int j = 0; j < nb; j++)
+                if (kb[j] == it->brand) aff += wb[j];
+            x->acc *= 1.0f + cw * aff;
+        }
+    }
+
     /* rank the kNN candidates (those after the exclusions, still marked 1);
      * collected apart from cand, which must stay whole for the mark reset */
     if (sc->cap_knn < sc->cap_cand) {

@@ -237,7 +237,46 @@ TEST(category_fill_hidden_diversity_trending) {
     cleanup(conf);
 }
 
+static rs_user_t *act_cat(rs_state_t *st, const char *user, const char *item, const char *cat) {
+    rs_event_t e = {0};
+    e.fields = RS_F_REQUIRED | RS_F_CATEGORY;
+    e.type = RS_EV_VIEW;
+    e.ts_ms = (g_t += 1000);
+    e.event_id = rs_str("x", 1);
+    e.user_id = rs_str(user, (uint32_t)strlen(user));
+    e.item_id = rs_str(item, (uint32_t)strlen(item));
+    e.category = rs_str(cat, (uint32_t)strlen(cat));
+    int late;
+    return rs_state_apply(st, &e, 0, &late);
+}
+
+/* rec.content.weight: equal kNN scores, the candidate in the user's category wins. */
+TEST(content_affinity) {
+    rs_conf_t *conf = mkconf();
+    char err[256];
+    rs_state_t *st = NULL;
+    ASSERT_OK(rs_state_open(&st, conf, err, sizeof(err)));
+    act_cat(st, "a", "Z", "toys"); /* Z gets the lower index: wins ties */
+    act_cat(st, "a", "X", "books");
+    act_cat(st, "b", "Y", "books");
+    act_cat(st, "b", "X", "books");
+    rs_user_t *me = act_cat(st, "me", "X", "books");
+    rs_scorer_t *sc = rs_scorer_new(conf);
+    rs_scored_t out[4];
+    const char *strategy;
+    ASSERT_EQ(rs_score_user(sc, st, me, out, 2, &strategy), 2);
+    ASSERT_STREQ(id(st, out[0].item), "Z");
+    rs_conf_set(conf, "rec.content.weight", "1", "test", err, sizeof(err));
+    ASSERT_EQ(rs_score_user(sc, st, me, out, 2, &strategy), 2);
+    ASSERT_STREQ(id(st, out[0].item), "Y");
+    ASSERT_NEAR(out[0].score, 2 * out[1].score, 1e-6); /* x (1 + 1 x 1.0) */
+    rs_scorer_destroy(sc);
+    rs_state_close(st);
+    cleanup(conf);
+}
+
 int main(void) {
     return RUN_TESTS(t_knn_ranking_and_reason, t_excludes_seen_and_purchased,
-                     t_cold_start_is_popular, t_category_fill_hidden_diversity_trending);
+                     t_cold_start_is_popular, t_category_fill_hidden_diversity_trending,
+                     t_content_affinity);
 }
