@@ -63,30 +63,32 @@ typedef struct rs_conf {
                                share 2, review 2, impression 0 (0 = not paired/counted) */
 
     /* recommendations */
-    int rec_k;                   /* rec.k = 10 */
-    int rec_similarity;          /* rec.similarity = cosine|llr (rs_sim_t) */
-    int rec_neighbors;           /* rec.neighbors = 50: top-N neighbours kept per item */
-    int rec_recent;              /* rec.recent = 10: recent items used as seeds */
-    int rec_recency;             /* rec.recency = harmonic|exponential (rs_recency_t) */
-    double rec_recency_decay;    /* rec.recency.decay = 0.8: exponential: seed i weighs decay^i */
-    double rec_alpha;            /* rec.alpha = 0.85: sim = c / (n(seed)^a n(b)^(1-a)) */
-    int rec_type_boost;          /* rec.type.boost = false: seeds weigh sqrt(type weight) */
-    int rec_popular_order;       /* rec.popular.order = count|decayed (rs_poporder_t) */
-    int rec_category_fill;       /* rec.category.fill = true */
-    int rec_diversity_max;       /* rec.diversity.max = 0: items per category in a list */
-    double rec_content_weight;   /* rec.content.weight = 0: category/brand affinity boost */
-    double rules_min_count;      /* rules.min.count = 2: co-occurrences (pair units) */
-    double rules_min_support;    /* rules.min.support = 0 */
-    double rules_min_confidence; /* rules.min.confidence = 0 */
-    double rules_min_lift;       /* rules.min.lift = 0 */
-    int rec_exclude_seen;        /* rec.exclude.seen = true */
-    int rec_exclude_purchased;   /* rec.exclude.purchased = true */
-    int64_t rec_min_interval_ms; /* rec.min.interval.ms = 0: per-user emit rate limit */
-    int rec_popular;             /* rec.popular = 100: size of the popularity fallback list */
-    char *rec_blocklist;         /* rec.blocklist = "": item ids never recommended */
-    int64_t popularity_halflife_ms; /* popularity.halflife.ms = 86400000 */
-    int64_t trending_halflife_ms;   /* trending.halflife.ms = 3600000 */
-    double rec_trending_min;        /* rec.trending.min = 3: "trending" reason from this score */
+    int rec_k;                 /* rec.k = 10 */
+    int rec_similarity;        /* rec.similarity = cosine|llr (rs_sim_t) */
+    int rec_neighbors;         /* rec.neighbors = 50: top-N neighbours kept per item */
+    int rec_recent;            /* rec.recent = 10: recent items used as seeds */
+    int rec_recency;           /* rec.recency = harmonic|exponential (rs_recency_t) */
+    double rec_recency_decay;  /* rec.recency.decay = 0.8: exponential: seed i weighs decay^i */
+    double rec_alpha;          /* rec.alpha = 0.85: sim = c / (n(seed)^a n(b)^(1-a)) */
+    int rec_type_boost;        /* rec.type.boost = false: seeds weigh sqrt(type weight) */
+    int rec_popular_order;     /* rec.popular.order = count|decayed (rs_poporder_t) */
+    int rec_category_fill;     /* rec.category.fill = true */
+    int rec_diversity_max;     /* rec.diversity.max = 0: items per category in a list */
+    double rec_content_weight; /* rec.content.weight = 0: category/brand affinity boost */
+    int64_t rec_repurchase_ms; /* rec.repurchase.ms = 0: purchased items come back after this */
+    char *rec_repurchase_categories; /* rec.repurchase.categories = "": "cat=ms,..." overrides */
+    double rules_min_count;          /* rules.min.count = 2: co-occurrences (pair units) */
+    double rules_min_support;        /* rules.min.support = 0 */
+    double rules_min_confidence;     /* rules.min.confidence = 0 */
+    double rules_min_lift;           /* rules.min.lift = 0 */
+    int rec_exclude_seen;            /* rec.exclude.seen = true */
+    int rec_exclude_purchased;       /* rec.exclude.purchased = true */
+    int64_t rec_min_interval_ms;     /* rec.min.interval.ms = 0: per-user emit rate limit */
+    int rec_popular;                 /* rec.popular = 100: size of the popularity fallback list */
+    char *rec_blocklist;             /* rec.blocklist = "": item ids never recommended */
+    int64_t popularity_halflife_ms;  /* popularity.halflife.ms = 86400000 */
+    int64_t trending_halflife_ms;    /* trending.halflife.ms = 3600000 */
+    double rec_trending_min;         /* rec.trending.min = 3: "trending" reason from this score */
 
     /* validation */
     int64_t validate_max_future_ms; /* validate.max.future.ms = 300000 */
@@ -168,5 +170,11 @@ typedef struct rs_conf_prop {
 } rs_conf_prop_t;
 
 extern const rs_conf_prop_t rs_conf_props[]; /* ended by a row with name NULL */
+
+/* Parses "name=ms,name=ms" (rec.repurchase.categories), calling fn (may be
+ * NULL: validate only) per entry; 0, or -1 with a reason in msg. */
+typedef void(rs_conf_ms_fn_t)(void *opaque, const char *name, size_t len, int64_t ms);
+int rs_conf_each_ms(const char *spec, rs_conf_ms_fn_t *fn, void *opaque, char *msg,
+                    size_t msg_size);
 
 #endif

@@ -108,6 +108,7 @@ typedef struct rs_user {
     uint16_t cap_recent, cap_purchased; /* grow up to conf ring sizes */
     rs_recent_t *recent;                /* at most conf->recent_items */
     uint32_t *purchased;                /* FIFO, at most conf->purchased_max */
+    int64_t *purchased_ts;              /* event time of the last purchase of each */
     /* recommendation bookkeeping (stored with the profile) */
     int64_t rec_version;
     uint64_t rec_hash;
@@ -180,6 +181,8 @@ rs_item_t *rs_state_item_meta(rs_state_t *st, const rs_item_meta_t *m);
 /* Interned category/brand names: 0 is "" (unknown). */
 const char *rs_state_name(const rs_state_t *st, uint32_t ix, uint32_t *len);
 uint32_t rs_state_name_count(const rs_state_t *st);
+/* Index of an interned name, 0 if unknown. */
+uint32_t rs_state_name_lookup(const rs_state_t *st, const char *s, size_t len);
 
 /* ---- read access ---- */
 rs_user_t *rs_state_user_get(rs_state_t *st, const char *id,

@@ -512,6 +512,38 @@ void rs_conf_destroy(rs_conf_t *conf) {
 
 /* ---- cross-field checks ---- */
 
+int rs_conf_each_ms(const char *spec, rs_conf_ms_fn_t *fn, void *opaque, char *msg,
+                    size_t msg_size) {
+    for (const char *p = spec ? spec : ""; *p;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        while (n && *p == ' ') p++, n--;
+        while (n && p[n - 1] == ' ') n--;
+        const char *eq = memchr(p, '=', n);
+        if (n) {
+            char num[32], *end;
+            size_t nl = eq ? (size_t)(p + n - eq - 1) : 0;
+            if (!eq || eq == p || !nl || nl >= sizeof(num)) {
+                snprintf(msg, msg_size, "\"%.*s\" is not NAME=MILLISECONDS", (int)(n > 60 ? 60 : n),
+                         p);
+                return -1;
+            }
+            memcpy(num, eq + 1, nl);
+            num[nl] = 0;
+            long long v = strtoll(num, &end, 10);
+            if (*end || v < 0) {
+                snprintf(msg, msg_size, "\"%s\" is not a non-negative number of milliseconds", num);
+                return -1;
+            }
+            size_t kl = (size_t)(eq - p);
+            while (kl && p[kl - 1] == ' ') kl--;
+            if (fn) fn(opaque, p, kl, (int64_t)v);
+        }
+        p = e ? e + 1 : p + strlen(p);
+    }
+    return 0;
+}
+
 rs_err_t rs_conf_check(const rs_conf_t *conf, char *errstr, size_t errstr_size) {
     char val[128], msg[512];
 
@@ -534,6 +566,8 @@ rs_err_t rs_conf_check(const rs_conf_t *conf, char *errstr, size_t errstr_size) 
                          "rec.recent (%d) must not exceed profile.recent.items (%d): "
                          "seeds are taken from the recent-items ring",
                          conf->rec_recent, conf->recent_items);
+    if (rs_conf_each_ms(conf->rec_repurchase_categories, NULL, NULL, msg, sizeof(msg)))
+        return rs_seterr(errstr, errstr_size, RS_ECONF, "rec.repurchase.categories: %s", msg);
     int any = 0;
     for (int i = 0; i < 8; i++) any |= conf->weight[i] > 0;
     if (!any)

@@ -191,6 +191,12 @@ const rs_conf_prop_t rs_conf_props[] = {
         "Size of the popularity list used as fallback for new or sparse users."),
     STR_OPT("rec.blocklist", S_REC, rec_blocklist, "",
             "Comma-separated item ids that are never recommended."),
+    I64("rec.repurchase.ms", S_REC, rec_repurchase_ms, 0, 0, 10 * YEAR_MS,
+        "A purchased item may be recommended again this long after its last purchase (0 = "
+        "never; rec.exclude.purchased must be on)."),
+    STR_OPT("rec.repurchase.categories", S_REC, rec_repurchase_categories, "",
+            "Per-category repurchase windows overriding rec.repurchase.ms, e.g. "
+            "\"groceries=604800000,pet-food=2592000000\" (0 = never)."),
     DBL("rules.min.count", S_REC, rules_min_count, 2.0, 0.0, 1e12,
         "Association rules A -> B need at least this many co-occurrences (pair units: one "
         "user with A and B adjacent adds 1)."),

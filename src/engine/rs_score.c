@@ -114,6 +114,20 @@ static uint32_t select_top(const slot_t *acc, const uint32_t *cand, uint32_t n, 
     return hn;
 }
 
+/* rec.repurchase.categories resolved to category indexes for one call. */
+typedef struct repurchase {
+    rs_state_t *st;
+    uint32_t cat[32];
+    int64_t ms[32];
+    int n;
+} repurchase_t;
+
+static void repurchase_add(void *opaque, const char *name, size_t len, int64_t ms) {
+    repurchase_t *rp = opaque;
+    uint32_t cat = rs_state_name_lookup(rp->st, name, len);
+    if (cat && rp->n < 32) rp->cat[rp->n] = cat, rp->ms[rp->n++] = ms;
+}
+
 /* Per-category counts for the diversity cap (categories in one list are few). */
 typedef struct catcap {
     uint32_t cat[256], n[256], k;
@@ -143,7 +157,7 @@ static size_t fill(rs_scorer_t *sc, rs_state_t *st, const uint32_t *list, uint32
     int max = sc->conf->rec_diversity_max;
     for (uint32_t i = 0; i < n && have < k; i++) {
         uint32_t b = list[i];
-        if (b < sc->cap && sc->sl[b].mark >= 2) continue;
+        if (b < sc->cap && (sc->sl[b].mark == 2 || sc->sl[b].mark == 3)) continue;
         rs_item_t *it = rs_state_item_by_idx(st, b);
         if (it->flags & RS_ITEM_HIDDEN) continue;
         if (sc->exclude && sc->exclude(sc->exclude_opaque, b)) continue;
@@ -166,15 +180,32 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
     ensure(sc, rs_state_item_count(st));
     sc->n_cand = 0;
 
-    /* exclusions first, so an excluded item never becomes a candidate */
+    /* exclusions first, so an excluded item never becomes a candidate;
+     * purchases past their repurchase window are allowed back (mark 4) even
+     * if they are among the recently seen */
+    if (conf->rec_exclude_purchased && u->n_purchased) {
+        repurchase_t rp = {.n = 0};
+        if (conf->rec_repurchase_categories && *conf->rec_repurchase_categories) {
+            char msg[128];
+            rp.st = st;
+            rs_conf_each_ms(conf->rec_repurchase_categories, repurchase_add, &rp, msg, sizeof(msg));
+        }
+        int64_t now = rs_state_event_now(st);
+        for (int i = 0; i < u->n_purchased; i++) {
+            uint32_t b = u->purchased[i];
+            if (sc->sl[b].mark) continue;
+            int64_t win = conf->rec_repurchase_ms;
+            uint32_t cat = rs_state_item_by_idx(st, b)->category;
+            for (int j = 0; cat && j < rp.n; j++)
+                if (rp.cat[j] == cat) win = rp.ms[j];
+            sc->sl[b].mark = win > 0 && now - u->purchased_ts[i] >= win ? 4 : 2;
+            add_cand(sc, b);
+        }
+    }
     if (conf->rec_exclude_seen)
         for (int i = 0; i < u->n_recent; i++)
             if (!sc->sl[u->recent[i].item].mark)
                 sc->sl[u->recent[i].item].mark = 2, add_cand(sc, u->recent[i].item);
-    if (conf->rec_exclude_purchased)
-        for (int i = 0; i < u->n_purchased; i++)
-            if (!sc->sl[u->purchased[i]].mark)
-                sc->sl[u->purchased[i]].mark = 2, add_cand(sc, u->purchased[i]);
     uint32_t n_excl = sc->n_cand;
 
     int nseeds = u->n_recent < conf->rec_recent ? u->n_recent : conf->rec_recent;
@@ -192,17 +223,18 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
             uint32_t b = nb[j].item;
             slot_t *x = &sc->sl[b];
             if (x->mark == 2) continue;
-            if (!x->mark) {
+            if (!x->mark || x->mark == 4) { /* first touch (4: already listed) */
+                int listed = x->mark == 4;
                 if ((rs_state_item_by_idx(st, b)->flags & RS_ITEM_HIDDEN) ||
                     (sc->exclude && sc->exclude(sc->exclude_opaque, b))) {
                     x->mark = 2;
-                    add_cand(sc, b);
+                    if (!listed) add_cand(sc, b);
                     continue;
                 }
                 x->mark = 1;
                 x->acc = 0;
                 x->best = -1;
-                add_cand(sc, b);
+                if (!listed) add_cand(sc, b);
             }
             float c = (float)ws * rs_state_sim(st, seed, b, nb[j].cnt);
             x->acc += c;

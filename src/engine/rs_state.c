@@ -15,10 +15,10 @@
  *
  * KEY ENCODING (all integers little-endian unless noted)
  *   cf      key                          value
- *   users   user id bytes                u8 ver=1, u32 counts[8], i64 first_ts, i64 last_ts,
+ *   users   user id bytes                u8 ver=2, u32 counts[8], i64 first_ts, i64 last_ts,
  *                                        u32 sessions, u64 session_hash, u32 purchases,
  *                                        f64 monetary, u16 n, n x (u32 item, u8 type, i64 ts),
- *                                        u16 m, m x u32 item,
+ *                                        u16 m, m x (u32 item, i64 ts) (ver=1: no ts),
  *                                        i64 rec_version, u64 rec_hash, i64 rec_emit_ms
  *   items   item id bytes                u8 ver=2, u32 idx, u32 counts[8], u64 weight,
  *                                        f64 pop_log, i64 first_ts, i64 last_ts,
@@ -342,6 +342,12 @@ const char *rs_state_name(const rs_state_t *st, uint32_t ix, uint32_t *len) {
     return st->names[ix]->id;
 }
 
+uint32_t rs_state_name_lookup(const rs_state_t *st, const char *s, size_t len) {
+    if (!len) return 0;
+    const rs_name_t *o = rs_strmap_get(&st->names_by_id, s, len, rs_hash64(s, len));
+    return o ? o->ix : 0;
+}
+
 uint32_t rs_state_name_count(const rs_state_t *st) {
     return st->n_names;
 }
@@ -548,6 +554,7 @@ static void user_reserve(rs_user_t *u, uint16_t recent, uint16_t purchased) {
         uint16_t c = u->cap_purchased ? u->cap_purchased : 2;
         while (c < purchased) c *= 2;
         u->purchased = rs_xrealloc(u->purchased, c * sizeof(uint32_t));
+        u->purchased_ts = rs_xrealloc(u->purchased_ts, c * sizeof(int64_t));
         u->cap_purchased = c;
     }
 }
@@ -557,13 +564,14 @@ static void user_free(rs_user_t *u) {
     free(u->id);
     free(u->recent);
     free(u->purchased);
+    free(u->purchased_ts);
     free(u);
 }
 
 static void user_encode(const rs_user_t *u, rs_buf_t *v) {
     rs_buf_reset(v);
     unsigned char b[64 + 4 * RS_EV__COUNT], *p = b;
-    *p++ = 1;
+    *p++ = 2;
     for (int i = 0; i < RS_EV__COUNT; i++) rs_put_u32(p, u->counts[i]), p += 4;
     rs_put_u64(p, (uint64_t)u->first_ts), p += 8;
     rs_put_u64(p, (uint64_t)u->last_ts), p += 8;
@@ -585,9 +593,10 @@ static void user_encode(const rs_user_t *u, rs_buf_t *v) {
     unsigned char m[2] = {(unsigned char)u->n_purchased, (unsigned char)(u->n_purchased >> 8)};
     rs_buf_append(v, m, 2);
     for (uint16_t i = 0; i < u->n_purchased; i++) {
-        unsigned char r[4];
+        unsigned char r[12];
         rs_put_u32(r, u->purchased[i]);
-        rs_buf_append(v, r, 4);
+        rs_put_u64(r + 4, (uint64_t)u->purchased_ts[i]);
+        rs_buf_append(v, r, 12);
     }
     unsigned char rb[24];
     rs_put_u64(rb, (uint64_t)u->rec_version);
@@ -599,8 +608,8 @@ static void user_encode(const rs_user_t *u, rs_buf_t *v) {
 static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char *p, size_t len) {
     const unsigned char *end = p + len;
     size_t fixed = 1 + 4 * RS_EV__COUNT + 8 + 8 + 4 + 8 + 4 + 8 + 2;
-    if (len < fixed || p[0] != 1) return -1;
-    p++;
+    if (len < fixed || (p[0] != 1 && p[0] != 2)) return -1;
+    size_t pe = *p++ == 1 ? 4 : 12; /* v1 purchases have no time */
     for (int i = 0; i < RS_EV__COUNT; i++) u->counts[i] = rs_get_u32(p), p += 4;
     u->first_ts = (int64_t)rs_get_u64(p), p += 8;
     u->last_ts = (int64_t)rs_get_u64(p), p += 8;
@@ -624,12 +633,13 @@ static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char 
     }
     unsigned m = (unsigned)p[0] | (unsigned)p[1] << 8;
     p += 2;
-    if ((size_t)(end - p) != (size_t)m * 4 + 24) return -1;
+    if ((size_t)(end - p) != (size_t)m * pe + 24) return -1;
     u->n_purchased = 0;
     user_reserve(u, 0,
                  (uint16_t)(m < (unsigned)conf->purchased_max ? m : (unsigned)conf->purchased_max));
-    for (unsigned i = 0; i < m; i++, p += 4) {
+    for (unsigned i = 0; i < m; i++, p += pe) {
         if (u->n_purchased >= conf->purchased_max) continue;
+        u->purchased_ts[u->n_purchased] = pe == 12 ? (int64_t)rs_get_u64(p + 4) : 0;
         u->purchased[u->n_purchased++] = rs_get_u32(p);
     }
     u->rec_version = (int64_t)rs_get_u64(p);
@@ -1023,12 +1033,18 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
         if (j == u->n_purchased) {
             if (u->n_purchased < conf->purchased_max) {
                 user_reserve(u, 0, (uint16_t)(u->n_purchased + 1));
+                u->purchased_ts[u->n_purchased] = ts;
                 u->purchased[u->n_purchased++] = it->idx;
             } else if (conf->purchased_max > 0) {
                 memmove(&u->purchased[0], &u->purchased[1],
                         (size_t)(u->n_purchased - 1) * sizeof(uint32_t));
+                memmove(&u->purchased_ts[0], &u->purchased_ts[1],
+                        (size_t)(u->n_purchased - 1) * sizeof(int64_t));
                 u->purchased[u->n_purchased - 1] = it->idx;
+                u->purchased_ts[u->n_purchased - 1] = ts;
             }
+        } else if (ts > u->purchased_ts[j]) {
+            u->purchased_ts[j] = ts; /* the repurchase window runs from the last purchase */
         }
     }
 
@@ -1522,12 +1538,8 @@ rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_si
         const rs_item_t *it = sorted[i];
         fprintf(out, "item %.*s counts=", (int)it->id_len, it->id);
         dump_counts(out, it->counts);
-        fprintf(out, " weight=%" PRIu64 " first=%" PRId64 " last=%" PRId64, it->weight,
+        fprintf(out, " weight=%" PRIu64 " first=%" PRId64 " last=%" PRId64 "\n", it->weight,
                 it->first_ts, it->last_ts);
-        uint32_t cl;
-        const char *cn = rs_state_name(st, it->category, &cl);
-        if (cl) fprintf(out, " category=%.*s", (int)cl, cn);
-        fprintf(out, "\n");
         if (it->nb_n > nb_cap) nb_cap = it->nb_n, nb = rs_xrealloc(nb, nb_cap * sizeof(uint32_t));
         size_t n = 0;
         for (uint32_t j = 0; j < it->nb_cap; j++)

@@ -432,7 +432,7 @@ TEST(reference) {
         ASSERT(p->section && *p->section);
         keys++;
     }
-    ASSERT_EQ(keys, 60);
+    ASSERT_EQ(keys, 62);
     ASSERT(strstr(out, "| `rec.similarity` | enum | `cosine` | cosine, llr |") != NULL);
     ASSERT(strstr(out, "| `rec.k` | int | `10` | 1 .. 1000 |") != NULL);
     ASSERT(strstr(out, "## Event weights\n") != NULL);
@@ -466,6 +466,15 @@ TEST(check) {
     ASSERT_STREQ(err, "rec.recent (10) must not exceed profile.recent.items (8): seeds are taken "
                       "from the recent-items ring");
     ASSERT_OK(rs_conf_set_kv(c, "rec.recent=8", err, sizeof(err)));
+    ASSERT_OK(rs_conf_check(c, err, sizeof(err)));
+    ASSERT_OK(rs_conf_set_kv(c, "rec.repurchase.categories=milk=100, bread", err, sizeof(err)));
+    ASSERT_EQ(rs_conf_check(c, err, sizeof(err)), RS_ECONF);
+    ASSERT_STREQ(err, "rec.repurchase.categories: \"bread\" is not NAME=MILLISECONDS");
+    ASSERT_OK(rs_conf_set_kv(c, "rec.repurchase.categories=milk=1d", err, sizeof(err)));
+    ASSERT_EQ(rs_conf_check(c, err, sizeof(err)), RS_ECONF);
+    ASSERT_STREQ(err,
+                 "rec.repurchase.categories: \"1d\" is not a non-negative number of milliseconds");
+    ASSERT_OK(rs_conf_set_kv(c, "rec.repurchase.categories=milk = 100 , eggs=0", err, sizeof(err)));
     ASSERT_OK(rs_conf_check(c, err, sizeof(err)));
 
     for (int i = 0; i < RS_EV__COUNT; i++) c->weight[i] = 0;

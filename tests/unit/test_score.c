@@ -275,8 +275,77 @@ TEST(content_affinity) {
     cleanup(conf);
 }
 
+/* Purchased items come back after their category's repurchase window. */
+TEST(repurchase_window) {
+    rs_conf_t *conf = mkconf();
+    char err[256];
+    rs_state_t *st = NULL;
+    ASSERT_OK(rs_state_open(&st, conf, err, sizeof(err)));
+    rs_event_t e = {0};
+    e.fields = RS_F_REQUIRED | RS_F_CATEGORY;
+    e.event_id = rs_str("x", 1);
+    int late;
+    /* others make milk and a book popular */
+    static const char *items[][2] = {{"milk", "groceries"}, {"book", "books"}};
+    char u[16];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++) {
+            snprintf(u, sizeof(u), "o%d%d", i, j);
+            e.type = RS_EV_VIEW;
+            e.ts_ms = (g_t += 1000);
+            e.user_id = rs_str(u, (uint32_t)strlen(u));
+            e.item_id = rs_str(items[i][0], (uint32_t)strlen(items[i][0]));
+            e.category = rs_str(items[i][1], (uint32_t)strlen(items[i][1]));
+            rs_state_apply(st, &e, 0, &late);
+        }
+    /* me buys both, then a day passes */
+    rs_user_t *me = NULL;
+    for (int i = 0; i < 2; i++) {
+        e.type = RS_EV_PURCHASE;
+        e.ts_ms = (g_t += 1000);
+        e.user_id = rs_str("me", 2);
+        e.item_id = rs_str(items[i][0], (uint32_t)strlen(items[i][0]));
+        e.category = rs_str(items[i][1], (uint32_t)strlen(items[i][1]));
+        me = rs_state_apply(st, &e, 0, &late);
+    }
+    ASSERT_EQ(me->n_purchased, 2);
+    act(st, "late", "other", RS_EV_VIEW); /* moves event time on */
+    g_t += 86400000;
+    act(st, "later", "other2", RS_EV_VIEW);
+    rs_scorer_t *sc = rs_scorer_new(conf);
+    rs_scored_t out[8];
+    const char *strategy;
+    size_t n = rs_score_user(sc, st, me, out, 8, &strategy);
+    for (size_t i = 0; i < n; i++) ASSERT(strcmp(id(st, out[i].item), "milk") != 0);
+    /* groceries come back after 12 h, books never */
+    rs_conf_set(conf, "rec.repurchase.categories", "groceries=43200000", "test", err, sizeof(err));
+    n = rs_score_user(sc, st, me, out, 8, &strategy);
+    int milk = 0, book = 0;
+    for (size_t i = 0; i < n; i++) {
+        milk += !strcmp(id(st, out[i].item), "milk");
+        book += !strcmp(id(st, out[i].item), "book");
+    }
+    ASSERT_EQ(milk, 1);
+    ASSERT_EQ(book, 0);
+    /* a window longer than the time since the purchase keeps it out */
+    rs_conf_set(conf, "rec.repurchase.categories", "groceries=172800000", "test", err, sizeof(err));
+    n = rs_score_user(sc, st, me, out, 8, &strategy);
+    for (size_t i = 0; i < n; i++) ASSERT(strcmp(id(st, out[i].item), "milk") != 0);
+    /* the purchase time survives a commit and reopen */
+    ASSERT_OK(rs_state_commit(st, err, sizeof(err)));
+    int64_t ts0 = me->purchased_ts[0];
+    rs_state_close(st);
+    ASSERT_OK(rs_state_open(&st, conf, err, sizeof(err)));
+    me = rs_state_user_get(st, "me", 2);
+    ASSERT(me != NULL);
+    ASSERT_EQ(me->purchased_ts[0], ts0);
+    rs_scorer_destroy(sc);
+    rs_state_close(st);
+    cleanup(conf);
+}
+
 int main(void) {
     return RUN_TESTS(t_knn_ranking_and_reason, t_excludes_seen_and_purchased,
                      t_cold_start_is_popular, t_category_fill_hidden_diversity_trending,
-                     t_content_affinity);
+                     t_content_affinity, t_repurchase_window);
 }
