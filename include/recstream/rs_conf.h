@@ -167,6 +167,8 @@ typedef struct rs_conf_prop {
     rs_conf_s2i_t s2i[8]; /* ENUM values, ended by {NULL} */
     int flags;
     const char *desc;
+    /* extra check of a STR value's format (NULL = none): 0, or -1 with msg */
+    int (*check)(const char *val, char *msg, size_t msg_size);
 } rs_conf_prop_t;
 
 extern const rs_conf_prop_t rs_conf_props[]; /* ended by a row with name NULL */

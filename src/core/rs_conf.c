@@ -249,6 +249,13 @@ static int set_prop(rs_conf_t *conf, const rs_conf_prop_t *p, const char *val, c
             snprintf(msg, msg_size, "%s: value must not be empty", p->name);
             return -1;
         }
+        if (p->check) {
+            char why[256];
+            if (p->check(val, why, sizeof(why))) {
+                snprintf(msg, msg_size, "%s: %s", p->name, why);
+                return -1;
+            }
+        }
         if (conf) {
             char **sp = field(conf, p);
             free(*sp);
@@ -545,7 +552,7 @@ int rs_conf_each_ms(const char *spec, rs_conf_ms_fn_t *fn, void *opaque, char *m
 }
 
 rs_err_t rs_conf_check(const rs_conf_t *conf, char *errstr, size_t errstr_size) {
-    char val[128], msg[512];
+    char val[8192], msg[512];
 
     /* Fields may have been set directly by code: re-validate every row. */
     for (const rs_conf_prop_t *p = rs_conf_props; p->name; p++) {
@@ -566,8 +573,6 @@ rs_err_t rs_conf_check(const rs_conf_t *conf, char *errstr, size_t errstr_size) 
                          "rec.recent (%d) must not exceed profile.recent.items (%d): "
                          "seeds are taken from the recent-items ring",
                          conf->rec_recent, conf->recent_items);
-    if (rs_conf_each_ms(conf->rec_repurchase_categories, NULL, NULL, msg, sizeof(msg)))
-        return rs_seterr(errstr, errstr_size, RS_ECONF, "rec.repurchase.categories: %s", msg);
     int any = 0;
     for (int i = 0; i < 8; i++) any |= conf->weight[i] > 0;
     if (!any)

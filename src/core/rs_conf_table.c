@@ -28,6 +28,10 @@
 
 #define STR(n, sec, f, def, d)                                                                     \
     { .name = n, .section = sec, .type = RS_CONF_STR, .offset = OFF(f), .sdef = def, .desc = d }
+static int check_ms_list(const char *val, char *msg, size_t msg_size) {
+    return rs_conf_each_ms(val, NULL, NULL, msg, msg_size);
+}
+
 /* a string that may be empty ("" = off) */
 #define STR_OPT(n, sec, f, def, d)                                                                 \
     {                                                                                              \
@@ -194,9 +198,15 @@ const rs_conf_prop_t rs_conf_props[] = {
     I64("rec.repurchase.ms", S_REC, rec_repurchase_ms, 0, 0, 10 * YEAR_MS,
         "A purchased item may be recommended again this long after its last purchase (0 = "
         "never; rec.exclude.purchased must be on)."),
-    STR_OPT("rec.repurchase.categories", S_REC, rec_repurchase_categories, "",
-            "Per-category repurchase windows overriding rec.repurchase.ms, e.g. "
-            "\"groceries=604800000,pet-food=2592000000\" (0 = never)."),
+    {.name = "rec.repurchase.categories",
+     .section = S_REC,
+     .type = RS_CONF_STR,
+     .offset = OFF(rec_repurchase_categories),
+     .sdef = "",
+     .flags = RS_CONF_F_EMPTY_OK,
+     .check = check_ms_list,
+     .desc = "Per-category repurchase windows overriding rec.repurchase.ms, e.g. "
+             "\"groceries=604800000,pet-food=2592000000\" (0 = never)."},
     DBL("rules.min.count", S_REC, rules_min_count, 2.0, 0.0, 1e12,
         "Association rules A -> B need at least this many co-occurrences (pair units: one "
         "user with A and B adjacent adds 1)."),

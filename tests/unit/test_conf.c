@@ -467,13 +467,12 @@ TEST(check) {
                       "from the recent-items ring");
     ASSERT_OK(rs_conf_set_kv(c, "rec.recent=8", err, sizeof(err)));
     ASSERT_OK(rs_conf_check(c, err, sizeof(err)));
-    ASSERT_OK(rs_conf_set_kv(c, "rec.repurchase.categories=milk=100, bread", err, sizeof(err)));
-    ASSERT_EQ(rs_conf_check(c, err, sizeof(err)), RS_ECONF);
-    ASSERT_STREQ(err, "rec.repurchase.categories: \"bread\" is not NAME=MILLISECONDS");
-    ASSERT_OK(rs_conf_set_kv(c, "rec.repurchase.categories=milk=1d", err, sizeof(err)));
-    ASSERT_EQ(rs_conf_check(c, err, sizeof(err)), RS_ECONF);
-    ASSERT_STREQ(err,
-                 "rec.repurchase.categories: \"1d\" is not a non-negative number of milliseconds");
+    ASSERT_EQ(rs_conf_set_kv(c, "rec.repurchase.categories=milk=100, bread", err, sizeof(err)),
+              RS_ECONF);
+    ASSERT(strstr(err, "rec.repurchase.categories: \"bread\" is not NAME=MILLISECONDS"));
+    ASSERT_EQ(rs_conf_set_kv(c, "rec.repurchase.categories=milk=1d", err, sizeof(err)), RS_ECONF);
+    ASSERT(strstr(
+        err, "rec.repurchase.categories: \"1d\" is not a non-negative number of milliseconds"));
     ASSERT_OK(rs_conf_set_kv(c, "rec.repurchase.categories=milk = 100 , eggs=0", err, sizeof(err)));
     ASSERT_OK(rs_conf_check(c, err, sizeof(err)));
 
