@@ -69,6 +69,7 @@ typedef struct rs_item {
     double top_weight;  /* item weight when the list was last rebuilt from the row */
     uint8_t meta_dirty; /* counts changed in this batch */
     uint8_t in_dirty_list;
+    uint8_t in_catpop; /* listed in its category's popular list */
     uint8_t flags;     /* RS_ITEM_* */
     uint32_t category; /* interned name (rs_state_name), 0 = unknown */
     uint32_t brand;    /* interned name, 0 = unknown */
@@ -215,6 +216,10 @@ const uint32_t *rs_state_popular(rs_state_t *st, uint32_t *n);
 const uint32_t *rs_state_category_popular(rs_state_t *st, uint32_t category, uint32_t *n);
 /* Scale of co-occurrence counts: a pair weight of 1 is stored as this. */
 uint32_t rs_state_pair_scale(const rs_state_t *st);
+/* For the cosine family: n(b)^(1-alpha) by item index, so that
+ * sim(a,b) = cnt / (a->wpow * wpow[b]) inline (NULL for LLR: call rs_state_sim).
+ * Valid until the next apply. */
+const double *rs_state_wpow(const rs_state_t *st);
 /* Popularity of an item at event time `now` (decayed weight). */
 double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64_t now);
 uint64_t rs_state_bytes(rs_state_t *st);

@@ -209,6 +209,7 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
     uint32_t n_excl = sc->n_cand;
 
     int nseeds = u->n_recent < conf->rec_recent ? u->n_recent : conf->rec_recent;
+    const double *wpow = rs_state_wpow(st);
     double decay = 1.0;
     double wview = conf->weight[RS_EV_VIEW] > 0 ? conf->weight[RS_EV_VIEW] : 1;
     for (int i = 0; i < nseeds; i++, decay *= conf->rec_recency_decay) {
@@ -236,7 +237,9 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
                 x->best = -1;
                 if (!listed) add_cand(sc, b);
             }
-            float c = (float)ws * rs_state_sim(st, seed, b, nb[j].cnt);
+            float sim = wpow ? (float)((double)nb[j].cnt / (seed->wpow * wpow[b]))
+                             : rs_state_sim(st, seed, b, nb[j].cnt);
+            float c = (float)ws * sim;
             x->acc += c;
             if (c > x->best) x->best = c, x->seed = r->item;
         }

@@ -218,6 +218,10 @@ float rs_state_sim(const rs_state_t *st, const rs_item_t *a, uint32_t b, uint32_
     return pair_sim(st, a, b, cnt);
 }
 
+const double *rs_state_wpow(const rs_state_t *st) {
+    return st->conf->rec_similarity == RS_SIM_LLR ? NULL : st->wp;
+}
+
 uint32_t rs_state_pair_scale(const rs_state_t *st) {
     return st->conf->cooc_pair_weight == RS_PAIRW_POSITION ? POS_SCALE : 1;
 }
@@ -406,19 +410,22 @@ static void catpop_touch(rs_state_t *st, rs_item_t *it) {
         st->cap_catpop = ncap;
     }
     struct catpop *l = &st->catpop[cat];
-    uint32_t j;
-    for (j = 0; j < l->n; j++)
-        if (l->v[j] == it->idx) break;
+    uint32_t j = l->n;
+    if (it->in_catpop) /* most items are not listed: no scan for them */
+        for (j = 0; j < l->n; j++)
+            if (l->v[j] == it->idx) break;
     if (j == l->n) {
         if (l->n < cap) {
             if (!l->v) l->v = rs_xmalloc(cap * sizeof(uint32_t));
             j = l->n++;
         } else if (pop_rank_better(st, it->idx, l->v[l->n - 1])) {
             j = l->n - 1;
+            st->items[l->v[j]]->in_catpop = 0;
         } else {
             return;
         }
         l->v[j] = it->idx;
+        it->in_catpop = 1;
     }
     for (; j > 0 && pop_rank_better(st, l->v[j], l->v[j - 1]); j--) {
         uint32_t x = l->v[j - 1];
@@ -430,12 +437,13 @@ static void catpop_touch(rs_state_t *st, rs_item_t *it) {
 static void catpop_move(rs_state_t *st, rs_item_t *it, uint32_t cat) {
     if (it->category && it->category < st->cap_catpop) {
         struct catpop *l = &st->catpop[it->category];
-        for (uint32_t j = 0; j < l->n; j++)
+        for (uint32_t j = 0; it->in_catpop && j < l->n; j++)
             if (l->v[j] == it->idx) {
                 memmove(&l->v[j], &l->v[j + 1], (l->n - j - 1) * sizeof(uint32_t));
                 l->n--;
                 break;
             }
+        it->in_catpop = 0;
     }
     it->category = cat;
     catpop_touch(st, it);
