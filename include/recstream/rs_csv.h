@@ -33,6 +33,14 @@ void rs_csv_close(rs_csv_t *r); /* NULL-safe */
  * reading), RS_EIO = read error. Blank lines are skipped. */
 int rs_csv_next(rs_csv_t *r, rs_event_t *ev, char *errstr, size_t errstr_size);
 
+/* Line mode (JSON lines and other line formats): opens without a header
+ * check; rs_csv_next_line() returns each non-empty line (without \n / \r\n)
+ * through *line (valid until the next call): 1, 0 at EOF, RS_EIO. */
+rs_err_t rs_csv_open_lines(rs_csv_t **out, const char *path, char *errstr, size_t errstr_size);
+int rs_csv_next_line(rs_csv_t *r, const char **line, size_t *len, char *errstr, size_t errstr_size);
+/* The event id the reader makes for a line ("<line>-<hash>"); valid until the next call. */
+rs_str_t rs_csv_line_id(rs_csv_t *r, const char *line, size_t len);
+
 /* Parses one line (without its newline) into *ev; the event's strings point
  * into `line`, and ev->event_id is left unset. 0 or RS_EDECODE with a reason
  * in errstr. Exposed for tests and other line-based readers. */

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "recstream/rs_buf.h"
-#include "recstream/rs_csv.h"
+#include "recstream/rs_source.h"
 #include "recstream/rs_eval.h"
 #include "recstream/rs_log.h"
 #include "rs_cli.h"
@@ -24,7 +24,9 @@ static void usage(FILE *out) {
             "user's top-K, then apply the event. Prints HR@K, MRR@K, NDCG@K, coverage,\n"
             "Gini of exposure and popularity bias for both.\n"
             "\n"
-            "  -i, --input FILE       canonical CSV (ts_ms,user_id,item_id,type,...); - = stdin\n"
+            "  -i, --input FILE       canonical CSV (ts_ms,user_id,item_id,type,...) or JSON\n"
+            "                         lines (.jsonl); - = stdin\n"
+            "      --format F         csv | jsonl (default: by extension)\n"
             "  -k, --k K              list length (default 20)\n"
             "      --json             one JSON object on stdout\n"
             "      --svg FILE         draw HR@K over the stream\n"
@@ -38,16 +40,16 @@ static void usage(FILE *out) {
             "  -h, --help\n");
 }
 
-static uint64_t count_lines(const char *path) {
+static uint64_t count_events(const char *path, const char *format) {
     char err[256];
-    rs_csv_t *r;
-    if (rs_csv_open(&r, path, err, sizeof(err))) return 0;
+    rs_source_t *r;
+    if (rs_source_open(&r, path, format, err, sizeof(err))) return 0;
     rs_event_t e;
     uint64_t n = 0;
     int rc;
-    while ((rc = rs_csv_next(r, &e, err, sizeof(err))) != 0)
+    while ((rc = rs_source_next(r, &e, err, sizeof(err))) != 0 && rc != RS_EIO)
         if (rc == 1) n++;
-    rs_csv_close(r);
+    rs_source_close(r);
     return n;
 }
 
@@ -110,7 +112,7 @@ int cmd_eval(int argc, char **argv) {
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     rs_cli_conf_t cc = {0};
-    const char *input = NULL, *svg = NULL, *state_dir = NULL, *score_from = NULL;
+    const char *input = NULL, *svg = NULL, *state_dir = NULL, *score_from = NULL, *format = NULL;
     int k = 20, json = 0, quiet = 0, c;
     uint64_t limit = UINT64_MAX;
     while ((c = getopt_long(argc, argv, "i:k:c:X:qh", lo, NULL)) != -1) {
@@ -135,6 +137,9 @@ int cmd_eval(int argc, char **argv) {
             break;
         case 5:
             state_dir = optarg;
+            break;
+        case 6:
+            format = optarg;
             break;
         case 'c':
             cc.file = optarg;
@@ -171,7 +176,7 @@ int cmd_eval(int argc, char **argv) {
     if (score_from) {
         if (strchr(score_from, '.')) {
             double f = atof(score_from);
-            o.score_from = (uint64_t)(f * (double)count_lines(input));
+            o.score_from = (uint64_t)(f * (double)count_events(input, format));
         } else {
             o.score_from = strtoull(score_from, NULL, 10);
         }
@@ -180,9 +185,9 @@ int cmd_eval(int argc, char **argv) {
     if (!state_dir) state_dir = tmp = rs_cli_tmpdir("recstream-eval");
     rs_conf_set(conf, "state.dir", state_dir, "--state", err, sizeof(err));
 
-    rs_csv_t *r = NULL;
+    rs_source_t *r = NULL;
     rs_eval_t *ev = NULL;
-    int rc = rs_csv_open(&r, input, err, sizeof(err));
+    int rc = rs_source_open(&r, input, format, err, sizeof(err));
     if (!rc) rc = rs_eval_new(&ev, conf, &o, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "recstream eval: %s\n", err);
@@ -193,7 +198,7 @@ int cmd_eval(int argc, char **argv) {
     int64_t t0 = rs_mono_us(), last_bar = 0;
     rs_event_t e;
     int got;
-    while (n < limit && (got = rs_csv_next(r, &e, err, sizeof(err))) != 0) {
+    while (n < limit && (got = rs_source_next(r, &e, err, sizeof(err))) != 0) {
         if (got < 0) {
             if (got == RS_EIO) {
                 fprintf(stderr, "recstream eval: %s\n", err);
@@ -212,11 +217,11 @@ int cmd_eval(int argc, char **argv) {
         rc = 0;
         if (tty && (n & 4095) == 0 && rs_mono_us() - last_bar > 200000) {
             last_bar = rs_mono_us();
-            uint64_t sz = rs_csv_size(r);
+            uint64_t sz = rs_source_size(r);
             rs_eval_result_t x;
             rs_eval_result(ev, &x);
             fprintf(stderr, "\r%5.1f%%  %" PRIu64 " events  HR@%d engine %.4f  popularity %.4f ",
-                    sz ? 100.0 * (double)rs_csv_offset(r) / (double)sz : 0.0, n, k, x.engine.hr,
+                    sz ? 100.0 * (double)rs_source_offset(r) / (double)sz : 0.0, n, k, x.engine.hr,
                     x.popularity.hr);
         }
     }
@@ -264,7 +269,7 @@ int cmd_eval(int argc, char **argv) {
     }
 out:
     rs_eval_destroy(ev);
-    rs_csv_close(r);
+    rs_source_close(r);
     if (tmp) {
         rs_cli_rmtree(tmp);
         free(tmp);

@@ -14,6 +14,7 @@ static const struct {
     {"demo", cmd_demo, "run the whole pipeline on an in-process Kafka mock with generated traffic"},
     {"bench", cmd_bench, "measure throughput, latency, memory and state size"},
     {"config", cmd_config, "print the effective configuration or the reference"},
+    {"replay", cmd_replay, "feed an event file through the pipeline into a state directory"},
     {"eval", cmd_eval, "prequential quality (HR, MRR, NDCG, coverage) on an event file"},
     {"state", cmd_state, "inspect a state directory (dump)"},
     {"inspect", cmd_inspect,

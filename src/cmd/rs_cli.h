@@ -37,6 +37,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_inspect(int, char **);
 
 #endif

@@ -69,7 +69,19 @@ static const char *next_line(rs_csv_t *r, size_t *len, int *io_err) {
     return p;
 }
 
+static rs_err_t csv_open(rs_csv_t **out, const char *path, int header, char *errstr,
+                         size_t errstr_size);
+
 rs_err_t rs_csv_open(rs_csv_t **out, const char *path, char *errstr, size_t errstr_size) {
+    return csv_open(out, path, 1, errstr, errstr_size);
+}
+
+rs_err_t rs_csv_open_lines(rs_csv_t **out, const char *path, char *errstr, size_t errstr_size) {
+    return csv_open(out, path, 0, errstr, errstr_size);
+}
+
+static rs_err_t csv_open(rs_csv_t **out, const char *path, int header, char *errstr,
+                         size_t errstr_size) {
     *out = NULL;
     int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
     if (fd < 0) return rs_seterr(errstr, errstr_size, RS_EIO, "%s: %s", path, strerror(errno));
@@ -80,6 +92,10 @@ rs_err_t rs_csv_open(rs_csv_t **out, const char *path, char *errstr, size_t errs
     r->buf = rs_xmalloc(r->cap);
     struct stat sb;
     if (!fstat(fd, &sb) && S_ISREG(sb.st_mode)) r->size = (uint64_t)sb.st_size;
+    if (!header) {
+        *out = r;
+        return RS_OK;
+    }
     int io_err = 0;
     size_t len;
     const char *h = next_line(r, &len, &io_err);
@@ -162,6 +178,27 @@ int rs_csv_parse_line(const char *line, size_t len, rs_event_t *ev, char *errstr
     return 0;
 }
 
+int rs_csv_next_line(rs_csv_t *r, const char **line, size_t *len, char *errstr,
+                     size_t errstr_size) {
+    for (;;) {
+        int io_err = 0;
+        const char *l = next_line(r, len, &io_err);
+        if (!l)
+            return io_err
+                       ? rs_seterr(errstr, errstr_size, RS_EIO, "%s: %s", r->path, strerror(io_err))
+                       : 0;
+        if (!*len) continue;
+        *line = l;
+        return 1;
+    }
+}
+
+rs_str_t rs_csv_line_id(rs_csv_t *r, const char *line, size_t len) {
+    int n = snprintf(r->idbuf, sizeof(r->idbuf), "%" PRIu64 "-%016" PRIx64, r->line,
+                     rs_hash64(line, len));
+    return rs_str(r->idbuf, (uint32_t)n);
+}
+
 int rs_csv_next(rs_csv_t *r, rs_event_t *ev, char *errstr, size_t errstr_size) {
     for (;;) {
         int io_err = 0;
@@ -176,9 +213,7 @@ int rs_csv_next(rs_csv_t *r, rs_event_t *ev, char *errstr, size_t errstr_size) {
         if (rs_csv_parse_line(l, len, ev, why, sizeof(why)))
             return rs_seterr(errstr, errstr_size, RS_EDECODE, "%s:%" PRIu64 ": %s", r->path,
                              r->line, why);
-        int n = snprintf(r->idbuf, sizeof(r->idbuf), "%" PRIu64 "-%016" PRIx64, r->line,
-                         rs_hash64(l, len));
-        ev->event_id = rs_str(r->idbuf, (uint32_t)n);
+        ev->event_id = rs_csv_line_id(r, l, len);
         ev->fields |= RS_F_EVENT_ID;
         return 1;
     }

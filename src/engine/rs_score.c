@@ -337,7 +337,8 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
     for (uint32_t i = 0; i < sc->n_cand; i++) sc->sl[sc->cand[i]].mark = 0;
     for (size_t i = n_from_knn; i < n; i++)
         if (out[i].item < sc->cap) sc->sl[out[i].item].mark = 0;
-    *strategy = n_from_knn == n            ? "item-knn"
+    *strategy = n == 0                     ? "none"
+                : n_from_knn == n          ? "item-knn"
                 : n_from_knn == 0 && n_cat ? "category-popular"
                 : n_from_knn == 0          ? "popular"
                                            : "item-knn+popular";
