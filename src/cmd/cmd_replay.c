@@ -32,7 +32,7 @@ static void usage(FILE *out) {
             "      --format F         csv | jsonl\n"
             "  -s, --state DIR        state directory (created if missing)\n"
             "      --emit-jsonl OUT   write the outputs there (- = stdout)\n"
-            "      --batch-size N     events per state commit (default 100000); does not\n"
+            "      --batch-size N     events per state commit (default 1000000); does not\n"
             "                         change the results\n"
             "      --dlq-file FILE    write rejected events as JSON lines (file:line, reason)\n"
             "      --limit N          stop after N events\n"
@@ -103,7 +103,7 @@ int cmd_replay(int argc, char **argv) {
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     rs_cli_conf_t cc = {0};
     const char *input = NULL, *format = NULL, *dir = NULL, *emit = NULL, *dlq = NULL;
-    uint64_t batch = 100000, limit = UINT64_MAX;
+    uint64_t batch = 1000000, limit = UINT64_MAX;
     int json = 0, quiet = 0, c;
     while ((c = getopt_long(argc, argv, "i:s:c:X:qh", lo, NULL)) != -1) {
         switch (c) {

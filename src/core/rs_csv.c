@@ -194,9 +194,18 @@ int rs_csv_next_line(rs_csv_t *r, const char **line, size_t *len, char *errstr,
 }
 
 rs_str_t rs_csv_line_id(rs_csv_t *r, const char *line, size_t len) {
-    int n = snprintf(r->idbuf, sizeof(r->idbuf), "%" PRIu64 "-%016" PRIx64, r->line,
-                     rs_hash64(line, len));
-    return rs_str(r->idbuf, (uint32_t)n);
+    /* "<line>-<16 hex digits>", by hand: snprintf was a tenth of a replay */
+    char dec[24], *p = r->idbuf;
+    int nd = 0;
+    uint64_t x = r->line;
+    do dec[nd++] = (char)('0' + x % 10), x /= 10;
+    while (x);
+    while (nd) *p++ = dec[--nd];
+    *p++ = '-';
+    uint64_t h = rs_hash64(line, len);
+    for (int i = 15; i >= 0; i--) p[i] = "0123456789abcdef"[h & 15], h >>= 4;
+    p += 16;
+    return rs_str(r->idbuf, (uint32_t)(p - r->idbuf));
 }
 
 int rs_csv_next(rs_csv_t *r, rs_event_t *ev, char *errstr, size_t errstr_size) {
