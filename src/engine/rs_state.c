@@ -184,7 +184,10 @@ static void set_weight(rs_state_t *st, rs_item_t *it) {
     }
     double w = (double)it->weight, al = st->conf->rec_alpha;
     st->w[it->idx] = w;
-    it->wpow = w > 0 ? pow(w, al) : 0;
+    /* the pair scale folded in: similarities read in pair units (<= 1 when
+     * every user of the item had the other one right next to it) */
+    it->wpow =
+        w > 0 ? pow(w, al) * (st->conf->cooc_pair_weight == RS_PAIRW_POSITION ? POS_SCALE : 1) : 0;
     st->wp[it->idx] = w > 0 ? pow(w, 1.0 - al) : 0;
 }
 
