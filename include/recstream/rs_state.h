@@ -224,6 +224,25 @@ const double *rs_state_wpow(const rs_state_t *st);
 double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64_t now);
 uint64_t rs_state_bytes(rs_state_t *st);
 
+/* ---- users: walk and delete (SPEC F19) ---- */
+/* Calls fn for every stored user in id byte order (memcmp, shorter first),
+ * with the in-memory version of users that are loaded. Users first seen
+ * since the last commit are not visited: commit first for a complete walk.
+ * fn returns 0 to go on; anything else stops the walk and is returned.
+ * The user passed to fn is valid only during the call. */
+typedef int(rs_state_user_fn_t)(void *opaque, const rs_user_t *u);
+int rs_state_users_foreach(rs_state_t *st, rs_state_user_fn_t *fn, void *opaque, char *errstr,
+                           size_t errstr_size);
+/* Removes a user's profile: from memory now (the rs_user_t is freed; any
+ * pointer to it is dead) and from RocksDB with the next commit (a delete in
+ * the same WriteBatch as everything else). Until that batch is written,
+ * loads treat the user as absent, so a new event starts a fresh profile.
+ * Co-occurrence counts and item counts are aggregates over all users and
+ * stay. RS_ENOTFOUND unknown user, RS_ESTATE read-only state or the user
+ * has a rate-limited emit pending (the pipeline holds a pointer to it). */
+rs_err_t rs_state_user_delete(rs_state_t *st, const char *id, size_t len, char *errstr,
+                              size_t errstr_size);
+
 /* Canonical, sorted text dump of the exact state (counts, co-occurrence,
  * profiles, offsets; no floats, no emit bookkeeping): two runs that applied
  * the same events produce byte-identical dumps whatever the batching. */

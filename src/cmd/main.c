@@ -17,6 +17,9 @@ static const struct {
     {"replay", cmd_replay, "feed an event file through the pipeline into a state directory"},
     {"eval", cmd_eval, "prequential quality (HR, MRR, NDCG, coverage) on an event file"},
     {"state", cmd_state, "inspect a state directory (dump)"},
+    {"export", cmd_export, "write a state directory as JSON lines (users, items, neighbours)"},
+    {"delete-user", cmd_delete_user, "remove a user from a state directory (and tombstone)"},
+    {"diff", cmd_diff, "compare two replay outputs or two state directories"},
     {"inspect", cmd_inspect,
      "show a user's profile and recommendations or an item's neighbours and rules"},
 };
@@ -24,7 +27,7 @@ static const struct {
 static void usage(FILE *out) {
     fprintf(out, "usage: recstream <command> [options]   (recstream <command> --help)\n\n");
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-        fprintf(out, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+        fprintf(out, "  %-11s %s\n", cmds[i].name, cmds[i].help);
     fprintf(out, "\nrecstream %s, librdkafka %s\n", "0.1.0", rs_kafka_version());
 }
 

@@ -39,5 +39,8 @@ int cmd_state(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_inspect(int, char **);
+int cmd_export(int argc, char **argv);
+int cmd_delete_user(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

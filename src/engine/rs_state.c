@@ -36,6 +36,11 @@
  * at every T, so the popular list only changes when an item is touched, and
  * late events need no special case.
  *
+ * Deleting a user (F19) drops the profile from memory and puts a delete
+ * into the open WriteBatch; the id stays on a small "deleted" list until
+ * that batch is written, so a load in between cannot resurrect the last
+ * committed profile. Co-occurrence and item counts are aggregates and stay.
+ *
  * The dump (rs_state_dump) prints exact fields only: counts, rows, profiles
  * and offsets are the same whatever the batching; pop_log (float sums in
  * arrival order across users) and emit bookkeeping (versions depend on when
@@ -137,6 +142,16 @@ struct rs_state {
     } * catpop; /* by category: its most popular items, best first */
     uint32_t cap_catpop;
     uint64_t pop_seq;
+
+    /* users deleted into a batch that is not written yet: until it is, a
+     * load must not bring their last committed profile back */
+    struct deleted_user {
+        char *id;
+        uint32_t len;
+        uint64_t seq; /* the batch holding the delete: written once batches_written > seq */
+    } * deleted;
+    size_t n_deleted, cap_deleted;
+    uint64_t batches_queued, batches_written;
 };
 
 /* Pair weights are integers: position weight 1/(1+p) is stored x60 (exact
@@ -670,9 +685,16 @@ void rs_state_user_recs_dirty(rs_state_t *st, rs_user_t *u) {
     mark_user_dirty(st, u);
 }
 
+static int user_deleted(const rs_state_t *st, const char *id, size_t len) {
+    for (size_t i = 0; i < st->n_deleted; i++)
+        if (st->deleted[i].len == len && !memcmp(st->deleted[i].id, id, len)) return 1;
+    return 0;
+}
+
 /* Loads a user from RocksDB; NULL if absent (or on error, logged). */
 static rs_user_t *user_load(rs_state_t *st, const char *id, size_t len, uint64_t h) {
     char err[256];
+    if (st->n_deleted && user_deleted(st, id, len)) return NULL;
     int rc = rs_rocks_get(st->db, RS_CF_USERS, id, len, &st->vbuf, err, sizeof(err));
     if (rc == RS_ENOTFOUND) return NULL;
     if (rc) {
@@ -694,6 +716,101 @@ rs_user_t *rs_state_user_get(rs_state_t *st, const char *id, size_t len) {
     uint64_t h = rs_hash64(id, len);
     rs_user_t *u = rs_strmap_get(&st->users_by_id, id, len, h);
     return u ? u : user_load(st, id, len, h);
+}
+
+/* Removes a map entry by backward shift (linear probing, no tombstones): the
+ * entries after it move up unless their home slot lies between the hole and
+ * themselves. */
+static void strmap_del(rs_strmap_t *m, const void *v, uint64_t h) {
+    uint64_t mask = m->cap - 1, i = h & mask;
+    while (m->e[i].v != v) {
+        if (!m->e[i].v) return;
+        i = (i + 1) & mask;
+    }
+    for (uint64_t j = (i + 1) & mask; m->e[j].v; j = (j + 1) & mask) {
+        uint64_t k = m->e[j].h & mask;
+        if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+            m->e[i] = m->e[j];
+            i = j;
+        }
+    }
+    m->e[i].v = NULL;
+    m->e[i].h = 0;
+    m->n--;
+}
+
+/* Drops u from a user pointer list, keeping the order; *pos (may be NULL)
+ * is the list's read position and moves back if u sat before it. */
+static size_t ulist_drop(rs_user_t **l, size_t n, const rs_user_t *u, size_t *pos) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (l[i] != u)
+            l[o++] = l[i];
+        else if (pos && i < *pos)
+            (*pos)--;
+    }
+    return o;
+}
+
+rs_err_t rs_state_user_delete(rs_state_t *st, const char *id, size_t len, char *errstr,
+                              size_t errstr_size) {
+    if (st->read_only) return rs_seterr(errstr, errstr_size, RS_ESTATE, "state is read-only");
+    uint64_t h = rs_hash64(id, len);
+    rs_user_t *u = rs_strmap_get(&st->users_by_id, id, len, h);
+    if (!u) { /* a raw lookup: a corrupt profile must be deletable too */
+        if (user_deleted(st, id, len))
+            return rs_seterr(errstr, errstr_size, RS_ENOTFOUND, "unknown user");
+        int rc = rs_rocks_get(st->db, RS_CF_USERS, id, len, &st->vbuf, errstr, errstr_size);
+        if (rc == RS_ENOTFOUND) return rs_seterr(errstr, errstr_size, rc, "unknown user");
+        if (rc) return rc;
+    } else {
+        if (u->pending)
+            return rs_seterr(errstr, errstr_size, RS_ESTATE,
+                             "user has a rate-limited emit pending in the pipeline");
+        strmap_del(&st->users_by_id, u, h);
+        if (u->dirty)
+            st->n_dirty_users = ulist_drop(st->dirty_users, st->n_dirty_users, u, &st->du_pos);
+        if (u->touched) st->n_touched = ulist_drop(st->touched, st->n_touched, u, NULL);
+        user_free(u);
+        st->n_users--;
+    }
+    /* after any put of this user already in the open batch: the delete wins */
+    if (!st->open) st->open = rs_rocks_batch_new();
+    rs_rocks_batch_delete(st->open, st->db, RS_CF_USERS, id, len);
+    GROW(st->deleted, st->n_deleted, st->cap_deleted);
+    st->deleted[st->n_deleted++] =
+        (struct deleted_user){rs_xstrndup(id, len), (uint32_t)len, st->batches_queued};
+    st->uncommitted++;
+    return RS_OK;
+}
+
+int rs_state_users_foreach(rs_state_t *st, rs_state_user_fn_t *fn, void *opaque, char *errstr,
+                           size_t errstr_size) {
+    rs_user_t *tmp = user_alloc(st->conf, "", 0);
+    rs_rocks_iter_t *it = rs_rocks_iter_new(st->db, RS_CF_USERS, NULL, 0);
+    int rc = 0;
+    for (; !rc && rs_rocks_iter_valid(it); rs_rocks_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rs_rocks_iter_key(it, &kl);
+        const unsigned char *v = rs_rocks_iter_value(it, &vl);
+        rs_user_t *u = rs_strmap_get(&st->users_by_id, k, kl, rs_hash64(k, kl));
+        if (!u) {
+            if (st->n_deleted && user_deleted(st, k, kl)) continue;
+            if (user_decode(st->conf, tmp, v, vl)) {
+                rs_error("state", "corrupt profile for user %.*s: skipped", (int)kl, k);
+                continue;
+            }
+            free(tmp->id); /* the temporary takes the key as its id */
+            tmp->id = rs_xstrndup(k, kl);
+            tmp->id_len = (uint32_t)kl;
+            u = tmp;
+        }
+        rc = fn(opaque, u);
+    }
+    if (!rc) rc = rs_rocks_iter_status(it, errstr, errstr_size);
+    rs_rocks_iter_destroy(it);
+    user_free(tmp);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ open */
@@ -895,6 +1012,8 @@ void rs_state_close(rs_state_t *st) {
     for (size_t i = 0; i < st->n_unwritten; i++) rs_rocks_batch_destroy(st->unwritten[i]);
     rs_rocks_batch_destroy(st->open);
     free(st->unwritten);
+    for (size_t i = 0; i < st->n_deleted; i++) free(st->deleted[i].id);
+    free(st->deleted);
     rs_rocks_close(st->db);
     rs_buf_free(&st->kbuf);
     rs_buf_free(&st->vbuf);
@@ -1326,12 +1445,23 @@ static void commit_prepare(rs_state_t *st) {
     }
     GROW(st->unwritten, st->n_unwritten, st->cap_unwritten);
     st->unwritten[st->n_unwritten++] = b;
+    st->batches_queued++;
 }
 
 static void unwritten_pop(rs_state_t *st) {
     rs_rocks_batch_destroy(st->unwritten[0]);
     memmove(st->unwritten, st->unwritten + 1, (st->n_unwritten - 1) * sizeof(*st->unwritten));
     st->n_unwritten--;
+    st->batches_written++;
+    /* deletes now durable: RocksDB itself answers "absent" for those users */
+    size_t o = 0;
+    for (size_t i = 0; i < st->n_deleted; i++) {
+        if (st->deleted[i].seq < st->batches_written)
+            free(st->deleted[i].id);
+        else
+            st->deleted[o++] = st->deleted[i];
+    }
+    st->n_deleted = o;
 }
 
 rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size) {

@@ -19,8 +19,9 @@
  * JSON type is RS_EDECODE naming the field. An unknown type symbol is not an
  * error: RS_F_TYPE with RS_EV_UNKNOWN, for rs_validate to reject.
  *
- * Recommendation lists and catalog items are decoded with jansson (not on a
- * hot path) and every kind is encoded by hand as one compact line, doubles
+ * Recommendation lists, catalog items and the replay's output lines
+ * (rs_json_rec_line, for `recstream diff`) are decoded with jansson (not on
+ * a hot path) and every kind is encoded by hand as one compact line, doubles
  * in the shortest form that reads back to the same value. */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +34,7 @@
 #include <jansson.h>
 
 #include "core/rs_codec_int.h"
+#include "recstream/rs_fileio.h"
 
 #define JS_MAX_DEPTH 2048
 #define JS_MAX_NUM   511
@@ -875,4 +877,44 @@ void rs_json_encode_rec(const rs_rec_t *rec, rs_buf_t *b) {
         rs_buf_putc(b, '}');
     }
     rs_buf_append(b, "]}", 2);
+}
+
+/* ---- replay output lines (rs_fileio.h) --------------------------------- */
+
+int rs_json_rec_line(const char *p, size_t n, rs_buf_t *user, rs_buf_t *items, uint32_t *n_items,
+                     char *errstr, size_t errstr_size) {
+    json_t *root, *v;
+    rs_err_t err = jload(p, n, &root, errstr, errstr_size);
+    if (err) return err;
+    rs_buf_reset(user);
+    rs_buf_reset(items);
+    *n_items = 0;
+    int rc = RS_EDECODE;
+    v = json_object_get(root, "kind");
+    if (!json_is_string(v)) {
+        rs_seterr(errstr, errstr_size, RS_EDECODE, "json: field kind: expected string");
+        goto out;
+    }
+    if (strcmp(json_string_value(v), "recommendation")) {
+        rc = 0;
+        goto out;
+    }
+    if (!(v = need(root, "user_id", is_str, "string", "", errstr, errstr_size))) goto out;
+    rs_buf_append(user, json_string_value(v), json_string_length(v));
+    if (!(v = need(root, "items", is_arr, "array", "", errstr, errstr_size))) goto out;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *it = json_array_get(v, i), *id;
+        if (!json_is_object(it)) {
+            rs_seterr(errstr, errstr_size, RS_EDECODE, "json: items[%zu]: expected an object", i);
+            goto out;
+        }
+        if (!(id = need(it, "item_id", is_str, "string", "items.", errstr, errstr_size))) goto out;
+        rs_buf_append(items, json_string_value(id), json_string_length(id));
+        rs_buf_putc(items, '\0');
+        (*n_items)++;
+    }
+    rc = 1;
+out:
+    json_decref(root);
+    return rc;
 }
