@@ -103,6 +103,22 @@ void rs_consumer_release(rs_consumer_t *c, rs_msg_t *msgs, size_t n);
 /* Store next-offsets for the background auto-commit (monitoring only). */
 rs_err_t rs_consumer_store_offsets(rs_consumer_t *c, const rs_tp_t *tps,
                                    const int64_t *next_offsets, size_t n);
+/* Pause (pause != 0) or resume fetching of assigned partitions; a resumed
+ * partition continues after the last message handed out (nothing is lost or
+ * handed out twice). */
+rs_err_t rs_consumer_pause(rs_consumer_t *c, const rs_tp_t *tps, size_t n, int pause, char *errstr,
+                           size_t errstr_size);
+/* Low (log start) and high watermark of a partition, asked of the broker
+ * (blocks up to timeout_ms). */
+rs_err_t rs_consumer_watermarks(rs_consumer_t *c, const char *topic, int32_t partition,
+                                int64_t *low, int64_t *high, int timeout_ms, char *errstr,
+                                size_t errstr_size);
+/* inout[i]: a timestamp (ms) in, out the first offset whose timestamp is >=
+ * it, or RS_OFFSET_END (-1) if there is none (the broker answers -1; the
+ * librdkafka 2.0.2 mock cluster answers -1 for every timestamp). Blocks up
+ * to timeout_ms. */
+rs_err_t rs_consumer_offsets_for_times(rs_consumer_t *c, const rs_tp_t *tps, int64_t *inout,
+                                       size_t n, int timeout_ms, char *errstr, size_t errstr_size);
 /* Number of partitions currently assigned. */
 size_t rs_consumer_assignment_count(rs_consumer_t *c);
 /* Sum over assigned partitions of (high watermark - position), from cached

@@ -485,6 +485,71 @@ rs_err_t rs_consumer_store_offsets(rs_consumer_t *c, const rs_tp_t *tps,
     return RS_OK;
 }
 
+static rd_kafka_topic_partition_list_t *tp_list(const rs_tp_t *tps, const int64_t *offs, size_t n) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(l, tps[i].topic, tps[i].partition)->offset =
+            offs ? offs[i] : RS_OFFSET_DEFAULT;
+    return l;
+}
+
+/* First per-partition error of l, or 0. */
+static rd_kafka_resp_err_t tp_list_err(const rd_kafka_topic_partition_list_t *l, int *at) {
+    for (int i = 0; i < l->cnt; i++)
+        if (l->elems[i].err) {
+            *at = i;
+            return l->elems[i].err;
+        }
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+rs_err_t rs_consumer_pause(rs_consumer_t *c, const rs_tp_t *tps, size_t n, int pause, char *errstr,
+                           size_t errstr_size) {
+    if (c->closed) return rs_seterr(errstr, errstr_size, RS_ESTATE, "consumer closed");
+    if (!n) return RS_OK;
+    rd_kafka_topic_partition_list_t *l = tp_list(tps, NULL, n);
+    rd_kafka_resp_err_t e =
+        pause ? rd_kafka_pause_partitions(c->rk, l) : rd_kafka_resume_partitions(c->rk, l);
+    int at = 0;
+    if (!e) e = tp_list_err(l, &at);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e)
+        return rs_seterr(errstr, errstr_size, RS_EKAFKA, "%s %s [%d]: %s",
+                         pause ? "pause" : "resume", tps[at].topic, (int)tps[at].partition,
+                         rd_kafka_err2str(e));
+    return RS_OK;
+}
+
+rs_err_t rs_consumer_watermarks(rs_consumer_t *c, const char *topic, int32_t partition,
+                                int64_t *low, int64_t *high, int timeout_ms, char *errstr,
+                                size_t errstr_size) {
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(c->rk, topic, partition, low, high, timeout_ms);
+    if (e)
+        return rs_seterr(errstr, errstr_size,
+                         e == RD_KAFKA_RESP_ERR__TIMED_OUT ? RS_ETIMEOUT : RS_EKAFKA,
+                         "watermarks of %s [%d]: %s", topic, (int)partition, rd_kafka_err2str(e));
+    return RS_OK;
+}
+
+rs_err_t rs_consumer_offsets_for_times(rs_consumer_t *c, const rs_tp_t *tps, int64_t *inout,
+                                       size_t n, int timeout_ms, char *errstr, size_t errstr_size) {
+    if (!n) return RS_OK;
+    rd_kafka_topic_partition_list_t *l = tp_list(tps, inout, n);
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->rk, l, timeout_ms);
+    int at = 0;
+    if (!e) e = tp_list_err(l, &at);
+    if (!e)
+        for (size_t i = 0; i < n; i++) inout[i] = l->elems[i].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e)
+        return rs_seterr(errstr, errstr_size,
+                         e == RD_KAFKA_RESP_ERR__TIMED_OUT ? RS_ETIMEOUT : RS_EKAFKA,
+                         "offsets for times of %s [%d]: %s", tps[at].topic, (int)tps[at].partition,
+                         rd_kafka_err2str(e));
+    return RS_OK;
+}
+
 size_t rs_consumer_assignment_count(rs_consumer_t *c) {
     return c->assigned;
 }
