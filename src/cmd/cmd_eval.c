@@ -26,7 +26,7 @@ static void usage(FILE *out) {
             "\n"
             "  -i, --input FILE       canonical CSV (ts_ms,user_id,item_id,type,...) or JSON\n"
             "                         lines (.jsonl); - = stdin\n"
-            "      --format F         csv | jsonl (default: by extension)\n"
+            "      --format F         csv | jsonl | avro (default: by extension)\n"
             "  -k, --k K              list length (default 20)\n"
             "      --json             one JSON object on stdout\n"
             "      --svg FILE         draw HR@K over the stream\n"

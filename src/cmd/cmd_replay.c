@@ -45,7 +45,7 @@ static void usage(FILE *out) {
             "({\"kind\":\"recommendation\",\"user_id\",...}).\n"
             "\n"
             "  -i, --input FILE       canonical CSV or JSON lines (by extension, or --format)\n"
-            "      --format F         csv | jsonl\n"
+            "      --format F         csv | jsonl | avro (default: by extension)\n"
             "  -b, --brokers LIST     Kafka bootstrap servers (= -X kafka.bootstrap.servers)\n"
             "  -t, --topic T          replay this topic's range instead of a file; no consumer\n"
             "                         group is joined, so the live group is untouched\n"
