@@ -54,9 +54,11 @@ typedef struct rs_conf {
     int dedup_window;          /* dedup.window = 1000000: event ids remembered */
 
     /* profiles / co-occurrence */
-    int recent_items;       /* profile.recent.items = 20: ring of recent items per user */
-    int purchased_max;      /* profile.purchased.max = 50: purchased set size */
-    int cooc_window_count;  /* cooc.window.count = 10: pair with this many recent items */
+    int recent_items;      /* profile.recent.items = 20: ring of recent items per user */
+    int purchased_max;     /* profile.purchased.max = 50: purchased set size */
+    int cooc_window_count; /* cooc.window.count = 10: pair with this many recent items */
+    int64_t profile_affinity_halflife_ms; /* profile.affinity.halflife.ms = 30 days */
+    int64_t profile_session_gap_ms;       /* profile.session.gap.ms = 30 min */
     int64_t cooc_window_ms; /* cooc.window.ms = 2592000000: ... that are at most this old */
     int cooc_pair_weight;   /* cooc.pair.weight = position|type (rs_pairw_t) */
     int weight[8];          /* weight.<type> = view 1, click 1, cart 3, purchase 5, like 2,

@@ -94,6 +94,20 @@ typedef struct rs_recent {
     int64_t ts;
 } rs_recent_t;
 
+/* A decayed affinity to a category or brand: log2 of the event-time-decayed
+ * weight x 2^(t/h) (profile.affinity.halflife.ms), comparable across entries. */
+typedef struct rs_affinity {
+    uint32_t ix; /* interned name, 0 = empty slot */
+    double log_w;
+} rs_affinity_t;
+
+#define RS_PROFILE_CATS   8
+#define RS_PROFILE_BRANDS 4
+
+/* Time-of-day buckets (UTC hours) and device classes of the profile mixes. */
+enum { RS_TOD_NIGHT = 0, RS_TOD_MORNING, RS_TOD_AFTERNOON, RS_TOD_EVENING, RS_TOD__COUNT };
+enum { RS_DEV_MOBILE = 0, RS_DEV_DESKTOP, RS_DEV_APP, RS_DEV_OTHER, RS_DEV__COUNT };
+
 /* Per-user profile. */
 typedef struct rs_user {
     char *id;
@@ -110,6 +124,17 @@ typedef struct rs_user {
     rs_recent_t *recent;                /* at most conf->recent_items */
     uint32_t *purchased;                /* FIFO, at most conf->purchased_max */
     int64_t *purchased_ts;              /* event time of the last purchase of each */
+    /* behaviour (F4) */
+    int64_t dwell_ms;  /* sum of view dwell times: gap to the next event of the session */
+    uint32_t dwell_n;  /* views with a measured dwell */
+    uint8_t last_type; /* type of the newest event (a view's dwell ends at the next one) */
+    int64_t first_purchase_ts, last_purchase_ts;
+    uint32_t tod[RS_TOD__COUNT];    /* events by UTC time of day: 0-6, 6-12, 12-18, 18-24 */
+    uint32_t device[RS_DEV__COUNT]; /* events by device class (events that carry one) */
+    double price_sum;               /* prices on the user's events */
+    uint32_t price_n;
+    rs_affinity_t cat_aff[RS_PROFILE_CATS];
+    rs_affinity_t brand_aff[RS_PROFILE_BRANDS];
     /* recommendation bookkeeping (stored with the profile) */
     int64_t rec_version;
     uint64_t rec_hash;
@@ -173,6 +198,16 @@ rs_err_t rs_state_commit_write(rs_state_t *st, rs_state_commit_t *c, char *errst
 int rs_state_commit_end(rs_state_t *st, rs_state_commit_t *c, rs_err_t rc);
 /* Records/changes applied but not yet durable (0 = everything committed). */
 size_t rs_state_uncommitted(const rs_state_t *st);
+
+/* ---- profile views (F4) ---- */
+/* Readable tags of a user, comma-separated into buf: "likes:<category>",
+ * "price:premium" / "price:budget", "night-owl", "mobile-first",
+ * "app-user", "big-spender", "browser". Returns the count. */
+size_t rs_state_user_tags(const rs_state_t *st, const rs_user_t *u, char *buf, size_t size);
+/* Share (0..1) of an affinity entry among the user's entries of that kind. */
+double rs_state_affinity_share(const rs_affinity_t *a, size_t n, size_t i);
+/* Mean price of the items whose price is known (0 if none). */
+double rs_state_mean_item_price(const rs_state_t *st);
 
 /* ---- catalog ---- */
 /* Applies a catalog record: category, brand, price, stock and attributes

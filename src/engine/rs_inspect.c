@@ -116,6 +116,75 @@ static void text_name(rs_state_t *st, rs_buf_t *b, const char *label, uint32_t i
 
 /* ------------------------------------------------------------ user */
 
+/* The behaviour profile (F4): dwell, pages per session, RFM, purchase cycle,
+ * affinities, tags and the time-of-day and device mixes. */
+static void json_affinity(rs_buf_t *out, rs_state_t *st, const rs_affinity_t *a, size_t n) {
+    rs_buf_putc(out, '[');
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!a[i].ix) continue;
+        uint32_t nl;
+        const char *nm = rs_state_name(st, a[i].ix, &nl);
+        put(out, first ? "{\"name\":" : ",{\"name\":");
+        rs_buf_json_str(out, nm, nl);
+        put(out, ",\"share\":");
+        json_num(out, rs_state_affinity_share(a, n, i));
+        rs_buf_putc(out, '}');
+        first = 0;
+    }
+    rs_buf_putc(out, ']');
+}
+
+static void json_profile(rs_buf_t *out, rs_state_t *st, const rs_user_t *u) {
+    static const char *tod[] = {"night", "morning", "afternoon", "evening"};
+    static const char *dev[] = {"mobile", "desktop", "app", "other"};
+    int64_t now = rs_state_event_now(st);
+    char tags[512];
+    rs_state_user_tags(st, u, tags, sizeof(tags));
+    put(out, "{\"dwell_ms_mean\":");
+    if (u->dwell_n)
+        json_num(out, (double)u->dwell_ms / u->dwell_n);
+    else
+        put(out, "null");
+    put(out, ",\"pages_per_session\":");
+    json_num(out, u->sessions ? (double)u->counts[RS_EV_VIEW] / u->sessions : 0);
+    rs_buf_printf(out, ",\"rfm\":{\"recency_ms\":");
+    if (u->last_purchase_ts)
+        rs_buf_printf(out, "%" PRId64, now - u->last_purchase_ts);
+    else
+        put(out, "null");
+    rs_buf_printf(out, ",\"frequency\":%" PRIu32 ",\"monetary\":", u->purchases);
+    json_num(out, u->monetary);
+    put(out, "},\"purchase_cycle_ms\":");
+    if (u->purchases >= 2 && u->last_purchase_ts > u->first_purchase_ts)
+        json_num(out, (double)(u->last_purchase_ts - u->first_purchase_ts) / (u->purchases - 1));
+    else
+        put(out, "null");
+    put(out, ",\"mean_price\":");
+    if (u->price_n)
+        json_num(out, u->price_sum / u->price_n);
+    else
+        put(out, "null");
+    put(out, ",\"tags\":[");
+    for (char *t = tags, *e; *t; t = *e ? e + 1 : e) {
+        e = strchr(t, ',');
+        if (!e) e = t + strlen(t);
+        if (t != tags) rs_buf_putc(out, ',');
+        rs_buf_json_str(out, t, (size_t)(e - t));
+    }
+    put(out, "],\"categories\":");
+    json_affinity(out, st, u->cat_aff, RS_PROFILE_CATS);
+    put(out, ",\"brands\":");
+    json_affinity(out, st, u->brand_aff, RS_PROFILE_BRANDS);
+    put(out, ",\"time_of_day\":{");
+    for (int i = 0; i < RS_TOD__COUNT; i++)
+        rs_buf_printf(out, "%s\"%s\":%" PRIu32, i ? "," : "", tod[i], u->tod[i]);
+    put(out, "},\"devices\":{");
+    for (int i = 0; i < RS_DEV__COUNT; i++)
+        rs_buf_printf(out, "%s\"%s\":%" PRIu32, i ? "," : "", dev[i], u->device[i]);
+    put(out, "}}");
+}
+
 rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc, const char *id,
                          size_t len, const rs_inspect_opts_t *o, rs_buf_t *out) {
     rs_inspect_opts_t def;
@@ -137,10 +206,20 @@ rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc,
         text_counts(out, u->counts);
         rs_buf_printf(out, ")\n  seen       %s .. %s\n", fmt_ts(u->first_ts, t1, sizeof(t1)),
                       fmt_ts(u->last_ts, t2, sizeof(t2)));
-        rs_buf_printf(out,
-                      "  sessions   %" PRIu32 "\n  purchases  %" PRIu32 " (monetary %.2f)\n"
-                      "  recent    ",
+        rs_buf_printf(out, "  sessions   %" PRIu32 "\n  purchases  %" PRIu32 " (monetary %.2f)\n",
                       u->sessions, u->purchases, u->monetary);
+        {
+            char tags[512], t3[40];
+            rs_state_user_tags(st, u, tags, sizeof(tags));
+            rs_buf_printf(
+                out, "  profile    tags [%s], dwell %.1f s (%u views), %.1f views/session", tags,
+                u->dwell_n ? (double)u->dwell_ms / u->dwell_n / 1000.0 : 0.0, u->dwell_n,
+                u->sessions ? (double)u->counts[RS_EV_VIEW] / u->sessions : 0);
+            if (u->last_purchase_ts)
+                rs_buf_printf(out, ", last purchase %s",
+                              fmt_ts(u->last_purchase_ts, t3, sizeof(t3)));
+            put(out, "\n  recent    ");
+        }
         for (uint16_t i = 0; i < u->n_recent; i++) {
             put(out, i ? ", " : " ");
             item_id_text(st, out, u->recent[i].item);
@@ -181,6 +260,8 @@ rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc,
         rs_buf_printf(out, "%" PRIu32, u->purchases);
         json_key(out, &f, "monetary");
         json_num(out, u->monetary);
+        json_key(out, &f, "profile");
+        json_profile(out, st, u);
         json_key(out, &f, "recent");
         rs_buf_putc(out, '[');
         for (uint16_t i = 0; i < u->n_recent; i++) {

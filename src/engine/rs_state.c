@@ -55,8 +55,7 @@
 #include "recstream/rs_state.h"
 #include "rs_state_map.h"
 
-#define SESSION_GAP_MS (30 * 60 * 1000)
-#define NB_EMPTY       UINT32_MAX
+#define NB_EMPTY UINT32_MAX
 
 typedef struct rs_offset {
     char *topic;
@@ -152,6 +151,8 @@ struct rs_state {
     } * deleted;
     size_t n_deleted, cap_deleted;
     uint64_t batches_queued, batches_written;
+    double item_price_sum; /* over items with a known price: the "premium" reference */
+    uint64_t item_price_n;
 };
 
 /* Pair weights are integers: position weight 1/(1+p) is stored x60 (exact
@@ -378,6 +379,16 @@ static int is_blocked(const rs_state_t *st, const char *id, size_t len) {
     return st->blocked.n && rs_u64set_has(&st->blocked, rs_hash64(id, len) | 1);
 }
 
+static void item_set_price(rs_state_t *st, rs_item_t *it, double price) {
+    if (it->price >= 0) st->item_price_sum -= it->price, st->item_price_n--;
+    it->price = price;
+    if (price >= 0) st->item_price_sum += price, st->item_price_n++;
+}
+
+double rs_state_mean_item_price(const rs_state_t *st) {
+    return st->item_price_n ? st->item_price_sum / (double)st->item_price_n : 0;
+}
+
 static rs_item_t *item_new(rs_state_t *st, const char *id, size_t len, uint64_t h) {
     rs_item_t *it = rs_xcalloc(1, sizeof(*it));
     it->id = rs_xstrndup(id, len);
@@ -594,7 +605,79 @@ static void user_free(rs_user_t *u) {
     free(u);
 }
 
-static void user_encode(const rs_user_t *u, rs_buf_t *v) {
+/* The behaviour block after the recommendation fields (absent in profiles
+ * written before it existed): u8 ver=1, i64 dwell_ms, u32 dwell_n,
+ * u8 last_type, i64 first/last purchase ts, u32 tod[4], u32 device[4],
+ * f64 price_sum, u32 price_n, then u8 n + n x (u16 len, name, f64 log_w)
+ * for categories and for brands. Names, not interned indexes: those are
+ * only stable within one process. */
+static void behaviour_encode(const rs_state_t *st, const rs_user_t *u, rs_buf_t *v) {
+    unsigned char b[1 + 8 + 4 + 1 + 16 + 16 + 16 + 12], *p = b;
+    *p++ = 1;
+    rs_put_u64(p, (uint64_t)u->dwell_ms), p += 8;
+    rs_put_u32(p, u->dwell_n), p += 4;
+    *p++ = u->last_type;
+    rs_put_u64(p, (uint64_t)u->first_purchase_ts), p += 8;
+    rs_put_u64(p, (uint64_t)u->last_purchase_ts), p += 8;
+    for (int i = 0; i < RS_TOD__COUNT; i++) rs_put_u32(p, u->tod[i]), p += 4;
+    for (int i = 0; i < RS_DEV__COUNT; i++) rs_put_u32(p, u->device[i]), p += 4;
+    uint64_t f;
+    memcpy(&f, &u->price_sum, 8);
+    rs_put_u64(p, f), p += 8;
+    rs_put_u32(p, u->price_n), p += 4;
+    rs_buf_append(v, b, (size_t)(p - b));
+    const rs_affinity_t *tab[2] = {u->cat_aff, u->brand_aff};
+    const int cnt[2] = {RS_PROFILE_CATS, RS_PROFILE_BRANDS};
+    for (int k = 0; k < 2; k++) {
+        unsigned char n = 0;
+        for (int i = 0; i < cnt[k]; i++) n += tab[k][i].ix != 0;
+        rs_buf_append(v, &n, 1);
+        for (int i = 0; i < cnt[k]; i++) {
+            if (!tab[k][i].ix) continue;
+            uint32_t nl;
+            const char *nm = rs_state_name(st, tab[k][i].ix, &nl);
+            put_str16(v, nm, nl);
+            unsigned char w[8];
+            memcpy(&f, &tab[k][i].log_w, 8);
+            rs_put_u64(w, f);
+            rs_buf_append(v, w, 8);
+        }
+    }
+}
+
+static int behaviour_decode(rs_state_t *st, rs_user_t *u, const unsigned char *p,
+                            const unsigned char *end) {
+    if (end - p < 1 + 8 + 4 + 1 + 16 + 16 + 16 + 12 || p[0] != 1) return -1;
+    p++;
+    u->dwell_ms = (int64_t)rs_get_u64(p), p += 8;
+    u->dwell_n = rs_get_u32(p), p += 4;
+    u->last_type = *p++;
+    u->first_purchase_ts = (int64_t)rs_get_u64(p), p += 8;
+    u->last_purchase_ts = (int64_t)rs_get_u64(p), p += 8;
+    for (int i = 0; i < RS_TOD__COUNT; i++) u->tod[i] = rs_get_u32(p), p += 4;
+    for (int i = 0; i < RS_DEV__COUNT; i++) u->device[i] = rs_get_u32(p), p += 4;
+    uint64_t f = rs_get_u64(p);
+    memcpy(&u->price_sum, &f, 8), p += 8;
+    u->price_n = rs_get_u32(p), p += 4;
+    rs_affinity_t *tab[2] = {u->cat_aff, u->brand_aff};
+    const int cnt[2] = {RS_PROFILE_CATS, RS_PROFILE_BRANDS};
+    for (int k = 0; k < 2; k++) {
+        if (p >= end) return -1;
+        int n = *p++;
+        if (n > cnt[k]) return -1;
+        for (int i = 0; i < n; i++) {
+            const char *nm;
+            uint32_t nl;
+            if (get_str16(&p, end, &nm, &nl) || end - p < 8) return -1;
+            tab[k][i].ix = name_ix(st, nm, nl);
+            f = rs_get_u64(p), p += 8;
+            memcpy(&tab[k][i].log_w, &f, 8);
+        }
+    }
+    return p == end ? 0 : -1;
+}
+
+static void user_encode(const rs_state_t *st, const rs_user_t *u, rs_buf_t *v) {
     rs_buf_reset(v);
     unsigned char b[64 + 4 * RS_EV__COUNT], *p = b;
     *p++ = 2;
@@ -629,9 +712,11 @@ static void user_encode(const rs_user_t *u, rs_buf_t *v) {
     rs_put_u64(rb + 8, u->rec_hash);
     rs_put_u64(rb + 16, (uint64_t)u->rec_emit_ms);
     rs_buf_append(v, rb, 24);
+    behaviour_encode(st, u, v);
 }
 
-static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char *p, size_t len) {
+static int user_decode(rs_state_t *st, rs_user_t *u, const unsigned char *p, size_t len) {
+    const rs_conf_t *conf = st->conf;
     const unsigned char *end = p + len;
     size_t fixed = 1 + 4 * RS_EV__COUNT + 8 + 8 + 4 + 8 + 4 + 8 + 2;
     if (len < fixed || (p[0] != 1 && p[0] != 2)) return -1;
@@ -659,7 +744,7 @@ static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char 
     }
     unsigned m = (unsigned)p[0] | (unsigned)p[1] << 8;
     p += 2;
-    if ((size_t)(end - p) != (size_t)m * pe + 24) return -1;
+    if ((size_t)(end - p) < (size_t)m * pe + 24) return -1;
     u->n_purchased = 0;
     user_reserve(u, 0,
                  (uint16_t)(m < (unsigned)conf->purchased_max ? m : (unsigned)conf->purchased_max));
@@ -671,7 +756,8 @@ static int user_decode(const rs_conf_t *conf, rs_user_t *u, const unsigned char 
     u->rec_version = (int64_t)rs_get_u64(p);
     u->rec_hash = rs_get_u64(p + 8);
     u->rec_emit_ms = (int64_t)rs_get_u64(p + 16);
-    return 0;
+    p += 24;
+    return p == end ? 0 : behaviour_decode(st, u, p, end);
 }
 
 static void mark_user_dirty(rs_state_t *st, rs_user_t *u) {
@@ -702,7 +788,7 @@ static rs_user_t *user_load(rs_state_t *st, const char *id, size_t len, uint64_t
         return NULL;
     }
     rs_user_t *u = user_alloc(st->conf, id, len);
-    if (user_decode(st->conf, u, (const unsigned char *)st->vbuf.p, st->vbuf.len)) {
+    if (user_decode(st, u, (const unsigned char *)st->vbuf.p, st->vbuf.len)) {
         rs_error("state", "corrupt profile for user %.*s: ignored", (int)len, id);
         user_free(u);
         return NULL;
@@ -796,7 +882,7 @@ int rs_state_users_foreach(rs_state_t *st, rs_state_user_fn_t *fn, void *opaque,
         rs_user_t *u = rs_strmap_get(&st->users_by_id, k, kl, rs_hash64(k, kl));
         if (!u) {
             if (st->n_deleted && user_deleted(st, k, kl)) continue;
-            if (user_decode(st->conf, tmp, v, vl)) {
+            if (user_decode(st, tmp, v, vl)) {
                 rs_error("state", "corrupt profile for user %.*s: skipped", (int)kl, k);
                 continue;
             }
@@ -843,6 +929,7 @@ static rs_err_t load_all(rs_state_t *st, char *errstr, size_t errstr_size) {
         x->id = rs_xstrndup(k, kl);
         x->id_len = (uint32_t)kl;
         if (is_blocked(st, k, kl)) x->flags |= RS_ITEM_BLOCKED;
+        if (x->price >= 0) st->item_price_sum += x->price, st->item_price_n++;
         st->items[x->idx] = x;
         if (x->idx >= st->n_items) st->n_items = x->idx + 1;
         rs_strmap_put(&st->items_by_id, rs_hash64(k, kl), x);
@@ -1123,6 +1210,106 @@ static void touch_user(rs_state_t *st, rs_user_t *u) {
     st->touched[st->n_touched++] = u;
 }
 
+static int device_class(const rs_str_t *d) {
+    char b[32];
+    size_t n = d->len < sizeof(b) - 1 ? d->len : sizeof(b) - 1;
+    for (size_t i = 0; i < n; i++) b[i] = (char)(d->p[i] | 0x20); /* ASCII lower case */
+    b[n] = 0;
+    if (strstr(b, "app")) return RS_DEV_APP;
+    if (strstr(b, "mobile") || strstr(b, "phone") || strstr(b, "android") || strstr(b, "ios") ||
+        strstr(b, "tablet"))
+        return RS_DEV_MOBILE;
+    if (strstr(b, "desktop") || strstr(b, "web") || strstr(b, "pc") || strstr(b, "mac"))
+        return RS_DEV_DESKTOP;
+    return RS_DEV_OTHER;
+}
+
+/* Adds weight 2^lw to the affinity for ix; a full table drops its weakest
+ * entry when the new one is stronger (recent beats old: lw grows with time). */
+static void affinity_add(rs_affinity_t *a, int n, uint32_t ix, double lw) {
+    int weakest = 0;
+    for (int i = 0; i < n; i++) {
+        if (a[i].ix == ix) {
+            a[i].log_w = log2_add(a[i].log_w, lw);
+            return;
+        }
+        if (!a[i].ix) {
+            a[i].ix = ix, a[i].log_w = lw;
+            return;
+        }
+        if (a[i].log_w < a[weakest].log_w) weakest = i;
+    }
+    if (lw > a[weakest].log_w) a[weakest].ix = ix, a[weakest].log_w = lw;
+}
+
+/* Time of day, device, prices and decayed category/brand affinity. */
+static void profile_update(rs_state_t *st, rs_user_t *u, const rs_item_t *it, const rs_event_t *ev,
+                           int t) {
+    const rs_conf_t *conf = st->conf;
+    int64_t hour = (ev->ts_ms / 3600000) % 24;
+    u->tod[hour < 0 ? 0 : hour / 6]++;
+    if (ev->fields & RS_F_DEVICE) u->device[device_class(&ev->device)]++;
+    if ((ev->fields & RS_F_PRICE) && ev->price >= 0) u->price_sum += ev->price, u->price_n++;
+    int w = conf->weight[t];
+    if (w <= 0) return;
+    double lw = log2((double)w) + (double)ev->ts_ms / (double)conf->profile_affinity_halflife_ms;
+    if (it->category) affinity_add(u->cat_aff, RS_PROFILE_CATS, it->category, lw);
+    if (it->brand) affinity_add(u->brand_aff, RS_PROFILE_BRANDS, it->brand, lw);
+}
+
+double rs_state_affinity_share(const rs_affinity_t *a, size_t n, size_t i) {
+    double mx = -INFINITY, tot = 0;
+    if (i >= n || !a[i].ix) return 0;
+    for (size_t j = 0; j < n; j++)
+        if (a[j].ix && a[j].log_w > mx) mx = a[j].log_w;
+    for (size_t j = 0; j < n; j++)
+        if (a[j].ix) tot += exp2(a[j].log_w - mx);
+    return exp2(a[i].log_w - mx) / tot;
+}
+
+static void add_tag(char *buf, size_t size, size_t *len, size_t *n, const char *t, size_t tl) {
+    if (*len + tl + 2 > size) return;
+    if (*n) buf[(*len)++] = ',';
+    memcpy(buf + *len, t, tl);
+    *len += tl;
+    buf[*len] = 0;
+    (*n)++;
+}
+#define TAG(lit) add_tag(buf, size, &len, &n, lit, sizeof(lit) - 1)
+
+size_t rs_state_user_tags(const rs_state_t *st, const rs_user_t *u, char *buf, size_t size) {
+    size_t len = 0, n = 0;
+    if (!size) return 0;
+    buf[0] = 0;
+    /* likes: the strongest category if it holds at least 30% of the affinity */
+    size_t best = 0;
+    for (size_t i = 1; i < RS_PROFILE_CATS; i++)
+        if (u->cat_aff[i].ix && u->cat_aff[i].log_w > u->cat_aff[best].log_w) best = i;
+    if (u->cat_aff[best].ix && rs_state_affinity_share(u->cat_aff, RS_PROFILE_CATS, best) >= 0.3) {
+        uint32_t cl;
+        const char *cn = rs_state_name(st, u->cat_aff[best].ix, &cl);
+        char t[128];
+        int k = snprintf(t, sizeof(t), "likes:%.*s", (int)(cl > 100 ? 100 : cl), cn);
+        add_tag(buf, size, &len, &n, t, (size_t)k);
+    }
+    double ref = rs_state_mean_item_price(st);
+    if (u->price_n >= 3 && ref > 0) {
+        double mean = u->price_sum / u->price_n;
+        if (mean >= 1.5 * ref) TAG("price:premium");
+        if (mean <= ref / 1.5) TAG("price:budget");
+    }
+    uint32_t all = 0, dev = 0;
+    for (int i = 0; i < RS_TOD__COUNT; i++) all += u->tod[i];
+    for (int i = 0; i < RS_DEV__COUNT; i++) dev += u->device[i];
+    if (all >= 5 && u->tod[RS_TOD_NIGHT] * 10 >= all * 4) TAG("night-owl");
+    if (dev >= 5 && u->device[RS_DEV_MOBILE] * 10 >= dev * 6) TAG("mobile-first");
+    if (dev >= 5 && u->device[RS_DEV_APP] * 10 >= dev * 6) TAG("app-user");
+    if (u->purchases >= 3 && ref > 0 && u->monetary >= 2 * ref * u->purchases) TAG("big-spender");
+    if (u->counts[RS_EV_VIEW] >= 20 && !u->counts[RS_EV_CART] && !u->purchases) TAG("browser");
+    return n;
+}
+#undef TAG
+
 rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_us, int *late) {
     const rs_conf_t *conf = st->conf;
     uint64_t uh = rs_hash64(ev->user_id.p, ev->user_id.len);
@@ -1146,16 +1333,26 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
     /* profile */
     u->counts[t]++;
     if (!u->first_ts || ts < u->first_ts) u->first_ts = ts;
+    int same_session;
     if (ev->fields & RS_F_SESSION) {
         uint64_t sh = rs_hash64(ev->session_id.p, ev->session_id.len) | 1;
-        if (sh != u->session_hash) u->sessions++, u->session_hash = sh;
-    } else if (!u->last_ts || ts - u->last_ts > SESSION_GAP_MS || u->session_hash) {
-        u->sessions++;
-        u->session_hash = 0;
+        same_session = sh == u->session_hash;
+        if (!same_session) u->sessions++, u->session_hash = sh;
+    } else {
+        same_session =
+            u->last_ts && ts - u->last_ts <= conf->profile_session_gap_ms && !u->session_hash;
+        if (!same_session) u->sessions++, u->session_hash = 0;
     }
+    /* a view's dwell: time to the next event of the same session */
+    if (same_session && u->last_type == RS_EV_VIEW && ts >= u->last_ts &&
+        ts - u->last_ts <= conf->profile_session_gap_ms)
+        u->dwell_ms += ts - u->last_ts, u->dwell_n++;
+    if (ts >= u->last_ts) u->last_type = (uint8_t)t;
     if (ts > u->last_ts) u->last_ts = ts;
     if (t == RS_EV_PURCHASE) {
         u->purchases++;
+        if (!u->first_purchase_ts || ts < u->first_purchase_ts) u->first_purchase_ts = ts;
+        if (ts > u->last_purchase_ts) u->last_purchase_ts = ts;
         if (ev->fields & RS_F_PRICE) u->monetary += ev->price;
         int j;
         for (j = 0; j < u->n_purchased; j++)
@@ -1185,11 +1382,13 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
         uint32_t c = name_ix(st, ev->category.p, ev->category.len);
         if (c != it->category) catpop_move(st, it, c);
     }
-    if ((ev->fields & RS_F_PRICE) && ev->price >= 0) it->price = ev->price;
+    if ((ev->fields & RS_F_PRICE) && ev->price >= 0 && ev->price != it->price)
+        item_set_price(st, it, ev->price);
     if (!it->first_ts || ts < it->first_ts) it->first_ts = ts;
     if (ts > it->last_ts) it->last_ts = ts;
     it->meta_dirty = 1;
     mark_item_dirty(st, it);
+    profile_update(st, u, it, ev, t);
 
     if (w > 0) {
         /* where the item sits in the user's ring of recent distinct items:
@@ -1253,11 +1452,11 @@ rs_item_t *rs_state_item_meta(rs_state_t *st, const rs_item_meta_t *m) {
         it->flags |= RS_ITEM_DELETED;
         catpop_move(st, it, 0);
         it->brand = 0;
-        it->price = -1;
+        item_set_price(st, it, -1);
     } else {
         catpop_move(st, it, name_ix(st, m->category.p, m->category.len));
         it->brand = name_ix(st, m->brand.p, m->brand.len);
-        if (m->price >= 0) it->price = m->price;
+        if (m->price >= 0) item_set_price(st, it, m->price);
         if (m->stock == 0) it->flags |= RS_ITEM_OUT_OF_STOCK;
         if (m->attrs.len) it->attrs = rs_xstrndup(m->attrs.p, m->attrs.len);
     }
@@ -1313,7 +1512,7 @@ static int cmp_u32(const void *a, const void *b) {
  * appends it to the queue of unwritten batches; the in-memory deltas are
  * clean afterwards (the batch is the only copy of them). */
 static void serialize_user(rs_state_t *st, rs_rocks_batch_t *b, rs_user_t *u) {
-    user_encode(u, &st->vbuf);
+    user_encode(st, u, &st->vbuf);
     rs_rocks_batch_put(b, st->db, RS_CF_USERS, u->id, u->id_len, st->vbuf.p, st->vbuf.len);
     u->dirty = 0;
 }
@@ -1702,7 +1901,7 @@ rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_si
         size_t kl, vl;
         const char *k = rs_rocks_iter_key(iter, &kl);
         const unsigned char *v = rs_rocks_iter_value(iter, &vl);
-        if (user_decode(st->conf, u, v, vl)) {
+        if (user_decode(st, u, v, vl)) {
             fprintf(out, "user %.*s CORRUPT\n", (int)kl, k);
             continue;
         }

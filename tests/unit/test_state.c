@@ -241,8 +241,75 @@ TEST(top_neighbours_and_popular) {
     rs_conf_destroy(conf);
 }
 
+/* F4 profile: sessions, dwell, RFM, mixes, affinities, tags; kept across a reopen. */
+TEST(behaviour_profile) {
+    rs_conf_t *conf = mkconf();
+    char err[256];
+    rs_state_t *st = NULL;
+    ASSERT_OK(rs_state_open(&st, conf, err, sizeof(err)));
+    int late;
+    /* 2023-11-14 22:13:20 UTC: night bucket from 00:00, so start at 01:00 */
+    int64_t t = 1699923600000; /* 2023-11-14 01:00:00 UTC */
+    static const struct {
+        const char *item, *cat, *type, *device;
+        int64_t dt; /* ms after the previous event */
+        double price;
+    } evs[] = {
+        {"A", "shoes", "view", "iPhone", 0, -1},     /* session 1 */
+        {"B", "shoes", "view", "iPhone", 20000, -1}, /* A's dwell 20 s */
+        {"B", "shoes", "cart", "iPhone", 10000, -1}, /* B's dwell 10 s */
+        {"B", "shoes", "purchase", "iPhone", 5000, 100},
+        {"C", "hats", "view", "desktop-web", 3600000, -1}, /* session 2 (gap 1 h) */
+        {"D", "shoes", "purchase", "android app", 86400000, 300},
+    };
+    rs_user_t *u = NULL;
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+        t += evs[i].dt;
+        rs_event_t e = ev("p1", evs[i].item, rs_evtype_parse(evs[i].type, strlen(evs[i].type)), t);
+        e.fields |= RS_F_CATEGORY | RS_F_DEVICE;
+        e.category = rs_str(evs[i].cat, (uint32_t)strlen(evs[i].cat));
+        e.device = rs_str(evs[i].device, (uint32_t)strlen(evs[i].device));
+        if (evs[i].price >= 0) e.fields |= RS_F_PRICE, e.price = evs[i].price;
+        u = rs_state_apply(st, &e, 0, &late);
+    }
+    ASSERT_EQ(u->sessions, 3);
+    ASSERT_EQ(u->dwell_n, 2); /* views followed by an event in the same session: A, B */
+    ASSERT_EQ(u->dwell_ms, 30000);
+    ASSERT_EQ(u->purchases, 2);
+    ASSERT_EQ(u->first_purchase_ts, 1699923600000 + 35000);
+    ASSERT_EQ(u->last_purchase_ts, t);
+    ASSERT_EQ(u->tod[RS_TOD_NIGHT], 6); /* 01:00-02:00 UTC on both days */
+    ASSERT_EQ(u->device[RS_DEV_MOBILE], 4);
+    ASSERT_EQ(u->device[RS_DEV_DESKTOP], 1);
+    ASSERT_EQ(u->device[RS_DEV_APP], 1);
+    ASSERT_EQ(u->price_n, 2);
+    ASSERT_NEAR(u->price_sum, 400, 1e-9);
+    /* shoes hold most of the decayed affinity */
+    ASSERT(u->cat_aff[0].ix == rs_state_name_lookup(st, "shoes", 5));
+    ASSERT(rs_state_affinity_share(u->cat_aff, RS_PROFILE_CATS, 0) > 0.9);
+    char tags[256];
+    rs_state_user_tags(st, u, tags, sizeof(tags));
+    ASSERT_STREQ(tags, "likes:shoes,night-owl,mobile-first");
+    ASSERT_OK(rs_state_commit(st, err, sizeof(err)));
+    int64_t dwell = u->dwell_ms;
+    double w0 = u->cat_aff[0].log_w;
+    rs_state_close(st);
+    ASSERT_OK(rs_state_open(&st, conf, err, sizeof(err)));
+    u = rs_state_user_get(st, "p1", 2);
+    ASSERT(u != NULL);
+    ASSERT_EQ(u->dwell_ms, dwell);
+    ASSERT_EQ(u->device[RS_DEV_APP], 1);
+    ASSERT(u->cat_aff[0].ix == rs_state_name_lookup(st, "shoes", 5));
+    ASSERT_NEAR(u->cat_aff[0].log_w, w0, 0);
+    rs_state_user_tags(st, u, tags, sizeof(tags));
+    ASSERT_STREQ(tags, "likes:shoes,night-owl,mobile-first");
+    rs_state_close(st);
+    rmdir_r();
+    rs_conf_destroy(conf);
+}
+
 int main(void) {
-    return RUN_TESTS(t_pairs_weights_windows, t_commit_reopen_exact,
+    return RUN_TESTS(t_behaviour_profile, t_pairs_weights_windows, t_commit_reopen_exact,
                      t_uncommitted_is_lost_on_reopen, t_dedup_window_persists_and_evicts,
                      t_top_neighbours_and_popular);
 }
