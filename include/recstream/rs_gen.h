@@ -21,6 +21,35 @@
  * which fresh events are produced (ids "e<seq>" count fresh events only).
  * Events come out in non-decreasing time order apart from LATE, DUP and
  * BAD_FUTURE records. Every event carries session, price, category, device.
+ *
+ * Behaviour mode (off by default, so the stream above is unchanged): when any
+ * group_mix weight is > 0, every user belongs to a behaviour group -- regular
+ * (the model above), bargain hunter (the cheapest of 5 drawn items, long
+ * sessions, few carts and purchases), big spender (only the dearest of its
+ * favourite categories, the dearest of 5 drawn items, short sessions, many
+ * carts and purchases, 3x as many sessions) or browser (long sessions of
+ * views across categories, rare carts) -- has a primary device from
+ * {mobile, desktop, app} with a group-specific mix (85% of sessions use it),
+ * and a time-of-day habit: day users (07-23 UTC) or night owls (22-05 UTC);
+ * outside its hours a user starts a session with probability 0.15.
+ * Anomaly episodes (either mode; all rates 0 by default; at most 64 at once)
+ * are mixed into the stream in time order; each kind has an expected number
+ * of episodes per 100k background events:
+ *  - bot: a new user "u<users+k>" views random items 10-50 times a second,
+ *    evenly spaced, for 20-120 s, from a desktop, one session, no carts;
+ *  - card_testing: an existing user buys 10-30 of the cheapest 10% of items
+ *    1-5 s apart, with no views or carts;
+ *  - big_purchase: a user with >= 2 earlier purchases views, carts and buys
+ *    one of the most expensive 1% of items, priced >= 10x their mean purchase;
+ *  - item_spike: an item outside the top 100 gets views from many users
+ *    (one-event sessions) at max(5/s, 5% of events_per_sec) for 60-300 s.
+ * Episode sessions are "s<N>" with N >= 10^12. Episodes use their own PRNG:
+ * turning them on or off leaves the background events (users, items,
+ * sessions, times) unchanged; only event ids shift. Big purchases are tried
+ * at the rate given and dropped when no qualifying user is drawn.
+ * What was planted is available through rs_gen_user_group(), rs_gen_anomaly()
+ * and rs_gen_write_truth().
+ *
  * Ownership: strings in an rs_event_t returned by rs_gen_next() point into the
  * generator and are valid until the next call. Thread: single-threaded. */
 #ifndef RS_GEN_H
@@ -28,9 +57,28 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "rs_buf.h"
 #include "rs_err.h"
 #include "rs_event.h"
+
+typedef enum rs_gen_group {
+    RS_GEN_REGULAR = 0,
+    RS_GEN_BARGAIN,
+    RS_GEN_BIG_SPENDER,
+    RS_GEN_BROWSER,
+    RS_GEN__GROUP_COUNT,
+    RS_GEN_BOT = RS_GEN__GROUP_COUNT /* only the injected bot users */
+} rs_gen_group_t;
+
+typedef enum rs_gen_anomaly_type {
+    RS_GEN_AN_BOT = 0,
+    RS_GEN_AN_CARD_TESTING,
+    RS_GEN_AN_BIG_PURCHASE,
+    RS_GEN_AN_ITEM_SPIKE,
+    RS_GEN__AN_COUNT
+} rs_gen_anomaly_type_t;
 
 typedef struct rs_gen_opts {
     uint64_t seed;         /* default 42 */
@@ -47,7 +95,25 @@ typedef struct rs_gen_opts {
     double bad_rate;       /* default 0.0: fraction of malformed records */
     int64_t start_ms;      /* default 1700000000000; must be > 3600000 */
     double events_per_sec; /* event-time rate across all users, default 1000 */
+    /* Behaviour mode: relative weights of the groups (index rs_gen_group_t);
+     * all 0 (the default) = off. rs_gen_opts_behaviour() sets a typical mix. */
+    double group_mix[RS_GEN__GROUP_COUNT];
+    double night_owl_share; /* share of night-owl users, default 0 */
+    /* Anomaly episodes, expected per 100k background events, default 0,
+     * index rs_gen_anomaly_type_t. */
+    double anomaly_rate[RS_GEN__AN_COUNT];
 } rs_gen_opts_t;
+
+/* One planted anomaly episode. Times are of its first and last event so far. */
+typedef struct rs_gen_anomaly {
+    rs_gen_anomaly_type_t type;
+    uint32_t user; /* bot, card_testing, big_purchase: user number ("u<N>") */
+    uint32_t item; /* item_spike, big_purchase: item number ("i<N>") */
+    double price;  /* big_purchase: the item's price */
+    double usual;  /* big_purchase: the user's mean purchase price before */
+    int64_t start_ts, end_ts;
+    uint32_t events; /* fresh events emitted so far (injection kinds aside) */
+} rs_gen_anomaly_t;
 
 typedef enum rs_gen_bad {
     RS_GEN_OK = 0,
@@ -68,6 +134,9 @@ typedef enum rs_gen_bad {
 typedef struct rs_gen rs_gen_t;
 
 void rs_gen_opts_default(rs_gen_opts_t *o);
+/* Turns behaviour mode on with a typical mix: regular 0.55, bargain 0.2,
+ * big spender 0.1, browser 0.15; night owls 0.15. Anomalies stay at 0. */
+void rs_gen_opts_behaviour(rs_gen_opts_t *o);
 /* RS_OK, or RS_ECONF with the first problem in errstr (a rate outside [0,1],
  * dup+late+bad > 1, zero users/items/categories, too many pairs...). */
 rs_err_t rs_gen_opts_check(const rs_gen_opts_t *o, char *errstr, size_t errstr_size);
@@ -84,7 +153,32 @@ void rs_gen_pair(const rs_gen_t *g, uint32_t i, const char **a, const char **b);
  * The first byte is 0x01, so no decoder can take it for JSON ('{'), Confluent
  * framing (magic 0) or plain Avro (a negative string length). Returns length. */
 size_t rs_gen_garbage(rs_gen_t *g, unsigned char *buf, size_t cap);
-const char *rs_gen_kind_name(rs_gen_kind_t k); /* "ok", "dup", "late", "garbage"... */
+const char *rs_gen_kind_name(rs_gen_kind_t k);            /* "ok", "dup", "late", "garbage"... */
+const char *rs_gen_group_name(rs_gen_group_t g);          /* "regular", "bargain", "big_spender",
+                                                             "browser", "bot" */
+const char *rs_gen_anomaly_name(rs_gen_anomaly_type_t t); /* "bot", "card_testing",
+                                                             "big_purchase", "item_spike" */
+/* Parses a name as printed above: the value, or -1. */
+int rs_gen_group_parse(const char *s);
+int rs_gen_anomaly_parse(const char *s);
+/* Group of user u (u < users: RS_GEN_REGULAR when behaviour mode is off;
+ * users >= opts.users that a bot episode created: RS_GEN_BOT). */
+rs_gen_group_t rs_gen_user_group(const rs_gen_t *g, uint32_t u);
+int rs_gen_user_night_owl(const rs_gen_t *g, uint32_t u);
+/* Episodes that emitted at least one event, in start order; pointers are
+ * valid until the next rs_gen_next(). */
+uint32_t rs_gen_anomaly_count(const rs_gen_t *g);
+const rs_gen_anomaly_t *rs_gen_anomaly(const rs_gen_t *g, uint32_t i);
+/* Ground truth as JSON lines: one {"kind":"user",...} per user (population,
+ * then bot users), one {"kind":"pair","item_a","item_b"} per planted pair,
+ * one {"kind":"anomaly","type",...,"start_ts","end_ts","events"} per episode
+ * (see rs_gen_anomaly_t). Deterministic. RS_EIO on a write error. */
+rs_err_t rs_gen_write_truth(const rs_gen_t *g, FILE *f);
+/* Appends the canonical CSV line of an event (rs_csv.h columns, '\n'
+ * ended; prices with 2 decimals; device and event id are not columns).
+ * kind RS_GEN_BAD_TYPE writes the type "teleport"; a missing item is an
+ * empty field. Not for RS_GEN_BAD_GARBAGE (see rs_gen_garbage()). */
+void rs_gen_csv_line(const rs_event_t *ev, rs_gen_kind_t kind, rs_buf_t *out);
 /* Ids: items "i<N>", users "u<N>", sessions "s<N>", categories "c<N>", events "e<N>". */
 
 #endif

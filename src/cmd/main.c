@@ -13,6 +13,7 @@ static const struct {
     {"run", cmd_run, "run the streaming daemon (Kafka in, state, recommendations out)"},
     {"demo", cmd_demo, "run the whole pipeline on an in-process Kafka mock with generated traffic"},
     {"bench", cmd_bench, "measure throughput, latency, memory and state size"},
+    {"gen", cmd_gen, "write generated traffic (CSV, JSON lines, Avro, Kafka) and its ground truth"},
     {"config", cmd_config, "print the effective configuration or the reference"},
     {"replay", cmd_replay, "feed an event file through the pipeline into a state directory"},
     {"eval", cmd_eval, "prequential quality (HR, MRR, NDCG, coverage) on an event file"},

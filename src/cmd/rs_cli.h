@@ -34,6 +34,7 @@ void rs_cli_rmtree(const char *dir);
 int cmd_run(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

@@ -23,6 +23,13 @@
  *    the front so it is the session's very next event.
  *  - Only RS_GEN_OK events enter the dup ring, so a dup is always a valid
  *    record sent twice.
+ *  - Behaviour mode (group_mix) only adds branches to the background path
+ *    and draws its per-user tables from a fifth stream (`bsetup`), so with
+ *    it off every draw of the original model happens in the same order.
+ *  - Anomaly episodes draw from a sixth stream (`anom`) and are merged with
+ *    the background by time: the next background event waits in `bg` while
+ *    episode events due strictly before it are emitted. Episode sessions are
+ *    numbered from EP_SESSION_BASE so background session ids do not move.
  * Invariants: every fresh event (OK, LATE, BAD_*) gets id "e<seq>" with seq
  * strictly increasing; DUPs repeat an earlier OK event byte for byte. */
 #include <math.h>
@@ -33,74 +40,7 @@
 #include "recstream/rs_buf.h"
 #include "recstream/rs_err.h"
 #include "recstream/rs_gen.h"
-
-#define CAT_ZIPF_S      0.8   /* category sizes / favourite-category popularity */
-#define FOCUS_P         0.85  /* a browse view stays in the session's focus categories */
-#define SECOND_FOCUS_P  0.4   /* a session has a second focus category */
-#define BROWSE_CONT_P   0.815 /* geometric browse views, mean 5.4: ~6 events with funnel */
-#define ACTIVITY_ALPHA  1.2   /* Pareto tail of user activity weights */
-#define ACTIVITY_CAP    5000.0
-#define SESSION_SPACING 10.0 /* seconds between one session's events, target */
-#define POOL_MAX        65536u
-#define USER_TRIES      8
-#define RING            256u
-#define PENDING         8u
-#define LATE_MAX_MS     3600000
-
-typedef struct rng {
-    uint64_t s[4];
-} rng_t;
-
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(rng_t *r, uint64_t seed, uint64_t stream) {
-    uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ull);
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
-}
-
-static inline uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t rng_next(rng_t *r) {
-    uint64_t *s = r->s;
-    uint64_t res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return res;
-}
-
-/* Uniform in [0, 1) with 53 bits. */
-static inline double rng_u01(rng_t *r) {
-    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-/* Uniform in [0, n) by multiply-shift (bias < n / 2^32, irrelevant here). */
-static inline uint32_t rng_below(rng_t *r, uint32_t n) {
-    return (uint32_t)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
-}
-
-/* Alias table over n outcomes; arrays may be slices of a bigger allocation. */
-typedef struct alias {
-    uint32_t n;
-    uint32_t *thr; /* keep column i if the 32-bit coin < thr[i] */
-    uint32_t *alt;
-} alias_t;
-
-static inline uint32_t alias_draw(const alias_t *a, rng_t *r) {
-    uint64_t x = rng_next(r);
-    uint32_t i = (uint32_t)(((x >> 32) * (uint64_t)a->n) >> 32);
-    return (uint32_t)x < a->thr[i] ? i : a->alt[i];
-}
+#include "rs_gen_int.h"
 
 /* Vose's construction. `work` holds 2n uint32 of scratch. */
 static void alias_build(alias_t *a, const double *w, uint32_t n, uint32_t *work) {
@@ -132,82 +72,12 @@ static void alias_build(alias_t *a, const double *w, uint32_t n, uint32_t *work)
     free(p);
 }
 
-typedef struct user {
-    uint16_t fav[3];
-    uint8_t nfav;
-    uint8_t device;
-    uint16_t open; /* sessions of this user in the pool (normally 0 or 1) */
-} user_t;
-
-typedef struct step {
-    uint8_t type;
-    uint32_t item;
-} step_t;
-
-typedef struct sess {
-    uint8_t live;
-    uint8_t nfocus;
-    uint8_t pq_head, pq_len;
-    uint16_t focus[2];
-    uint32_t user;
-    uint32_t browse_left;
-    uint64_t id;
-    step_t pq[PENDING];
-} sess_t;
-
-/* An emitted event with its own string storage. */
-typedef struct slot {
-    rs_event_t ev;
-    char eid[24], uid[16], iid[16], sid[24], cat[16];
-} slot_t;
-
-struct rs_gen {
-    rs_gen_opts_t o;
-    rng_t sess_rng, inj, garb;
-    /* items */
-    alias_t item_all;
-    uint16_t *item_cat;
-    double *item_price;
-    int32_t *partner;              /* planted partner of an item, or -1 */
-    uint32_t *cat_off, *cat_items; /* items of category c: cat_items[cat_off[c]..[c+1]] */
-    alias_t *cat_alias;
-    uint32_t *cat_thr, *cat_alt; /* storage of the per-category alias tables */
-    /* users */
-    alias_t user_pick, cat_pick;
-    user_t *users;
-    /* sessions */
-    sess_t *pool;
-    uint32_t npool;
-    uint64_t next_session;
-    /* clock and ids */
-    int64_t now_ns;
-    double mean_step_ns;
-    uint64_t seq;
-    /* pairs */
-    uint32_t npairs;
-    char **pair_a, **pair_b;
-    /* output */
-    slot_t out;
-    slot_t ring[RING];
-    uint32_t ring_len, ring_pos;
-    char *oversize;
+static const grp_t groups[RS_GEN__GROUP_COUNT] = {
+    {1.0, BROWSE_CONT_P, FOCUS_P, 1.0, 1.0, 0, {0.55, 0.30, 0.15}}, /* regular */
+    {1.0, 0.90, FOCUS_P, 0.5, 0.4, -1, {0.70, 0.20, 0.10}},         /* bargain */
+    {3.0, 0.70, 0.97, 3.0, 1.8, 1, {0.25, 0.25, 0.50}},             /* big spender */
+    {1.5, 0.93, 0.50, 0.2, 0.5, 0, {0.30, 0.60, 0.10}},             /* browser */
 };
-
-static const char *const device_names[] = {"mobile", "desktop", "tablet"};
-
-/* Writes prefix + decimal v (NUL-terminated) and returns the length. */
-static uint32_t fmt_id(char *dst, char prefix, uint64_t v) {
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    dst[0] = prefix;
-    for (int i = 0; i < n; i++) dst[1 + i] = tmp[n - 1 - i];
-    dst[n + 1] = '\0';
-    return (uint32_t)n + 1;
-}
 
 void rs_gen_opts_default(rs_gen_opts_t *o) {
     memset(o, 0, sizeof(*o));
@@ -222,6 +92,20 @@ void rs_gen_opts_default(rs_gen_opts_t *o) {
     o->purchase_rate = 0.4;
     o->start_ms = INT64_C(1700000000000);
     o->events_per_sec = 1000;
+}
+
+void rs_gen_opts_behaviour(rs_gen_opts_t *o) {
+    o->group_mix[RS_GEN_REGULAR] = 0.55;
+    o->group_mix[RS_GEN_BARGAIN] = 0.2;
+    o->group_mix[RS_GEN_BIG_SPENDER] = 0.1;
+    o->group_mix[RS_GEN_BROWSER] = 0.15;
+    o->night_owl_share = 0.15;
+}
+
+static double mix_sum(const rs_gen_opts_t *o) {
+    double t = 0;
+    for (int k = 0; k < RS_GEN__GROUP_COUNT; k++) t += o->group_mix[k];
+    return t;
 }
 
 /* Planted pairs come from item ranks [lo, lo + window): popular enough to be
@@ -269,6 +153,19 @@ rs_err_t rs_gen_opts_check(const rs_gen_opts_t *o, char *errstr, size_t errstr_s
     if (o->start_ms <= LATE_MAX_MS || o->start_ms > RS_GEN_FUTURE_MS / 2)
         return rs_seterr(errstr, errstr_size, RS_ECONF, "start_ms %lld out of range",
                          (long long)o->start_ms);
+    for (int k = 0; k < RS_GEN__GROUP_COUNT; k++)
+        if (!(o->group_mix[k] >= 0.0 && o->group_mix[k] <= 1e6))
+            return rs_seterr(errstr, errstr_size, RS_ECONF, "group_mix %s %g not in [0, 1e6]",
+                             rs_gen_group_name((rs_gen_group_t)k), o->group_mix[k]);
+    for (int k = 0; k < RS_GEN__AN_COUNT; k++)
+        if (!(o->anomaly_rate[k] >= 0.0 && o->anomaly_rate[k] <= 1e5))
+            return rs_seterr(errstr, errstr_size, RS_ECONF, "%s rate %g not in [0, 1e5]",
+                             rs_gen_anomaly_name((rs_gen_anomaly_type_t)k), o->anomaly_rate[k]);
+    if (bad_rate(o->night_owl_share))
+        return rs_seterr(errstr, errstr_size, RS_ECONF, "night_owl_share %g not in [0, 1]",
+                         o->night_owl_share);
+    if (o->night_owl_share > 0 && mix_sum(o) <= 0)
+        return rs_seterr(errstr, errstr_size, RS_ECONF, "night owls need a group mix");
     pair_window(o, &lo, &n);
     if ((uint64_t)o->pairs * 2 > n)
         return rs_seterr(errstr, errstr_size, RS_ECONF, "pairs %u too many for %u items", o->pairs,
@@ -365,11 +262,43 @@ static void build_pairs(rs_gen_t *g, rng_t *r) {
     free(perm);
 }
 
-static void build_users(rs_gen_t *g, rng_t *r) {
+/* Index of a draw from weights w[0..n) summing to total. */
+static int draw_w(rng_t *r, const double *w, int n, double total) {
+    double x = rng_u01(r) * total;
+    for (int k = 0; k < n - 1; k++) {
+        if (x < w[k]) return k;
+        x -= w[k];
+    }
+    return n - 1;
+}
+
+/* Behaviour mode: group, habit and primary device of a user, from `rb` so
+ * the original per-user draws keep their order. Returns the activity factor. */
+static double behave_user(rs_gen_t *g, user_t *us, rng_t *rb, const double *cat_avg) {
+    double total = mix_sum(&g->o);
+    us->group = (uint8_t)draw_w(rb, g->o.group_mix, RS_GEN__GROUP_COUNT, total);
+    us->night = rng_u01(rb) < g->o.night_owl_share;
+    const grp_t *gp = &groups[us->group];
+    us->device = (uint8_t)draw_w(rb, gp->dev, 3, 1.0);
+    if (us->group == RS_GEN_BIG_SPENDER) { /* loyal to one: the dearest favourite */
+        for (uint32_t j = 1; j < us->nfav; j++)
+            if (cat_avg[us->fav[j]] > cat_avg[us->fav[0]]) us->fav[0] = us->fav[j];
+        us->nfav = us->nfav ? 1 : 0;
+    }
+    return gp->activity;
+}
+
+static void build_users(rs_gen_t *g, rng_t *r, rng_t *rb) {
     uint32_t nu = g->o.users, nc = g->o.categories;
     double *w = rs_xmalloc(nu * sizeof(*w));
     uint32_t *work = rs_xmalloc(2 * (size_t)nu * sizeof(*work));
     g->users = rs_xcalloc(nu, sizeof(*g->users));
+    double *cat_avg = rs_xcalloc(nc, sizeof(*cat_avg)), *cat_n = rs_xcalloc(nc, sizeof(*cat_n));
+    for (uint32_t i = 0; i < g->o.items; i++) {
+        cat_avg[g->item_cat[i]] += g->item_price[i];
+        cat_n[g->item_cat[i]]++;
+    }
+    for (uint32_t c = 0; c < nc; c++) cat_avg[c] /= cat_n[c] ? cat_n[c] : 1;
     for (uint32_t u = 0; u < nu; u++) {
         user_t *us = &g->users[u];
         /* Pareto activity: most users light, a few very heavy. */
@@ -386,7 +315,10 @@ static void build_users(rs_gen_t *g, rng_t *r) {
             for (uint32_t j = 0; j < us->nfav; j++) dup |= us->fav[j] == c;
             if (!dup) us->fav[us->nfav++] = c;
         }
+        if (rb) w[u] *= behave_user(g, us, rb, cat_avg);
     }
+    free(cat_avg);
+    free(cat_n);
     g->user_pick.thr = rs_xmalloc(nu * sizeof(uint32_t));
     g->user_pick.alt = rs_xmalloc(nu * sizeof(uint32_t));
     alias_build(&g->user_pick, w, nu, work);
@@ -397,15 +329,24 @@ static void build_users(rs_gen_t *g, rng_t *r) {
 rs_gen_t *rs_gen_new(const rs_gen_opts_t *o) {
     if (rs_gen_opts_check(o, NULL, 0) != RS_OK) return NULL;
     rs_gen_t *g = rs_xcalloc(1, sizeof(*g));
-    rng_t setup;
+    rng_t setup, bsetup;
     g->o = *o;
+    g->behav = mix_sum(o) > 0;
+    for (int k = 0; k < RS_GEN__AN_COUNT; k++) g->episodes |= o->anomaly_rate[k] > 0;
     rng_seed(&setup, o->seed, 1);
     rng_seed(&g->sess_rng, o->seed, 2);
     rng_seed(&g->inj, o->seed, 3);
     rng_seed(&g->garb, o->seed, 4);
+    rng_seed(&bsetup, o->seed, 5);
+    rng_seed(&g->anom, o->seed, 6);
     build_items(g, &setup);
     build_pairs(g, &setup);
-    build_users(g, &setup);
+    build_users(g, &setup, g->behav ? &bsetup : NULL);
+    if (g->behav || g->episodes) rs_gen__build_price_order(g);
+    if (g->episodes) {
+        g->buy_n = rs_xcalloc(o->users, sizeof(*g->buy_n));
+        g->buy_sum = rs_xcalloc(o->users, sizeof(*g->buy_sum));
+    }
 
     double k = o->events_per_sec * SESSION_SPACING;
     uint32_t np = k >= POOL_MAX ? POOL_MAX : k < 16 ? 16 : (uint32_t)k;
@@ -444,6 +385,10 @@ void rs_gen_destroy(rs_gen_t *g) {
     free(g->pair_a);
     free(g->pair_b);
     free(g->oversize);
+    free(g->an);
+    free(g->buy_n);
+    free(g->buy_sum);
+    free(g->by_price);
     free(g);
 }
 
@@ -480,8 +425,24 @@ size_t rs_gen_garbage(rs_gen_t *g, unsigned char *buf, size_t cap) {
  * taken, which only happens when the pool rivals the population). No gap
  * is imposed between a user's sessions: at the default rates (1000 events/s
  * over 100k users) a 30-min gap would cap heavy users and flatten activity. */
+
+static int awake(const user_t *us, int64_t ts_ms) {
+    int h = (int)((ts_ms / 3600000) % 24);
+    return us->night ? (h >= 22 || h < 5) : (h >= 7 && h < 23);
+}
+
 static uint32_t pick_user(rs_gen_t *g) {
     uint32_t u = 0;
+    if (g->behav) {
+        /* Habits: outside its hours a drawn user mostly passes its turn. */
+        int64_t ts = g->o.start_ms + g->now_ns / 1000000;
+        for (int t = 0; t < USER_TRIES_TOD; t++) {
+            u = alias_draw(&g->user_pick, &g->sess_rng);
+            const user_t *us = &g->users[u];
+            if (!us->open && (awake(us, ts) || rng_u01(&g->sess_rng) < OFF_HOURS_P)) break;
+        }
+        return u;
+    }
     for (int t = 0; t < USER_TRIES; t++) {
         u = alias_draw(&g->user_pick, &g->sess_rng);
         if (!g->users[u].open) break;
@@ -504,18 +465,43 @@ static void sess_start(rs_gen_t *g, sess_t *s) {
         if (us->nfav > 1 && rng_u01(r) < SECOND_FOCUS_P)
             s->focus[s->nfocus++] = us->fav[(p + 1 + rng_below(r, us->nfav - 1)) % us->nfav];
     }
+    double cont = BROWSE_CONT_P;
+    if (g->behav) {
+        cont = groups[us->group].browse_cont;
+        s->device = us->device;
+        if (rng_u01(r) >= PRIMARY_DEV_P)
+            s->device = (uint8_t)((us->device + 1 + rng_below(r, 2)) % 3);
+    }
     s->browse_left = 1;
-    while (rng_u01(r) < BROWSE_CONT_P) s->browse_left++;
+    while (rng_u01(r) < cont) s->browse_left++;
+}
+
+static uint32_t draw_item(rs_gen_t *g, const alias_t *a, uint32_t c, int local) {
+    uint32_t k = alias_draw(a, &g->sess_rng);
+    return local ? g->cat_items[g->cat_off[c] + k] : k;
 }
 
 static uint32_t pick_item(rs_gen_t *g, const sess_t *s) {
     rng_t *r = &g->sess_rng;
-    if (s->nfocus && rng_u01(r) < FOCUS_P) {
-        uint32_t c = s->focus[s->nfocus == 2 && rng_u01(r) < 0.35 ? 1 : 0];
-        const alias_t *a = &g->cat_alias[c];
-        if (a->n) return g->cat_items[g->cat_off[c] + alias_draw(a, r)];
+    const grp_t *gp = g->behav ? &groups[g->users[s->user].group] : NULL;
+    const alias_t *a = &g->item_all;
+    uint32_t c = 0;
+    int local = 0;
+    if (s->nfocus && rng_u01(r) < (gp ? gp->focus : FOCUS_P)) {
+        c = s->focus[s->nfocus == 2 && rng_u01(r) < 0.35 ? 1 : 0];
+        if (g->cat_alias[c].n) {
+            a = &g->cat_alias[c];
+            local = 1;
+        }
     }
-    return alias_draw(&g->item_all, r);
+    uint32_t it = draw_item(g, a, c, local);
+    if (gp && gp->pick) /* price-minded groups keep the cheapest / dearest of 5 */
+        for (int k = 0; k < 4; k++) {
+            uint32_t alt = draw_item(g, a, c, local);
+            double d = g->item_price[alt] - g->item_price[it];
+            if (gp->pick < 0 ? d < 0 : d > 0) it = alt;
+        }
+    return it;
 }
 
 static void pq_push(sess_t *s, int front, uint8_t type, uint32_t item) {
@@ -532,8 +518,8 @@ static void pq_push(sess_t *s, int front, uint8_t type, uint32_t item) {
     s->pq_len++;
 }
 
-/* Produces the next fresh event into g->out (fields as for a good event). */
-static void fresh_event(rs_gen_t *g) {
+/* Produces the next background event into o (event id left to the caller). */
+void rs_gen__fresh_event(rs_gen_t *g, slot_t *o) {
     rng_t *r = &g->sess_rng;
     g->now_ns += (int64_t)(rng_u01(r) * 2.0 * g->mean_step_ns);
     int64_t ts = g->o.start_ms + g->now_ns / 1000000;
@@ -552,45 +538,30 @@ static void fresh_event(rs_gen_t *g) {
         item = pick_item(g, s);
         s->browse_left--;
     }
+    double cart = g->o.cart_rate, buy = g->o.purchase_rate;
+    if (g->behav) {
+        const grp_t *gp = &groups[g->users[s->user].group];
+        cart = fmin(1.0, cart * gp->cart_x);
+        buy = fmin(1.0, buy * gp->buy_x);
+    }
     /* Follow-ups: the partner comes next; the funnel step after it. */
     if (g->partner[item] >= 0 && rng_u01(r) < g->o.pair_rate)
         pq_push(s, 1, type, (uint32_t)g->partner[item]);
-    if (type == RS_EV_VIEW && rng_u01(r) < g->o.cart_rate)
+    if (type == RS_EV_VIEW && rng_u01(r) < cart)
         pq_push(s, 0, RS_EV_CART, item);
-    else if (type == RS_EV_CART && rng_u01(r) < g->o.purchase_rate)
+    else if (type == RS_EV_CART && rng_u01(r) < buy)
         pq_push(s, 0, RS_EV_PURCHASE, item);
 
     user_t *us = &g->users[s->user];
-    slot_t *o = &g->out;
-    rs_event_t *ev = &o->ev;
-    ev->fields = RS_F_EVENT_ID | RS_F_TS | RS_F_USER | RS_F_ITEM | RS_F_TYPE | RS_F_SESSION |
-                 RS_F_PRICE | RS_F_CATEGORY | RS_F_DEVICE;
-    ev->type = (rs_evtype_t)type;
-    ev->ts_ms = ts;
-    ev->event_id = rs_str(o->eid, fmt_id(o->eid, 'e', g->seq++));
-    ev->user_id = rs_str(o->uid, fmt_id(o->uid, 'u', s->user));
-    ev->item_id = rs_str(o->iid, fmt_id(o->iid, 'i', item));
-    ev->session_id = rs_str(o->sid, fmt_id(o->sid, 's', s->id));
-    ev->category = rs_str(o->cat, fmt_id(o->cat, 'c', g->item_cat[item]));
-    const char *dev = device_names[us->device];
-    ev->device = rs_str(dev, (uint32_t)strlen(dev));
-    ev->price = g->item_price[item];
-    ev->rec_version = 0;
-
+    fill(g, o, type, ts, s->user, item, s->id, user_device(g, g->behav ? s->device : us->device));
+    if (type == RS_EV_PURCHASE && g->buy_n) {
+        g->buy_n[s->user]++;
+        g->buy_sum[s->user] += g->item_price[item];
+    }
     if (!s->browse_left && !s->pq_len) {
         s->live = 0;
         us->open--;
     }
-}
-
-/* Copies a slot and points its strings at its own storage. */
-static void slot_copy(slot_t *dst, const slot_t *src) {
-    *dst = *src;
-    dst->ev.event_id.p = dst->eid;
-    dst->ev.user_id.p = dst->uid;
-    dst->ev.item_id.p = dst->iid;
-    dst->ev.session_id.p = dst->sid;
-    dst->ev.category.p = dst->cat;
 }
 
 const rs_event_t *rs_gen_next(rs_gen_t *g, rs_gen_kind_t *kind) {
@@ -614,8 +585,12 @@ const rs_event_t *rs_gen_next(rs_gen_t *g, rs_gen_kind_t *kind) {
         k = RS_GEN_OK; /* nothing sent yet to repeat */
     }
 
-    fresh_event(g);
+    if (g->episodes)
+        rs_gen__merged_event(g);
+    else
+        rs_gen__fresh_event(g, &g->out);
     rs_event_t *ev = &g->out.ev;
+    ev->event_id = rs_str(g->out.eid, fmt_id(g->out.eid, 'e', g->seq++));
     switch (k) {
     case RS_GEN_OK:
         slot_copy(&g->ring[g->ring_pos], &g->out);
