@@ -174,6 +174,14 @@ void rs_mock_destroy(rs_mock_t *m); /* NULL-safe */
  * error: RS_ENOTFOUND if the topic does not exist (it is not auto-created). */
 int rs_kafka_partition_count(const rs_kv_t *kafka, size_t kafka_cnt, const char *topic,
                              int timeout_ms, char *errstr, size_t errstr_size);
+/* Creates topics[i] with partitions[i] partitions (broker-default
+ * replication) through the admin API and waits until each one's metadata
+ * shows that many partitions. A topic that already exists is not an error
+ * (its partition count is left as it is). Not supported by the 2.0.2 mock
+ * cluster: use rs_mock_topic_create there. Blocks up to timeout_ms. */
+rs_err_t rs_kafka_create_topics(const rs_kv_t *kafka, size_t kafka_cnt, const char *const *topics,
+                                const int *partitions, size_t n, int timeout_ms, char *errstr,
+                                size_t errstr_size);
 /* librdkafka version string. */
 const char *rs_kafka_version(void);
 

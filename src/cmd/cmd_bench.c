@@ -382,6 +382,14 @@ int cmd_bench(int argc, char **argv) {
         rs_mock_topic_create(mock, conf->topic_dlq, 1);
     }
     rs_conf_set_kafka(conf, "bootstrap.servers", bootstrap, "bench");
+    if (brokers) {
+        /* a real broker would auto-create them with its num.partitions */
+        const char *names[] = {topic1, topic2, conf->topic_recommendations, conf->topic_dlq};
+        const int nparts[] = {parts, parts, parts, 1};
+        if (rs_kafka_create_topics(conf->kafka, conf->kafka_cnt, names, nparts, 4, 30000, err,
+                                   sizeof(err)))
+            goto fail;
+    }
 
     /* 0. engine alone, CPU time */
     char dir0[600];

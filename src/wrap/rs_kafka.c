@@ -880,6 +880,69 @@ int rs_kafka_partition_count(const rs_kv_t *kafka, size_t kafka_cnt, const char 
     return result;
 }
 
+rs_err_t rs_kafka_create_topics(const rs_kv_t *kafka, size_t kafka_cnt, const char *const *topics,
+                                const int *partitions, size_t n, int timeout_ms, char *errstr,
+                                size_t errstr_size) {
+    rd_kafka_conf_t *conf;
+    char buf[512];
+    rs_err_t err = conf_build(&conf, NULL, 0, NULL, kafka, kafka_cnt, errstr, errstr_size);
+    if (err) return err;
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, buf, sizeof(buf));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return rs_seterr(errstr, errstr_size, RS_ECONF, "kafka admin client: %s", buf);
+    }
+    int64_t deadline = rs_mono_us() + (int64_t)timeout_ms * 1000;
+    rd_kafka_NewTopic_t **nt = rs_xcalloc(n ? n : 1, sizeof(*nt));
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_event_t *ev = NULL;
+    err = RS_OK;
+    rd_kafka_AdminOptions_set_request_timeout(ao, timeout_ms, NULL, 0);
+    rd_kafka_AdminOptions_set_operation_timeout(ao, timeout_ms, NULL, 0);
+    for (size_t i = 0; i < n && !err; i++) {
+        nt[i] = rd_kafka_NewTopic_new(topics[i], partitions[i], -1, buf, sizeof(buf));
+        if (!nt[i]) err = rs_seterr(errstr, errstr_size, RS_EARG, "topic %s: %s", topics[i], buf);
+    }
+    if (!err && n) {
+        rd_kafka_CreateTopics(rk, nt, n, ao, q);
+        ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+        if (!ev)
+            err = rs_seterr(errstr, errstr_size, RS_ETIMEOUT, "create topics: timed out");
+        else if (rd_kafka_event_error(ev))
+            err = rs_seterr(errstr, errstr_size, RS_EKAFKA, "create topics: %s",
+                            rd_kafka_event_error_string(ev));
+    }
+    if (!err && ev) {
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+        for (size_t i = 0; i < cnt && !err; i++) {
+            rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+            if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                err = rs_seterr(errstr, errstr_size, RS_EKAFKA, "create topic %s: %s",
+                                rd_kafka_topic_result_name(res[i]),
+                                rd_kafka_topic_result_error_string(res[i]));
+        }
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_queue_destroy(q);
+    for (size_t i = 0; i < n; i++)
+        if (nt[i]) rd_kafka_NewTopic_destroy(nt[i]);
+    free(nt);
+    rd_kafka_destroy(rk);
+    /* CreateTopics returns once the controller accepted them; wait until the
+     * metadata a client sees has every partition with a leader */
+    for (size_t i = 0; i < n && !err; i++) {
+        int left = (int)((deadline - rs_mono_us()) / 1000);
+        int got = rs_kafka_partition_count(kafka, kafka_cnt, topics[i], left > 0 ? left : 1, errstr,
+                                           errstr_size);
+        if (got < 0) err = got;
+    }
+    return err;
+}
+
 const char *rs_kafka_version(void) {
     return rd_kafka_version_str();
 }
