@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct rs_daemon {
     int stop_pipe[2];
     rs_msg_t *msgs;
     int stopping, stopped, commit_failing, inflight;
+    struct commit_job *cur_job;   /* the write on the pool, while inflight */
     struct commit_job *retry_job; /* a failed commit waiting to be retried */
     int64_t last_msg_ms, last_commit_ms;
     int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
@@ -138,6 +140,8 @@ typedef struct commit_job {
     rs_tp_t *tps;
     int64_t *next;
     size_t n_tps;
+    atomic_int written; /* set by the pool thread when the write returned */
+    int finished;       /* completed early on the loop thread (revoke) */
 } commit_job_t;
 
 static void commit_start(rs_daemon_t *d);
@@ -171,11 +175,17 @@ static void job_free(commit_job_t *j) {
 static void commit_work(void *opaque) { /* pool thread: RocksDB only */
     commit_job_t *j = opaque;
     j->rc = rs_state_commit_write(rs_pipeline_state(j->d->pipe), j->c, j->err, sizeof(j->err));
+    atomic_store_explicit(&j->written, 1, memory_order_release);
 }
 
 static void commit_done(void *opaque) { /* loop thread */
     commit_job_t *j = opaque;
     rs_daemon_t *d = j->d;
+    if (j->finished) { /* on_revoke() already completed it */
+        job_free(j);
+        return;
+    }
+    d->cur_job = NULL;
     int left = rs_state_commit_end(rs_pipeline_state(d->pipe), j->c, j->rc);
     d->inflight = 0;
     if (j->rc) {
@@ -227,6 +237,7 @@ static void commit_start(rs_daemon_t *d) {
     j->t0 = rs_mono_us();
     d->last_commit_ms = rs_now_ms();
     d->inflight = 1;
+    d->cur_job = j;
     if (rs_work_submit(d->loop, commit_work, commit_done, j)) {
         /* no pool: write inline */
         commit_work(j);
@@ -328,10 +339,35 @@ static void on_assign(void *opaque, const rs_tp_t *tps, size_t n, int64_t *offse
     d->stats.partitions_assigned += n;
 }
 
+/* Waits for the write running on the pool and completes it here, so its
+ * offsets are stored while the partitions are still ours (commit_done()
+ * then only frees the job). */
+static void commit_wait(rs_daemon_t *d) {
+    commit_job_t *j = d->cur_job;
+    if (!d->inflight || !j) return;
+    while (!atomic_load_explicit(&j->written, memory_order_acquire)) usleep(200);
+    d->cur_job = NULL;
+    d->inflight = 0;
+    j->finished = 1;
+    rs_state_commit_end(rs_pipeline_state(d->pipe), j->c, j->rc);
+    if (j->rc) {
+        d->stats.commit_errors++;
+        d->commit_failing = 1;
+        rs_error("daemon", "commit failed during a revoke: %s", j->err);
+        return;
+    }
+    d->stats.batches++;
+    offsets_store(d, j);
+}
+
 static void on_revoke(void *opaque, const rs_tp_t *tps, size_t n, int lost) {
     rs_daemon_t *d = opaque;
-    /* the batch may hold records of these partitions: make it durable first
-     * (an in-flight write finishes on its own; the rest is written here) */
+    /* The batches may hold records of these partitions: make them durable and
+     * store their offsets before the partitions go, or the next owner would
+     * start from an older committed offset and apply records twice. An
+     * in-flight write is waited for (the loop is inside a librdkafka callback,
+     * so it cannot run the completion), then the rest is written here. */
+    commit_wait(d);
     if (!d->inflight && rs_pipeline_pending(d->pipe)) flush(d);
     rs_info("daemon", "%s %zu partition(s)", lost ? "lost" : "revoked", n);
     d->stats.partitions_assigned =
