@@ -58,6 +58,8 @@ static void usage(FILE *out) {
             "      --emit-jsonl OUT   write the outputs there (- = stdout)\n"
             "      --topic-prefix P   also send the lists to P+topic.recommendations and the\n"
             "                         rejected records to P+topic.dlq (shadow mode; needs -b)\n"
+            "      --emit-topics      send them to the live topic.recommendations and topic.dlq\n"
+            "                         themselves (a backfill after a logic change; needs -b)\n"
             "      --batch-size N     events per state commit (default 1000000); does not\n"
             "                         change the results\n"
             "      --dlq-file FILE    write rejected events as JSON lines (where, reason)\n"
@@ -267,6 +269,7 @@ int cmd_replay(int argc, char **argv) {
                                        {"topic-prefix", required_argument, 0, 9},
                                        {"merge-buffer", required_argument, 0, 10},
                                        {"idle-timeout-ms", required_argument, 0, 11},
+                                       {"emit-topics", no_argument, 0, 12},
                                        {"config", required_argument, 0, 'c'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
@@ -275,7 +278,7 @@ int cmd_replay(int argc, char **argv) {
     const char *input = NULL, *format = NULL, *dir = NULL, *emit = NULL, *dlq = NULL;
     const char *brokers = NULL, *topic = NULL, *from = NULL, *to = NULL, *prefix = NULL;
     uint64_t batch = 1000000, limit = UINT64_MAX, mbuf = 65536, idle_ms = 30000;
-    int json = 0, quiet = 0, c;
+    int json = 0, quiet = 0, live = 0, c;
     while ((c = getopt_long(argc, argv, "i:s:b:t:c:X:qh", lo, NULL)) != -1) {
         switch (c) {
         case 'i':
@@ -323,6 +326,9 @@ int cmd_replay(int argc, char **argv) {
         case 11:
             idle_ms = strtoull(optarg, NULL, 10);
             break;
+        case 12:
+            live = 1;
+            break;
         case 'c':
             cc.file = optarg;
             break;
@@ -350,8 +356,9 @@ int cmd_replay(int argc, char **argv) {
                               ? "--idle-timeout-ms must be 1..86400000"
                           : (from || to) && !topic ? "--from/--to need --topic"
                           : prefix && !*prefix     ? "--topic-prefix must not be empty"
-                          : optind < argc          ? "unexpected argument"
-                                                   : NULL;
+                          : prefix && live ? "give at most one of --topic-prefix and --emit-topics"
+                          : optind < argc  ? "unexpected argument"
+                                           : NULL;
     if (bad_use) {
         fprintf(stderr, "recstream replay: %s\n", bad_use);
         usage(stderr);
@@ -365,9 +372,12 @@ int cmd_replay(int argc, char **argv) {
     char err[512];
     rs_conf_set(conf, "state.dir", dir, "--state", err, sizeof(err));
     if (brokers) rs_conf_set_kafka(conf, "bootstrap.servers", brokers, "-b");
+    if (live) prefix = ""; /* the configured topic names themselves */
     if ((topic || prefix) && !has_brokers(conf)) {
         fprintf(stderr, "recstream replay: %s needs -b BROKERS (or kafka.bootstrap.servers)\n",
-                topic ? "--topic" : "--topic-prefix");
+                topic  ? "--topic"
+                : live ? "--emit-topics"
+                       : "--topic-prefix");
         rs_conf_destroy(conf);
         return RS_EXIT_FAIL;
     }
@@ -452,7 +462,9 @@ int cmd_replay(int argc, char **argv) {
                 " malformed lines, %" PRIu64 " recommendation lists",
                 n, r.input, dir, secs, secs > 0 ? (double)n / secs : 0, stats.events_applied,
                 stats.events_duplicate, r.rejected, bad, r.recs);
-        if (r.prod) fprintf(o, " (%" PRIu64 " records to %s*)", r.produced, prefix);
+        if (r.prod)
+            fprintf(o, " (%" PRIu64 " records to %s%s)", r.produced, *prefix ? prefix : "",
+                    *prefix ? "*" : "the live output topics");
         if (topic)
             fprintf(o, "; %d partitions, %" PRIu64 " offsets without a record%s",
                     (int)kr.partitions, kr.gaps,
