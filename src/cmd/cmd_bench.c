@@ -316,12 +316,6 @@ int cmd_bench(int argc, char **argv) {
         case 'j':
             json = 1;
             break;
-        case 'c':
-            cc.file = optarg;
-            break;
-        case 'X':
-            rs_cli_conf_add_x(&cc, optarg);
-            break;
         case 'b':
             brokers = optarg;
             break;
@@ -331,14 +325,11 @@ int cmd_bench(int argc, char **argv) {
         case 'e':
             engine_only_flag = 1;
             break;
-        case 'h':
-            usage(stdout);
-            rs_cli_conf_free(&cc);
-            return 0;
-        default:
-            usage(stderr);
-            rs_cli_conf_free(&cc);
-            return RS_EXIT_FAIL;
+        default: {
+            int ex;
+            if (rs_cli_common_opt(c, optarg, &cc, usage, &ex)) return ex;
+            break;
+        }
         }
     }
     if (parts < 1 || parts > 1024 || n_events == 0) {

@@ -116,20 +116,11 @@ int cmd_delete_user(int argc, char **argv) {
         case 2:
             timeout_ms = atoi(optarg);
             break;
-        case 'c':
-            cc.file = optarg;
+        default: {
+            int ex;
+            if (rs_cli_common_opt(c, optarg, &cc, usage, &ex)) return ex;
             break;
-        case 'X':
-            rs_cli_conf_add_x(&cc, optarg);
-            break;
-        case 'h':
-            usage(stdout);
-            rs_cli_conf_free(&cc);
-            return 0;
-        default:
-            usage(stderr);
-            rs_cli_conf_free(&cc);
-            return RS_EXIT_FAIL;
+        }
         }
     }
     if (!dir || optind != argc - 1 || !*argv[optind] || timeout_ms <= 0) {

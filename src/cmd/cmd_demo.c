@@ -117,23 +117,14 @@ int cmd_demo(int argc, char **argv) {
         case 's':
             go.seed = strtoull(optarg, NULL, 10);
             break;
-        case 'c':
-            cc.file = optarg;
-            break;
-        case 'X':
-            rs_cli_conf_add_x(&cc, optarg);
-            break;
         case 'k':
             keep = 1;
             break;
-        case 'h':
-            usage(stdout);
-            rs_cli_conf_free(&cc);
-            return 0;
-        default:
-            usage(stderr);
-            rs_cli_conf_free(&cc);
-            return RS_EXIT_FAIL;
+        default: {
+            int ex;
+            if (rs_cli_common_opt(c, optarg, &cc, usage, &ex)) return ex;
+            break;
+        }
         }
     }
     rs_conf_t *conf = rs_cli_conf_build(&cc, "recstream demo");

@@ -559,20 +559,11 @@ int cmd_diff(int argc, char **argv) {
         case 'j':
             o.json = 1;
             break;
-        case 'c':
-            cc.file = optarg;
+        default: {
+            int ex;
+            if (rs_cli_common_opt(c, optarg, &cc, usage, &ex)) return ex;
             break;
-        case 'X':
-            rs_cli_conf_add_x(&cc, optarg);
-            break;
-        case 'h':
-            usage(stdout);
-            rs_cli_conf_free(&cc);
-            return 0;
-        default:
-            usage(stderr);
-            rs_cli_conf_free(&cc);
-            return RS_EXIT_FAIL;
+        }
         }
     }
     int rc = RS_EXIT_FAIL;

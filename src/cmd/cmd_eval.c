@@ -141,23 +141,14 @@ int cmd_eval(int argc, char **argv) {
         case 6:
             format = optarg;
             break;
-        case 'c':
-            cc.file = optarg;
-            break;
-        case 'X':
-            rs_cli_conf_add_x(&cc, optarg);
-            break;
         case 'q':
             quiet = 1;
             break;
-        case 'h':
-            usage(stdout);
-            rs_cli_conf_free(&cc);
-            return 0;
-        default:
-            usage(stderr);
-            rs_cli_conf_free(&cc);
-            return RS_EXIT_FAIL;
+        default: {
+            int ex;
+            if (rs_cli_common_opt(c, optarg, &cc, usage, &ex)) return ex;
+            break;
+        }
         }
     }
     if (!input || optind < argc || k < 1 || k > 256) {

@@ -232,20 +232,11 @@ int cmd_export(int argc, char **argv) {
         case 3:
             max_nbrs = strtol(optarg, NULL, 10);
             break;
-        case 'c':
-            cc.file = optarg;
+        default: {
+            int ex;
+            if (rs_cli_common_opt(c, optarg, &cc, usage, &ex)) return ex;
             break;
-        case 'X':
-            rs_cli_conf_add_x(&cc, optarg);
-            break;
-        case 'h':
-            usage(stdout);
-            rs_cli_conf_free(&cc);
-            return 0;
-        default:
-            usage(stderr);
-            rs_cli_conf_free(&cc);
-            return RS_EXIT_FAIL;
+        }
         }
     }
     if (!dir || optind < argc) {

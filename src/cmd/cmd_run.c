@@ -62,12 +62,6 @@ int cmd_run(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "c:X:h", lo, NULL)) != -1) {
         switch (c) {
-        case 'c':
-            cc.file = optarg;
-            break;
-        case 'X':
-            rs_cli_conf_add_x(&cc, optarg);
-            break;
         case 1:
             opts.stop_after_events = strtoull(optarg, NULL, 10);
             break;
@@ -77,14 +71,11 @@ int cmd_run(int argc, char **argv) {
         case 3:
             stats_json = optarg;
             break;
-        case 'h':
-            usage(stdout);
-            rs_cli_conf_free(&cc);
-            return 0;
-        default:
-            usage(stderr);
-            rs_cli_conf_free(&cc);
-            return RS_EXIT_FAIL;
+        default: {
+            int ex;
+            if (rs_cli_common_opt(c, optarg, &cc, usage, &ex)) return ex;
+            break;
+        }
         }
     }
     rs_conf_t *conf = rs_cli_conf_build(&cc, "recstream run");

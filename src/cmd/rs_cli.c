@@ -22,6 +22,28 @@ void rs_cli_conf_free(rs_cli_conf_t *c) {
     c->n_x = 0;
 }
 
+int rs_cli_common_opt(int opt, const char *arg, rs_cli_conf_t *c, void (*usage)(FILE *),
+                      int *exit_code) {
+    switch (opt) {
+    case 'c':
+        c->file = arg;
+        return 0;
+    case 'X':
+        rs_cli_conf_add_x(c, arg);
+        return 0;
+    case 'h':
+        usage(stdout);
+        *exit_code = 0;
+        break;
+    default: /* getopt already said what was wrong */
+        usage(stderr);
+        *exit_code = RS_EXIT_FAIL;
+        break;
+    }
+    rs_cli_conf_free(c);
+    return 1;
+}
+
 rs_conf_t *rs_cli_conf_build(rs_cli_conf_t *c, const char *prog) {
     char err[512];
     rs_conf_t *conf = rs_conf_new();

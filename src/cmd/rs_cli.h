@@ -3,6 +3,7 @@
 #define RS_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "recstream/rs_conf.h"
 
@@ -20,6 +21,12 @@ typedef struct rs_cli_conf {
 
 void rs_cli_conf_add_x(rs_cli_conf_t *c, const char *kv);
 rs_conf_t *rs_cli_conf_build(rs_cli_conf_t *c, const char *prog);
+/* The options every command shares, for a getopt switch's default branch:
+ * -c FILE and -X key=value are recorded in c (returns 0: go on parsing);
+ * -h prints usage to stdout and an unknown option prints it to stderr,
+ * then c is freed and 1 is returned with *exit_code 0 or RS_EXIT_FAIL. */
+int rs_cli_common_opt(int opt, const char *arg, rs_cli_conf_t *c, void (*usage)(FILE *),
+                      int *exit_code);
 void rs_cli_conf_free(rs_cli_conf_t *c);
 
 /* Peak resident set size of this process in MiB (VmHWM). */

@@ -209,23 +209,17 @@ rs_str_t rs_csv_line_id(rs_csv_t *r, const char *line, size_t len) {
 }
 
 int rs_csv_next(rs_csv_t *r, rs_event_t *ev, char *errstr, size_t errstr_size) {
-    for (;;) {
-        int io_err = 0;
-        size_t len;
-        const char *l = next_line(r, &len, &io_err);
-        if (!l)
-            return io_err
-                       ? rs_seterr(errstr, errstr_size, RS_EIO, "%s: %s", r->path, strerror(io_err))
-                       : 0;
-        if (!len) continue;
-        char why[160];
-        if (rs_csv_parse_line(l, len, ev, why, sizeof(why)))
-            return rs_seterr(errstr, errstr_size, RS_EDECODE, "%s:%" PRIu64 ": %s", r->path,
-                             r->line, why);
-        ev->event_id = rs_csv_line_id(r, l, len);
-        ev->fields |= RS_F_EVENT_ID;
-        return 1;
-    }
+    const char *l;
+    size_t len;
+    int rc = rs_csv_next_line(r, &l, &len, errstr, errstr_size);
+    if (rc <= 0) return rc;
+    char why[160];
+    if (rs_csv_parse_line(l, len, ev, why, sizeof(why)))
+        return rs_seterr(errstr, errstr_size, RS_EDECODE, "%s:%" PRIu64 ": %s", r->path, r->line,
+                         why);
+    ev->event_id = rs_csv_line_id(r, l, len);
+    ev->fields |= RS_F_EVENT_ID;
+    return 1;
 }
 
 uint64_t rs_csv_line(const rs_csv_t *r) {

@@ -18,6 +18,8 @@ typedef struct slot {
     uint32_t mark; /* 0 = untouched, 1 = candidate, 2 = excluded, 3 = chosen */
 } slot_t;
 
+#define RP_MAX 32
+
 struct rs_scorer {
     const rs_conf_t *conf;
     slot_t *sl;
@@ -28,6 +30,12 @@ struct rs_scorer {
     uint32_t cap_knn;
     rs_exclude_fn_t *exclude;
     void *exclude_opaque;
+    /* rec.repurchase.categories as last parsed: names point into rp_spec */
+    char *rp_spec;
+    const char *rp_name[RP_MAX];
+    size_t rp_len[RP_MAX];
+    int64_t rp_ms[RP_MAX];
+    int rp_n;
 };
 
 rs_scorer_t *rs_scorer_new(const rs_conf_t *conf) {
@@ -41,6 +49,7 @@ void rs_scorer_destroy(rs_scorer_t *sc) {
     free(sc->sl);
     free(sc->cand);
     free(sc->knn);
+    free(sc->rp_spec);
     free(sc);
 }
 
@@ -114,18 +123,32 @@ static uint32_t select_top(const slot_t *acc, const uint32_t *cand, uint32_t n, 
     return hn;
 }
 
-/* rec.repurchase.categories resolved to category indexes for one call. */
-typedef struct repurchase {
-    rs_state_t *st;
-    uint32_t cat[32];
-    int64_t ms[32];
-    int n;
-} repurchase_t;
-
+/* rec.repurchase.categories, parsed once per value of the key (tests and
+ * reloads change it under a live scorer); names are resolved to category
+ * indexes per call, as categories appear while the state grows. */
 static void repurchase_add(void *opaque, const char *name, size_t len, int64_t ms) {
-    repurchase_t *rp = opaque;
-    uint32_t cat = rs_state_name_lookup(rp->st, name, len);
-    if (cat && rp->n < 32) rp->cat[rp->n] = cat, rp->ms[rp->n++] = ms;
+    rs_scorer_t *sc = opaque;
+    if (sc->rp_n == RP_MAX) return;
+    sc->rp_name[sc->rp_n] = name, sc->rp_len[sc->rp_n] = len, sc->rp_ms[sc->rp_n++] = ms;
+}
+
+/* Resolves the windows for this call into cat[]/ms[]; returns how many. */
+static int repurchase_windows(rs_scorer_t *sc, rs_state_t *st, uint32_t *cat, int64_t *ms) {
+    const char *spec =
+        sc->conf->rec_repurchase_categories ? sc->conf->rec_repurchase_categories : "";
+    if (!sc->rp_spec || strcmp(sc->rp_spec, spec)) {
+        char msg[128];
+        free(sc->rp_spec);
+        sc->rp_spec = rs_xstrdup(spec);
+        sc->rp_n = 0;
+        rs_conf_each_ms(sc->rp_spec, repurchase_add, sc, msg, sizeof(msg));
+    }
+    int n = 0;
+    for (int i = 0; i < sc->rp_n; i++) {
+        uint32_t c = rs_state_name_lookup(st, sc->rp_name[i], sc->rp_len[i]);
+        if (c) cat[n] = c, ms[n++] = sc->rp_ms[i];
+    }
+    return n;
 }
 
 /* Per-category counts for the diversity cap (categories in one list are few). */
@@ -184,20 +207,17 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
      * purchases past their repurchase window are allowed back (mark 4) even
      * if they are among the recently seen */
     if (conf->rec_exclude_purchased && u->n_purchased) {
-        repurchase_t rp = {.n = 0};
-        if (conf->rec_repurchase_categories && *conf->rec_repurchase_categories) {
-            char msg[128];
-            rp.st = st;
-            rs_conf_each_ms(conf->rec_repurchase_categories, repurchase_add, &rp, msg, sizeof(msg));
-        }
+        uint32_t rp_cat[RP_MAX];
+        int64_t rp_ms[RP_MAX];
+        int rp_n = repurchase_windows(sc, st, rp_cat, rp_ms);
         int64_t now = rs_state_event_now(st);
         for (int i = 0; i < u->n_purchased; i++) {
             uint32_t b = u->purchased[i];
             if (sc->sl[b].mark) continue;
             int64_t win = conf->rec_repurchase_ms;
             uint32_t cat = rs_state_item_by_idx(st, b)->category;
-            for (int j = 0; cat && j < rp.n; j++)
-                if (rp.cat[j] == cat) win = rp.ms[j];
+            for (int j = 0; cat && j < rp_n; j++)
+                if (rp_cat[j] == cat) win = rp_ms[j];
             sc->sl[b].mark = win > 0 && now - u->purchased_ts[i] >= win ? 4 : 2;
             add_cand(sc, b);
         }
