@@ -54,6 +54,12 @@ enum {
 };
 #define RS_F_REQUIRED (RS_F_EVENT_ID | RS_F_TS | RS_F_USER | RS_F_ITEM | RS_F_TYPE)
 
+/* A named number: alert evidence, segment scores. */
+typedef struct rs_named_num {
+    const char *name; /* static string */
+    double value;
+} rs_named_num_t;
+
 typedef struct rs_event {
     uint32_t fields; /* RS_F_* present */
     rs_evtype_t type;

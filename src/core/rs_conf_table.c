@@ -25,6 +25,8 @@
 #define S_REC    "Recommendations"
 #define S_VALID  "Validation"
 #define S_HTTP   "HTTP and logging"
+#define S_SEG    "Segments"
+#define S_ALERT  "Alerts"
 
 #define STR(n, sec, f, def, d)                                                                     \
     { .name = n, .section = sec, .type = RS_CONF_STR, .offset = OFF(f), .sdef = def, .desc = d }
@@ -69,6 +71,10 @@ const rs_conf_prop_t rs_conf_props[] = {
     STR_OPT("topic.items", S_TOPICS, topic_items, "",
             "Compacted item catalog topic (schemas/item.avsc: category, brand, price, stock, "
             "attributes); empty = no catalog."),
+    STR("topic.segments", S_TOPICS, topic_segments, "segments",
+        "Output topic of segment changes (schemas/segment_change.avsc), key user id."),
+    STR("topic.alerts", S_TOPICS, topic_alerts, "alerts",
+        "Output topic of fraud/anomaly alerts (schemas/alert.avsc), key user or item id."),
     STR("group.id", S_TOPICS, group_id, "recstream",
         "Kafka consumer group; instances with the same group split the partitions."),
     {.name = "input.format",
@@ -228,6 +234,63 @@ const rs_conf_prop_t rs_conf_props[] = {
     DBL("rec.trending.min", S_REC, rec_trending_min, 3.0, 1.0, 1e9,
         "A popular item in a list is explained as \"trending\" when its trending score is at "
         "least this."),
+
+    /* segments */
+    BOOL("segments.enable", S_SEG, segments_enable, 1,
+         "RFM segments and behavioural clusters per user; changes go to topic.segments."),
+    INT("segments.clusters", S_SEG, segments_clusters, 4, 2, 32,
+        "k of the behavioural mini-batch k-means; clusters are named cluster-0 .. cluster-(k-1)."),
+    INT("segments.cluster.min.events", S_SEG, segments_cluster_min_events, 10, 1, 1000000,
+        "Events a user needs before being clustered (fewer: no behavioural segment)."),
+    INT("segments.cluster.batch", S_SEG, segments_cluster_batch, 256, 16, 65536,
+        "Users per k-means mini-batch (one centroid refresh on the thread pool)."),
+    I64("segments.refresh.ms", S_SEG, segments_refresh_ms, 3600000, 1000, YEAR_MS,
+        "Event time between sweeps that re-score every loaded user (recency ages and "
+        "quintile bounds move without the user acting)."),
+
+    /* alerts */
+    BOOL("alert.enable", S_ALERT, alert_enable, 1,
+         "Fraud/anomaly detectors; alerts go to topic.alerts."),
+    I64("alert.episode.gap.ms", S_ALERT, alert_episode_gap_ms, 600000, 1000, YEAR_MS,
+        "A rule fires once per episode: it fires again for the same user or item only "
+        "after it stayed quiet this long (event time)."),
+    I64("alert.rate.bucket.ms", S_ALERT, alert_rate_bucket_ms, 60000, 1000, DAY_MS,
+        "Event-rate burst: events per user are counted per bucket of this length."),
+    DBL("alert.rate.alpha", S_ALERT, alert_rate_alpha, 0.05, 0.0001, 1.0,
+        "Event-rate burst: EWMA weight of a closed bucket in the user's baseline mean and "
+        "variance."),
+    DBL("alert.rate.z", S_ALERT, alert_rate_z, 6.0, 1.0, 1e6,
+        "Event-rate burst: z-score of the current bucket over the baseline that fires."),
+    INT("alert.rate.min.events", S_ALERT, alert_rate_min_events, 60, 1, 100000000,
+        "Event-rate burst: events in one bucket needed as well."),
+    I64("alert.bot.window.ms", S_ALERT, alert_bot_window_ms, 10000, 100, DAY_MS,
+        "Bot pattern: window in which views are counted."),
+    INT("alert.bot.min.views", S_ALERT, alert_bot_min_views, 30, 2, 100000000,
+        "Bot pattern: views in one window (with no cart or purchase) that fire."),
+    I64("alert.bot.max.dwell.ms", S_ALERT, alert_bot_max_dwell_ms, 1000, 0, DAY_MS,
+        "Bot pattern: the mean gap between the window's views must be at most this."),
+    DBL("alert.amount.factor", S_ALERT, alert_amount_factor, 5.0, 1.0, 1e9,
+        "Big purchase: a purchase priced at least this many times the user's mean "
+        "purchase price."),
+    INT("alert.amount.min.history", S_ALERT, alert_amount_min_history, 2, 1, 1000000,
+        "Big purchase: earlier priced purchases the user needs (a baseline)."),
+    I64("alert.card.window.ms", S_ALERT, alert_card_window_ms, 60000, 1000, DAY_MS,
+        "Card testing: window in which separate purchases are counted."),
+    INT("alert.card.min.purchases", S_ALERT, alert_card_min_purchases, 5, 2, 1000000,
+        "Card testing: purchases at distinct times within one window that fire (items "
+        "bought together in one checkout count once)."),
+    I64("alert.item.bucket.ms", S_ALERT, alert_item_bucket_ms, 60000, 1000, DAY_MS,
+        "Item spike: events per item are counted per bucket of this length."),
+    DBL("alert.item.alpha", S_ALERT, alert_item_alpha, 0.05, 0.0001, 1.0,
+        "Item spike: EWMA weight of a closed bucket in the item's baseline."),
+    DBL("alert.item.z", S_ALERT, alert_item_z, 8.0, 1.0, 1e6,
+        "Item spike: z-score of the current bucket over the baseline that fires."),
+    DBL("alert.item.factor", S_ALERT, alert_item_factor, 5.0, 1.0, 1e9,
+        "Item spike: the bucket must also hold this many times the baseline mean."),
+    INT("alert.item.min.events", S_ALERT, alert_item_min_events, 100, 1, 100000000,
+        "Item spike: events in one bucket needed as well."),
+    I64("alert.item.warmup.ms", S_ALERT, alert_item_warmup_ms, 1800000, 0, YEAR_MS,
+        "Item spike: an item is watched only once it has been seen this long (a baseline)."),
 
     /* validation */
     I64("validate.max.future.ms", S_VALID, validate_max_future_ms, 300000, 0, YEAR_MS,

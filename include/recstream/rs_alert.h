@@ -1,0 +1,127 @@
+/* rs_alert.h -- fraud and anomaly detectors on the event stream (SPEC F10).
+ *
+ * Rules (thresholds are the alert.* keys):
+ *  rate_burst    per user: events in the current bucket (alert.rate.bucket.ms)
+ *                against an EWMA baseline of the user's earlier buckets,
+ *                empty buckets included: fires on z >= alert.rate.z with at
+ *                least alert.rate.min.events in the bucket;
+ *  bot           per user: >= alert.bot.min.views views within
+ *                alert.bot.window.ms, no cart or purchase in that window, and
+ *                a mean gap between the views <= alert.bot.max.dwell.ms;
+ *  big_purchase  per user: a purchase priced >= alert.amount.factor x the
+ *                user's mean earlier purchase price, once the user has
+ *                alert.amount.min.history earlier priced purchases;
+ *  card_testing  per user: >= alert.card.min.purchases purchases at distinct
+ *                times (a checkout of several items at one timestamp counts
+ *                once) within alert.card.window.ms;
+ *  item_spike    per item: events in the current bucket (alert.item.bucket.ms)
+ *                against the item's EWMA baseline: z >= alert.item.z, count >=
+ *                alert.item.factor x baseline mean and >= alert.item.min.events,
+ *                for items first seen >= alert.item.warmup.ms earlier.
+ *
+ * Episodes: a rule fires once per episode. An episode of a rule for one user
+ * (or item) begins when its condition first holds and lasts while it keeps
+ * holding with gaps shorter than alert.episode.gap.ms; the alert is emitted
+ * at the beginning only. The alert id is a hash of (rule, subject id,
+ * episode start time), so a replay or a re-run after a crash produces the
+ * same ids and consumers can dedupe.
+ *
+ * Every time is event time (ev->ts_ms), never the wall clock, so replays are
+ * deterministic. Detector state lives in rs_user_t / rs_item_t (rs_state.h)
+ * and is stored with them in the same WriteBatch.
+ *
+ * Ownership: rs_alerter_t borrows conf. Strings in an rs_alert_t point into
+ * the user, item or event passed in and are valid until the next call.
+ * Thread: loop thread. */
+#ifndef RS_ALERT_H
+#define RS_ALERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rs_conf.h"
+#include "rs_event.h"
+
+typedef enum rs_alert_rule {
+    RS_ALERT_RATE_BURST = 0,
+    RS_ALERT_BOT,
+    RS_ALERT_BIG_PURCHASE,
+    RS_ALERT_CARD_TESTING,
+    RS_ALERT_USER__COUNT, /* rules above are per user */
+    RS_ALERT_ITEM_SPIKE = RS_ALERT_USER__COUNT,
+    RS_ALERT__RULE_COUNT
+} rs_alert_rule_t;
+
+/* Per-user detector state (in rs_user_t, stored with the profile). */
+typedef struct rs_alert_user {
+    int64_t rate_bucket;        /* start of the current rate bucket (0 = none) */
+    uint32_t rate_n;            /* events in it */
+    float rate_mean, rate_var;  /* EWMA baseline of events per bucket */
+    int64_t bot_start;          /* start of the current bot window (0 = none) */
+    int64_t bot_last_view;      /* time of the window's last view */
+    uint32_t bot_views;         /* views in the window */
+    uint32_t bot_other;         /* carts and purchases in the window */
+    int64_t card_start;         /* start of the current card window (0 = none) */
+    int64_t card_last;          /* time of the window's last counted purchase */
+    uint32_t card_n;            /* purchases at distinct times in the window */
+    uint32_t spend_n;           /* priced purchases so far */
+    double spend_sum;           /* their total */
+    int64_t episode_start[RS_ALERT_USER__COUNT]; /* current episode (0 = none) */
+    int64_t episode_last[RS_ALERT_USER__COUNT];  /* last time its condition held */
+    uint32_t fired;             /* alerts fired for this user, all rules */
+} rs_alert_user_t;
+
+/* Per-item detector state (in rs_item_t, stored with the item). */
+typedef struct rs_alert_item {
+    int64_t bucket; /* start of the current bucket (0 = none) */
+    uint32_t n;     /* events in it */
+    float mean, var;
+    int64_t episode_start, episode_last;
+    uint32_t fired;
+} rs_alert_item_t;
+
+/* Encoded sizes are at most this; decode accepts any shorter, older layout
+ * it knows (0 bytes = fresh state). */
+#define RS_ALERT_STATE_MAX_BYTES 256
+
+/* Little-endian, versioned. Returns the bytes written to out. */
+size_t rs_alert_user_encode(const rs_alert_user_t *a, unsigned char *out);
+int rs_alert_user_decode(rs_alert_user_t *a, const unsigned char *p, size_t len); /* 0 / -1 */
+size_t rs_alert_item_encode(const rs_alert_item_t *a, unsigned char *out);
+int rs_alert_item_decode(rs_alert_item_t *a, const unsigned char *p, size_t len);
+
+#define RS_ALERT_MAX_EVIDENCE 8
+
+typedef struct rs_alert {
+    rs_alert_rule_t rule;
+    char id[17];                 /* deterministic, 16 lowercase hex digits */
+    const char *user_id;         /* user rules; NULL for item rules */
+    uint32_t user_len;
+    const char *item_id;         /* item_spike and big_purchase: the item; else NULL */
+    uint32_t item_len;
+    double score;                /* severity: z-score, price factor, count / threshold */
+    int64_t ts_ms;               /* event time of the event that fired it */
+    int64_t episode_start;       /* event time the episode began (part of the id) */
+    uint32_t n_evidence; /* named numbers: "views", "window_ms", ... */
+    rs_named_num_t evidence[RS_ALERT_MAX_EVIDENCE];
+} rs_alert_t;
+
+typedef struct rs_alerter rs_alerter_t;
+
+rs_alerter_t *rs_alerter_new(const rs_conf_t *conf); /* never NULL */
+void rs_alerter_destroy(rs_alerter_t *a);            /* NULL-safe */
+
+/* Runs every rule on one applied event (call right after rs_state_apply()
+ * applied ev: the profile already counts it). ua/ia are the user's and the
+ * item's detector state; user_id/item_id name them in alerts. Writes the
+ * alerts that fire (at most RS_ALERT__RULE_COUNT) to out and returns their
+ * number. */
+size_t rs_alert_check(rs_alerter_t *a, rs_alert_user_t *ua, const char *user_id, uint32_t user_len,
+                      rs_alert_item_t *ia, const char *item_id, uint32_t item_len,
+                      const rs_event_t *ev, rs_alert_t *out);
+
+const char *rs_alert_rule_name(rs_alert_rule_t r); /* "rate_burst", "bot", "big_purchase",
+                                                      "card_testing", "item_spike" */
+int rs_alert_rule_parse(const char *s, size_t len); /* the rule, or -1 */
+
+#endif
