@@ -1,4 +1,5 @@
-/* rs_codec.h -- wire formats: behaviour events in, recommendations out.
+/* rs_codec.h -- wire formats: behaviour events in; recommendations, alerts
+ * and segment changes out.
  * recstream's only door to Apache Avro C (src/wrap/rs_avro.c) and jansson.
  *
  * Event encodings accepted (schemas/event.avsc; catalog records,
@@ -28,10 +29,12 @@
 #ifndef RS_CODEC_H
 #define RS_CODEC_H
 
+#include "rs_alert.h"
 #include "rs_buf.h"
 #include "rs_conf.h"
 #include "rs_err.h"
 #include "rs_event.h"
+#include "rs_segment.h"
 #include "rs_state.h"
 
 typedef struct rs_codec rs_codec_t;
@@ -103,9 +106,77 @@ rs_err_t rs_codec_decode_item(rs_codec_t *c, const void *buf, size_t len, rs_for
 rs_err_t rs_codec_encode_item(rs_codec_t *c, const rs_item_meta_t *m, int64_t updated_ms,
                               rs_format_t fmt, int32_t schema_id, rs_buf_t *out);
 
+/* ---- alerts and segment changes (outputs) -----------------------------
+ * schemas/alert.avsc and schemas/segment_change.avsc; Avro, Confluent
+ * (schema_id in the header) or JSON; decoders also take AUTO.
+ *
+ * JSON is one compact object without a newline, "kind" first, fields in
+ * schema order (the replay's --emit-jsonl lines and output.format json):
+ *   {"kind":"alert","id":"<16 hex>","rule":"bot","user_id":"u5","item_id":"i3",
+ *    "score":12.5,"ts_ms":..,"episode_start":..,"created_ms":..,"evidence":{..}}
+ *   {"kind":"segment","user_id":"u5","dimension":"rfm","old":"potential",
+ *    "new":"champions","reason":"..","ts_ms":..,"created_ms":..,"scores":{..}}
+ * An absent user_id / item_id is left out of the JSON (null in Avro).
+ * created_ms (wall clock) is written to JSON only when > 0, so output with
+ * created_ms = 0 (replays) is the same bytes on every run; Avro always
+ * carries it (0 = not recorded). Doubles print in the shortest form that
+ * reads back to the same value, integral ones without a fraction (320, not
+ * 320.0); a non-finite double is null in JSON (decoded as NAN).
+ *
+ * Encoders: RS_EARG, out unchanged, for fmt AUTO or unknown, a rule or kind
+ * out of range, more than RS_ALERT_MAX_EVIDENCE / RS_SEGMENT_MAX_SCORES
+ * numbers, a number without a name or two with the same name, or a segment
+ * change without user_id. A NULL old/new segment name is written "". The
+ * rule and dimension names ("bot", "rfm", ...) are the codec's own table,
+ * equal to rs_alert_rule_name(). */
+rs_err_t rs_codec_encode_alert(rs_codec_t *c, const rs_alert_t *a, int64_t created_ms,
+                               rs_format_t fmt, int32_t schema_id, rs_buf_t *out);
+rs_err_t rs_codec_encode_segment(rs_codec_t *c, const rs_segment_change_t *s, int64_t created_ms,
+                                 rs_format_t fmt, int32_t schema_id, rs_buf_t *out);
+
+/* A decoded alert. Strings and evidence point into the codec (valid until
+ * the next decode on it; strings NUL-terminated, evidence names too). */
+typedef struct rs_alert_msg {
+    rs_str_t id;
+    rs_str_t rule;             /* as written */
+    int rule_id;               /* rs_alert_rule_t, or -1 for a name this build does not know */
+    rs_str_t user_id, item_id; /* RS_STR_NULL when null or absent */
+    double score;
+    int64_t ts_ms;
+    int64_t episode_start_ms;
+    int64_t created_ms;             /* 0 when absent (JSON) */
+    const rs_named_num_t *evidence; /* in the writer's order */
+    uint32_t n_evidence;
+} rs_alert_msg_t;
+
+/* A decoded segment change (ownership as rs_alert_msg_t). */
+typedef struct rs_segment_msg {
+    rs_str_t user_id;
+    rs_str_t dimension;          /* as written */
+    int kind;                    /* rs_segment_kind_t, or -1 for an unknown dimension */
+    rs_str_t old_name, new_name; /* length 0 = none (never RS_STR_NULL) */
+    rs_str_t reason;
+    int64_t ts_ms;
+    int64_t created_ms; /* 0 when absent (JSON) */
+    const rs_named_num_t *scores;
+    uint32_t n_scores;
+} rs_segment_msg_t;
+
+/* Every schema field is required, except in JSON: kind (if present it must
+ * be "alert" / "segment"), user_id and item_id (absent or null = none),
+ * created_ms and evidence / scores (absent = 0 / empty). Unknown JSON keys
+ * are ignored; a field given twice is an error. Errors as for events
+ * ("confluent: ", "avro: ", "json: "). */
+rs_err_t rs_codec_decode_alert(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
+                               rs_alert_msg_t *out, char *errstr, size_t errstr_size);
+rs_err_t rs_codec_decode_segment(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
+                                 rs_segment_msg_t *out, char *errstr, size_t errstr_size);
+
 /* The embedded schema texts (JSON), NUL-terminated, static. */
 const char *rs_schema_event_json(void);
 const char *rs_schema_recommendation_json(void);
 const char *rs_schema_item_json(void);
+const char *rs_schema_alert_json(void);
+const char *rs_schema_segment_json(void); /* schemas/segment_change.avsc */
 
 #endif

@@ -9,7 +9,9 @@
  * ("confluent: ", "avro: ", "json: ") so the caller can map framing errors
  * to the "schema" dead-letter reason and the rest to "malformed". Nothing
  * here allocates per record once the arena has grown to the largest record
- * seen (item JSON, decoded with jansson, is the exception).
+ * seen (item JSON, decoded with jansson, is the exception). Alerts and
+ * segment changes (the detectors' outputs) share the framing and detection
+ * here; their Avro and JSON bodies are in rs_codec_out.c.
  *
  * AUTO detection (rs_codec.h): '{' after optional JSON whitespace -> JSON;
  * first byte 0x00 and at least 5 bytes -> Confluent; otherwise plain Avro.
@@ -20,10 +22,13 @@
 #include <string.h>
 
 #include "core/rs_codec_int.h"
+#include "core/rs_codec_out.h"
 
 extern const char rs_schema_event[];
 extern const char rs_schema_recommendation[];
 extern const char rs_schema_item[];
+extern const char rs_schema_alert[];
+extern const char rs_schema_segment_change[];
 
 const char *rs_schema_event_json(void) {
     return rs_schema_event;
@@ -33,6 +38,12 @@ const char *rs_schema_recommendation_json(void) {
 }
 const char *rs_schema_item_json(void) {
     return rs_schema_item;
+}
+const char *rs_schema_alert_json(void) {
+    return rs_schema_alert;
+}
+const char *rs_schema_segment_json(void) {
+    return rs_schema_segment_change;
 }
 
 rs_err_t rs_codec_new(rs_codec_t **out, char *errstr, size_t errstr_size) {
@@ -279,4 +290,78 @@ rs_err_t rs_codec_encode_item(rs_codec_t *c, const rs_item_meta_t *m, int64_t up
     }
     if (err) out->len = mark;
     return err;
+}
+
+/* ---- alerts and segment changes: bodies in rs_codec_out.c --------------- */
+
+rs_err_t rs_codec_encode_alert(rs_codec_t *c, const rs_alert_t *a, int64_t created_ms,
+                               rs_format_t fmt, int32_t schema_id, rs_buf_t *out) {
+    if (fmt != RS_FMT_JSON && fmt != RS_FMT_AVRO && fmt != RS_FMT_CONFLUENT) return RS_EARG;
+    rs_err_t err = rs_codec_out_check_alert(a);
+    if (err) return err;
+    if (fmt == RS_FMT_JSON) {
+        rs_codec_out_json_alert(a, created_ms, out);
+        return RS_OK;
+    }
+    if (fmt == RS_FMT_CONFLUENT) frame(out, schema_id);
+    rs_codec_out_avro_alert(a, created_ms, out);
+    return RS_OK;
+}
+
+rs_err_t rs_codec_encode_segment(rs_codec_t *c, const rs_segment_change_t *s, int64_t created_ms,
+                                 rs_format_t fmt, int32_t schema_id, rs_buf_t *out) {
+    if (fmt != RS_FMT_JSON && fmt != RS_FMT_AVRO && fmt != RS_FMT_CONFLUENT) return RS_EARG;
+    rs_err_t err = rs_codec_out_check_segment(s);
+    if (err) return err;
+    if (fmt == RS_FMT_JSON) {
+        rs_codec_out_json_segment(s, created_ms, out);
+        return RS_OK;
+    }
+    if (fmt == RS_FMT_CONFLUENT) frame(out, schema_id);
+    rs_codec_out_avro_segment(s, created_ms, out);
+    return RS_OK;
+}
+
+rs_err_t rs_codec_decode_alert(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
+                               rs_alert_msg_t *m, char *errstr, size_t errstr_size) {
+    const unsigned char *p = buf ? buf : (const unsigned char *)"";
+    int32_t sid;
+    rs_err_t err;
+    memset(m, 0, sizeof(*m));
+    m->rule_id = -1;
+    if (fmt == RS_FMT_AUTO) fmt = detect(p, len);
+    rs_codec_scratch_reset(c, rs_codec_out_scratch(len));
+    switch (fmt) {
+    case RS_FMT_JSON:
+        return rs_codec_out_json_decode_alert(c, (const char *)p, len, m, errstr, errstr_size);
+    case RS_FMT_CONFLUENT:
+        if ((err = unframe(&p, &len, &sid, errstr, errstr_size))) return err;
+        /* fall through */
+    case RS_FMT_AVRO:
+        return rs_codec_out_avro_decode_alert(c, p, len, m, errstr, errstr_size);
+    default:
+        return rs_seterr(errstr, errstr_size, RS_EARG, "unknown format %d", (int)fmt);
+    }
+}
+
+rs_err_t rs_codec_decode_segment(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
+                                 rs_segment_msg_t *m, char *errstr, size_t errstr_size) {
+    const unsigned char *p = buf ? buf : (const unsigned char *)"";
+    int32_t sid;
+    rs_err_t err;
+    memset(m, 0, sizeof(*m));
+    m->kind = -1;
+    if (fmt == RS_FMT_AUTO) fmt = detect(p, len);
+    rs_codec_scratch_reset(c, rs_codec_out_scratch(len));
+    switch (fmt) {
+    case RS_FMT_JSON:
+        return rs_codec_out_json_decode_segment(c, (const char *)p, len, m, errstr, errstr_size);
+    case RS_FMT_CONFLUENT:
+        if ((err = unframe(&p, &len, &sid, errstr, errstr_size))) return err;
+        /* fall through */
+    case RS_FMT_AVRO:
+        return rs_codec_out_avro_decode_segment(c, p, len, m, errstr, errstr_size);
+    default:
+        return rs_seterr(errstr, errstr_size, RS_EARG, "unknown format %d", (int)fmt);
+    }
 }

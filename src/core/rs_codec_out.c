@@ -1,0 +1,808 @@
+/* rs_codec_out.c -- Avro binary and JSON for the two outputs of the
+ * detectors: alerts (schemas/alert.avsc) and segment changes
+ * (schemas/segment_change.avsc). rs_codec.c dispatches here after framing.
+ *
+ * Both formats are written and read by hand, without Avro C or jansson:
+ * those are reached only through src/wrap (one file per library), the
+ * records are flat (strings, longs, doubles, [null, string] unions and one
+ * map<double>), and Avro binary for that is a few lines. The unit test
+ * (test_codec_out.c) keeps the hand-written Avro honest: Avro C must read
+ * our bytes with the embedded schemas and write byte-identical ones.
+ *
+ * Encoding is deterministic: fields in schema order, map entries in the
+ * caller's order, doubles in JSON in the shortest form that reads back
+ * exactly. JSON leaves out an absent user_id / item_id, and created_ms when
+ * it is 0, so a replay (created_ms = 0) writes the same bytes every run.
+ *
+ * Decoding follows rs_avro.c's rules: every read checks the remaining
+ * length first; varints longer than 10 bytes, negative or oversized
+ * lengths, union indexes other than 0/1, map blocks that cannot fit in the
+ * remaining bytes and bytes after the record are RS_EDECODE with the field
+ * name. The JSON reader is a strict RFC 8259 scanner for one object (no
+ * raw control characters in strings, valid escapes and surrogate pairs,
+ * number grammar, int64 range, nesting <= 64 in skipped values, nothing but
+ * whitespace after it); it passes bytes >= 0x80 through without checking
+ * UTF-8. Strings and the number array live in the codec's scratch arena,
+ * sized by rs_codec_out_scratch() so that it never grows during a decode
+ * (rs_codec_int.h): an Avro map entry takes >= 9 bytes on the wire and a
+ * JSON one >= 4, against 16 bytes of rs_named_num_t. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rs_codec_out.h"
+
+/* Decoded maps are bounded: the writers emit at most 8 entries. */
+#define MAX_NUMS    256
+#define MAX_DEPTH   64
+#define MAX_NUM_LEN 63
+
+/* Same names and order as rs_alert_rule_name() (rs_alert.h): the codec does
+ * not link the detectors. */
+static const char *const rule_names[] = {"rate_burst", "bot", "big_purchase", "card_testing",
+                                         "item_spike"};
+_Static_assert(sizeof(rule_names) / sizeof(rule_names[0]) == RS_ALERT__RULE_COUNT,
+               "a rule was added to rs_alert.h: name it here");
+static const char *const dim_names[] = {"rfm", "cluster"};
+_Static_assert(sizeof(dim_names) / sizeof(dim_names[0]) == RS_SEG__KIND_COUNT,
+               "a segment dimension was added to rs_segment.h: name it here");
+
+static int name_index(const char *const *names, int n, rs_str_t s) {
+    for (int i = 0; i < n; i++)
+        if (strlen(names[i]) == s.len && memcmp(names[i], s.p, s.len) == 0) return i;
+    return -1;
+}
+
+/* ---- checks ------------------------------------------------------------ */
+
+static rs_err_t check_nums(const rs_named_num_t *v, uint32_t n, uint32_t max) {
+    if (n > max) return RS_EARG;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!v[i].name) return RS_EARG;
+        for (uint32_t k = 0; k < i; k++)
+            if (strcmp(v[i].name, v[k].name) == 0) return RS_EARG;
+    }
+    return RS_OK;
+}
+
+rs_err_t rs_codec_out_check_alert(const rs_alert_t *a) {
+    if ((unsigned)a->rule >= RS_ALERT__RULE_COUNT) return RS_EARG;
+    return check_nums(a->evidence, a->n_evidence, RS_ALERT_MAX_EVIDENCE);
+}
+
+rs_err_t rs_codec_out_check_segment(const rs_segment_change_t *s) {
+    if ((unsigned)s->kind >= RS_SEG__KIND_COUNT || !s->user_id) return RS_EARG;
+    return check_nums(s->scores, s->n_scores, RS_SEGMENT_MAX_SCORES);
+}
+
+static const char *or_empty(const char *s) {
+    return s ? s : "";
+}
+
+/* ---- Avro: write ------------------------------------------------------- */
+
+static void w_long(rs_buf_t *b, int64_t v) {
+    uint64_t z = (uint64_t)v << 1 ^ (0 - ((uint64_t)v >> 63)); /* zigzag */
+    unsigned char t[10];
+    size_t n = 0;
+    while (z >= 0x80) {
+        t[n++] = (unsigned char)(z | 0x80);
+        z >>= 7;
+    }
+    t[n++] = (unsigned char)z;
+    rs_buf_append(b, t, n);
+}
+
+static void w_str(rs_buf_t *b, const char *s, size_t n) {
+    w_long(b, (int64_t)n);
+    rs_buf_append(b, s, n);
+}
+
+static void w_double(rs_buf_t *b, double d) {
+    uint64_t u;
+    unsigned char t[8];
+    memcpy(&u, &d, 8);
+    rs_put_u64(t, u); /* Avro: little-endian IEEE 754 */
+    rs_buf_append(b, t, 8);
+}
+
+/* Union [null, string]. */
+static void w_opt_str(rs_buf_t *b, const char *s, size_t n) {
+    if (!s) {
+        rs_buf_putc(b, 0);
+        return;
+    }
+    rs_buf_putc(b, 2);
+    w_str(b, s, n);
+}
+
+/* map<double>: one block with every entry, then the empty block. */
+static void w_map(rs_buf_t *b, const rs_named_num_t *v, uint32_t n) {
+    if (n) {
+        w_long(b, n);
+        for (uint32_t i = 0; i < n; i++) {
+            w_str(b, v[i].name, strlen(v[i].name));
+            w_double(b, v[i].value);
+        }
+    }
+    w_long(b, 0);
+}
+
+void rs_codec_out_avro_alert(const rs_alert_t *a, int64_t created_ms, rs_buf_t *b) {
+    const char *rule = rule_names[a->rule];
+    w_str(b, a->id, strnlen(a->id, sizeof(a->id)));
+    w_str(b, rule, strlen(rule));
+    w_opt_str(b, a->user_id, a->user_len);
+    w_opt_str(b, a->item_id, a->item_len);
+    w_double(b, a->score);
+    w_long(b, a->ts_ms);
+    w_long(b, a->episode_start);
+    w_long(b, created_ms);
+    w_map(b, a->evidence, a->n_evidence);
+}
+
+void rs_codec_out_avro_segment(const rs_segment_change_t *s, int64_t created_ms, rs_buf_t *b) {
+    const char *dim = dim_names[s->kind], *o = or_empty(s->old_name), *nw = or_empty(s->new_name);
+    w_str(b, s->user_id, s->user_len);
+    w_str(b, dim, strlen(dim));
+    w_str(b, o, strlen(o));
+    w_str(b, nw, strlen(nw));
+    w_str(b, s->reason, strnlen(s->reason, sizeof(s->reason)));
+    w_long(b, s->ts_ms);
+    w_long(b, created_ms);
+    w_map(b, s->scores, s->n_scores);
+}
+
+/* ---- JSON: write ------------------------------------------------------- */
+
+/* Shortest %.Ng that reads back exactly (so 320.0 prints "320"); JSON has
+ * no NaN or infinity: null. */
+static void j_double(rs_buf_t *b, double d) {
+    char tmp[40];
+    if (!isfinite(d)) {
+        rs_buf_append(b, "null", 4);
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) break;
+    }
+    rs_buf_append(b, tmp, strlen(tmp));
+}
+
+static void j_key(rs_buf_t *b, const char *k) {
+    rs_buf_printf(b, ",\"%s\":", k);
+}
+
+static void j_cstr(rs_buf_t *b, const char *s) {
+    rs_buf_json_str(b, s, strlen(s));
+}
+
+static void j_map(rs_buf_t *b, const rs_named_num_t *v, uint32_t n) {
+    rs_buf_putc(b, '{');
+    for (uint32_t i = 0; i < n; i++) {
+        if (i) rs_buf_putc(b, ',');
+        j_cstr(b, v[i].name);
+        rs_buf_putc(b, ':');
+        j_double(b, v[i].value);
+    }
+    rs_buf_putc(b, '}');
+}
+
+void rs_codec_out_json_alert(const rs_alert_t *a, int64_t created_ms, rs_buf_t *b) {
+    rs_buf_append(b, "{\"kind\":\"alert\",\"id\":", 21);
+    rs_buf_json_str(b, a->id, strnlen(a->id, sizeof(a->id)));
+    j_key(b, "rule");
+    j_cstr(b, rule_names[a->rule]);
+    if (a->user_id) {
+        j_key(b, "user_id");
+        rs_buf_json_str(b, a->user_id, a->user_len);
+    }
+    if (a->item_id) {
+        j_key(b, "item_id");
+        rs_buf_json_str(b, a->item_id, a->item_len);
+    }
+    j_key(b, "score");
+    j_double(b, a->score);
+    rs_buf_printf(b, ",\"ts_ms\":%" PRId64 ",\"episode_start\":%" PRId64, a->ts_ms,
+                  a->episode_start);
+    if (created_ms > 0) rs_buf_printf(b, ",\"created_ms\":%" PRId64, created_ms);
+    j_key(b, "evidence");
+    j_map(b, a->evidence, a->n_evidence);
+    rs_buf_putc(b, '}');
+}
+
+void rs_codec_out_json_segment(const rs_segment_change_t *s, int64_t created_ms, rs_buf_t *b) {
+    rs_buf_append(b, "{\"kind\":\"segment\",\"user_id\":", 28);
+    rs_buf_json_str(b, s->user_id, s->user_len);
+    j_key(b, "dimension");
+    j_cstr(b, dim_names[s->kind]);
+    j_key(b, "old");
+    j_cstr(b, or_empty(s->old_name));
+    j_key(b, "new");
+    j_cstr(b, or_empty(s->new_name));
+    j_key(b, "reason");
+    rs_buf_json_str(b, s->reason, strnlen(s->reason, sizeof(s->reason)));
+    rs_buf_printf(b, ",\"ts_ms\":%" PRId64, s->ts_ms);
+    if (created_ms > 0) rs_buf_printf(b, ",\"created_ms\":%" PRId64, created_ms);
+    j_key(b, "scores");
+    j_map(b, s->scores, s->n_scores);
+    rs_buf_putc(b, '}');
+}
+
+/* ---- shared by both readers -------------------------------------------- */
+
+size_t rs_codec_out_scratch(size_t n) {
+    /* strings <= n, numbers <= 16 * (n / 4 + 1), alignment < 8 */
+    return 6 * n + 64;
+}
+
+/* An array of n named numbers in the arena, 8-byte aligned; NULL if no room. */
+static rs_named_num_t *arena_nums(rs_codec_t *c, size_t n) {
+    size_t pad = (size_t)(0 - (uintptr_t)(c->scratch.p + c->scratch.len)) & 7;
+    char *p = rs_codec_room(c, pad + n * sizeof(rs_named_num_t));
+    return p ? (rs_named_num_t *)(void *)(p + pad) : NULL;
+}
+
+static int dup_name(const rs_named_num_t *v, uint32_t n, const char *name) {
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0) return 1;
+    return 0;
+}
+
+/* ---- Avro: read -------------------------------------------------------- */
+
+typedef struct rd {
+    const uint8_t *p, *end, *start;
+    rs_codec_t *c;
+    char *errstr;
+    size_t errstr_size;
+} rd_t;
+
+static rs_err_t rfail(rd_t *r, const char *what, const char *fname) {
+    return rs_seterr(r->errstr, r->errstr_size, RS_EDECODE, "avro: %s in field %s at byte %zu",
+                     what, fname, (size_t)(r->p - r->start));
+}
+
+static rs_err_t r_long(rd_t *r, const char *fname, int64_t *out) {
+    uint64_t v = 0;
+    for (int shift = 0;; shift += 7) {
+        if (r->p >= r->end) return rfail(r, "truncated varint", fname);
+        uint8_t b = *r->p++;
+        if (shift == 63 && b > 1) return rfail(r, "varint overflows 64 bits", fname);
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) break;
+    }
+    *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+    return RS_OK;
+}
+
+static rs_err_t r_str(rd_t *r, const char *fname, rs_str_t *out) {
+    int64_t n;
+    rs_err_t err = r_long(r, fname, &n);
+    if (err) return err;
+    if (n < 0) return rfail(r, "negative string length", fname);
+    if ((uint64_t)n > (uint64_t)(r->end - r->p)) return rfail(r, "truncated string", fname);
+    if (n > (int64_t)UINT32_MAX) return rfail(r, "string too long", fname);
+    const char *s = rs_codec_keep(r->c, (const char *)r->p, (size_t)n);
+    if (!s) return rfail(r, "scratch arena exhausted", fname);
+    r->p += n;
+    *out = rs_str(s, (uint32_t)n);
+    return RS_OK;
+}
+
+static rs_err_t r_opt_str(rd_t *r, const char *fname, rs_str_t *out) {
+    int64_t b;
+    rs_err_t err = r_long(r, fname, &b);
+    if (err) return err;
+    if (b != 0 && b != 1) return rfail(r, "union branch out of range", fname);
+    *out = RS_STR_NULL;
+    return b ? r_str(r, fname, out) : RS_OK;
+}
+
+static rs_err_t r_double(rd_t *r, const char *fname, double *out) {
+    if (r->end - r->p < 8) return rfail(r, "truncated", fname);
+    uint64_t u = rs_get_u64(r->p);
+    memcpy(out, &u, 8);
+    r->p += 8;
+    return RS_OK;
+}
+
+static rs_err_t r_map(rd_t *r, const char *fname, const rs_named_num_t **out, uint32_t *n_out) {
+    rs_err_t err;
+    size_t cap = (size_t)(r->end - r->p) / 9 + 1; /* an entry is >= 9 bytes */
+    if (cap > MAX_NUMS) cap = MAX_NUMS;
+    rs_named_num_t *v = arena_nums(r->c, cap);
+    uint32_t n = 0;
+    if (!v) return rfail(r, "scratch arena exhausted", fname);
+    for (;;) {
+        int64_t blk;
+        if ((err = r_long(r, fname, &blk))) return err;
+        if (blk == 0) break;
+        if (blk < 0) { /* negative count: a byte size follows (skippable block) */
+            int64_t bytes;
+            if ((err = r_long(r, fname, &bytes))) return err;
+            if (blk == INT64_MIN || bytes < 0) return rfail(r, "bad map block", fname);
+            blk = -blk;
+        }
+        if ((uint64_t)blk > (uint64_t)(r->end - r->p) / 9)
+            return rfail(r, "map count exceeds the remaining bytes", fname);
+        if ((uint64_t)blk > cap - n) return rfail(r, "too many map entries", fname);
+        for (int64_t i = 0; i < blk; i++, n++) {
+            rs_str_t k;
+            if ((err = r_str(r, fname, &k))) return err;
+            if (dup_name(v, n, k.p)) return rfail(r, "duplicate map key", fname);
+            v[n].name = k.p;
+            if ((err = r_double(r, fname, &v[n].value))) return err;
+        }
+    }
+    *out = n ? v : NULL;
+    *n_out = n;
+    return RS_OK;
+}
+
+static rs_err_t r_finish(rd_t *r) {
+    if (r->p != r->end)
+        return rs_seterr(r->errstr, r->errstr_size, RS_EDECODE,
+                         "avro: %zu trailing bytes after the record", (size_t)(r->end - r->p));
+    return RS_OK;
+}
+
+#define TRY(e)                                                                                     \
+    do {                                                                                           \
+        if ((err = (e))) return err;                                                               \
+    } while (0)
+
+rs_err_t rs_codec_out_avro_decode_alert(rs_codec_t *c, const uint8_t *p, size_t n,
+                                        rs_alert_msg_t *m, char *errstr, size_t errstr_size) {
+    rd_t r = {p, p + n, p, c, errstr, errstr_size};
+    rs_err_t err;
+    TRY(r_str(&r, "id", &m->id));
+    TRY(r_str(&r, "rule", &m->rule));
+    m->rule_id = name_index(rule_names, RS_ALERT__RULE_COUNT, m->rule);
+    TRY(r_opt_str(&r, "user_id", &m->user_id));
+    TRY(r_opt_str(&r, "item_id", &m->item_id));
+    TRY(r_double(&r, "score", &m->score));
+    TRY(r_long(&r, "ts_ms", &m->ts_ms));
+    TRY(r_long(&r, "episode_start_ms", &m->episode_start_ms));
+    TRY(r_long(&r, "created_ms", &m->created_ms));
+    TRY(r_map(&r, "evidence", &m->evidence, &m->n_evidence));
+    return r_finish(&r);
+}
+
+rs_err_t rs_codec_out_avro_decode_segment(rs_codec_t *c, const uint8_t *p, size_t n,
+                                          rs_segment_msg_t *m, char *errstr, size_t errstr_size) {
+    rd_t r = {p, p + n, p, c, errstr, errstr_size};
+    rs_err_t err;
+    TRY(r_str(&r, "user_id", &m->user_id));
+    TRY(r_str(&r, "dimension", &m->dimension));
+    m->kind = name_index(dim_names, RS_SEG__KIND_COUNT, m->dimension);
+    TRY(r_str(&r, "old", &m->old_name));
+    TRY(r_str(&r, "new", &m->new_name));
+    TRY(r_str(&r, "reason", &m->reason));
+    TRY(r_long(&r, "ts_ms", &m->ts_ms));
+    TRY(r_long(&r, "created_ms", &m->created_ms));
+    TRY(r_map(&r, "scores", &m->scores, &m->n_scores));
+    return r_finish(&r);
+}
+
+/* ---- JSON: read -------------------------------------------------------- */
+
+typedef struct jr {
+    const unsigned char *p, *end, *start;
+    rs_codec_t *c;
+    char *errstr;
+    size_t errstr_size;
+} jr_t;
+
+static rs_err_t jfail(jr_t *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static rs_err_t jfail(jr_t *j, const char *fmt, ...) {
+    char msg[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return rs_seterr(j->errstr, j->errstr_size, RS_EDECODE, "json: %s at byte %zu", msg,
+                     (size_t)(j->p - j->start));
+}
+
+static void jws(jr_t *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
+
+static int jlit(jr_t *j, const char *lit) {
+    size_t n = strlen(lit);
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0) return 0;
+    j->p += n;
+    return 1;
+}
+
+static int hex4(const unsigned char *p, uint32_t *out) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned ch = p[i], d;
+        if (ch >= '0' && ch <= '9')
+            d = ch - '0';
+        else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+            d = (ch | 0x20) - 'a' + 10;
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Appends n bytes at d[*o] while they fit in cap; *o counts on regardless. */
+static void emit(char *d, size_t cap, size_t *o, const void *s, size_t n) {
+    if (d && *o + n <= cap) memcpy(d + *o, s, n);
+    *o += n;
+}
+
+/* j->p at the opening quote. Writes the unescaped bytes to dst (may be
+ * NULL) up to cap; *dlen gets the full unescaped length (<= the raw one). */
+static rs_err_t jscan_str(jr_t *j, char *dst, size_t cap, size_t *dlen) {
+    static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
+    size_t o = 0;
+    j->p++;
+    for (;;) {
+        const unsigned char *s = j->p;
+        while (j->p < j->end && *j->p >= 0x20 && *j->p != '"' && *j->p != '\\') j->p++;
+        emit(dst, cap, &o, s, (size_t)(j->p - s));
+        if (j->p >= j->end) return jfail(j, "unterminated string");
+        if (*j->p == '"') {
+            j->p++;
+            *dlen = o;
+            return RS_OK;
+        }
+        if (*j->p < 0x20) return jfail(j, "control character in string");
+        if (j->end - j->p < 2) return jfail(j, "unterminated string");
+        const char *e = j->p[1] ? strchr(esc_in, j->p[1]) : NULL;
+        if (e) {
+            emit(dst, cap, &o, &esc_out[e - esc_in], 1);
+            j->p += 2;
+            continue;
+        }
+        uint32_t cp, lo;
+        if (j->p[1] != 'u' || j->end - j->p < 6 || hex4(j->p + 2, &cp))
+            return jfail(j, "invalid escape");
+        j->p += 6;
+        if (cp >= 0xdc00 && cp <= 0xdfff) return jfail(j, "lone low surrogate");
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || hex4(j->p + 2, &lo) ||
+                lo < 0xdc00 || lo > 0xdfff)
+                return jfail(j, "unpaired high surrogate");
+            j->p += 6;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        }
+        unsigned char u[4];
+        size_t un;
+        if (cp < 0x80) {
+            u[0] = (unsigned char)cp, un = 1;
+        } else if (cp < 0x800) {
+            u[0] = (unsigned char)(0xc0 | cp >> 6), u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+            un = 2;
+        } else if (cp < 0x10000) {
+            u[0] = (unsigned char)(0xe0 | cp >> 12);
+            u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+            u[2] = (unsigned char)(0x80 | (cp & 0x3f)), un = 3;
+        } else {
+            u[0] = (unsigned char)(0xf0 | cp >> 18);
+            u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+            u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+            u[3] = (unsigned char)(0x80 | (cp & 0x3f)), un = 4;
+        }
+        emit(dst, cap, &o, u, un); /* \uXXXX is 6 bytes, its UTF-8 at most 4 */
+    }
+}
+
+/* A string value into the arena (NUL-terminated). */
+static rs_err_t jstr(jr_t *j, const char *fname, rs_str_t *out) {
+    rs_err_t err;
+    if (j->p >= j->end || *j->p != '"') return jfail(j, "field %s: expected string", fname);
+    size_t cap = (size_t)(j->end - j->p), len = 0;
+    char *dst = rs_codec_room(j->c, cap);
+    if (!dst) return jfail(j, "scratch arena exhausted");
+    if ((err = jscan_str(j, dst, cap, &len))) return err;
+    if (len > UINT32_MAX) return jfail(j, "field %s: string too long", fname);
+    dst[len] = '\0';
+    j->c->scratch.len = (size_t)(dst - j->c->scratch.p) + len + 1; /* give back the rest */
+    *out = rs_str(dst, (uint32_t)len);
+    return RS_OK;
+}
+
+/* A number (RFC 8259 grammar). want_int: an integer in int64 range (an
+ * integral real such as 1.7e12 is accepted, as for events) into *i; else
+ * any number into *d. */
+static rs_err_t jnum(jr_t *j, const char *fname, int want_int, int64_t *i, double *d) {
+    const unsigned char *s = j->p, *q = j->p;
+    int is_int = 1;
+    if (q < j->end && *q == '-') q++;
+    if (q >= j->end || *q < '0' || *q > '9')
+        return jfail(j, "field %s: expected %s", fname, want_int ? "integer" : "number");
+    if (*q == '0')
+        q++;
+    else
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    if (q < j->end && *q == '.') {
+        is_int = 0;
+        if (++q >= j->end || *q < '0' || *q > '9') return jfail(j, "invalid number");
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    }
+    if (q < j->end && (*q == 'e' || *q == 'E')) {
+        is_int = 0;
+        if (++q < j->end && (*q == '+' || *q == '-')) q++;
+        if (q >= j->end || *q < '0' || *q > '9') return jfail(j, "invalid number");
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    }
+    size_t len = (size_t)(q - s);
+    char buf[MAX_NUM_LEN + 1];
+    if (len > MAX_NUM_LEN) return jfail(j, "field %s: number too long", fname);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (want_int && is_int) {
+        errno = 0;
+        long long v = strtoll(buf, NULL, 10);
+        if (errno == ERANGE) return jfail(j, "field %s: integer out of range", fname);
+        *i = v;
+    } else {
+        errno = 0;
+        double v = strtod(buf, NULL);
+        if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL))
+            return jfail(j, "field %s: number out of range", fname);
+        if (want_int) {
+            if (v != floor(v) || v < -9223372036854775808.0 || v >= 9223372036854775808.0)
+                return jfail(j, "field %s: expected integer", fname);
+            *i = (int64_t)v;
+        } else {
+            *d = v;
+        }
+    }
+    j->p = q;
+    return RS_OK;
+}
+
+/* A double that may be null (NAN): JSON cannot carry non-finite values. */
+static rs_err_t jdouble(jr_t *j, const char *fname, double *d) {
+    if (jlit(j, "null")) {
+        *d = NAN;
+        return RS_OK;
+    }
+    return jnum(j, fname, 0, NULL, d);
+}
+
+static rs_err_t jskip(jr_t *j, int depth) {
+    rs_err_t err;
+    size_t len;
+    double d;
+    if (j->p >= j->end) return jfail(j, "truncated");
+    unsigned char open = *j->p, close = open == '{' ? '}' : ']';
+    if (open == '"') return jscan_str(j, NULL, 0, &len);
+    if (jlit(j, "true") || jlit(j, "false") || jlit(j, "null")) return RS_OK;
+    if (open != '{' && open != '[') return jnum(j, "(unknown)", 0, NULL, &d);
+    if (depth >= MAX_DEPTH) return jfail(j, "nesting too deep");
+    j->p++;
+    jws(j);
+    if (j->p < j->end && *j->p == close) return j->p++, RS_OK;
+    for (;;) {
+        if (open == '{') {
+            if (j->p >= j->end || *j->p != '"') return jfail(j, "expected a key");
+            if ((err = jscan_str(j, NULL, 0, &len))) return err;
+            jws(j);
+            if (j->p >= j->end || *j->p != ':') return jfail(j, "expected ':'");
+            j->p++;
+            jws(j);
+        }
+        if ((err = jskip(j, depth + 1))) return err;
+        jws(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            jws(j);
+            continue;
+        }
+        if (j->p < j->end && *j->p == close) return j->p++, RS_OK;
+        return jfail(j, "expected ',' or '%c'", close);
+    }
+}
+
+/* An object of numbers (or nulls, read as NAN) into the arena. */
+static rs_err_t jmap(jr_t *j, const char *fname, const rs_named_num_t **out, uint32_t *n_out) {
+    rs_err_t err;
+    if (j->p >= j->end || *j->p != '{') return jfail(j, "field %s: expected object", fname);
+    size_t cap = (size_t)(j->end - j->p) / 4 + 1; /* "k":0 is >= 4 bytes */
+    if (cap > MAX_NUMS) cap = MAX_NUMS;
+    rs_named_num_t *v = arena_nums(j->c, cap);
+    uint32_t n = 0;
+    if (!v) return jfail(j, "scratch arena exhausted");
+    j->p++;
+    jws(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
+        goto done;
+    }
+    for (;;) {
+        rs_str_t k;
+        if (n == cap) return jfail(j, "field %s: too many entries", fname);
+        if ((err = jstr(j, fname, &k))) return err;
+        if (dup_name(v, n, k.p)) return jfail(j, "field %s: duplicate key", fname);
+        jws(j);
+        if (j->p >= j->end || *j->p != ':') return jfail(j, "expected ':'");
+        j->p++;
+        jws(j);
+        v[n].name = k.p;
+        if ((err = jdouble(j, fname, &v[n].value))) return err;
+        n++;
+        jws(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            jws(j);
+            continue;
+        }
+        if (j->p < j->end && *j->p == '}') {
+            j->p++;
+            break;
+        }
+        return jfail(j, "expected ',' or '}'");
+    }
+done:
+    *out = n ? v : NULL;
+    *n_out = n;
+    return RS_OK;
+}
+
+/* "kind", if present, must name the record. */
+static rs_err_t jkind(jr_t *j, const char *want) {
+    char v[16];
+    size_t len = 0;
+    rs_err_t err;
+    if (j->p >= j->end || *j->p != '"') return jfail(j, "field kind: expected string");
+    if ((err = jscan_str(j, v, sizeof(v), &len))) return err;
+    if (len != strlen(want) || memcmp(v, want, len) != 0)
+        return jfail(j, "field kind: not \"%s\"", want);
+    return RS_OK;
+}
+
+/* The known fields of a record: where each goes in the decoded struct. */
+typedef enum { F_KIND, F_STR, F_OPT_STR, F_DOUBLE, F_INT, F_MAP } ftype_t;
+typedef struct jfield {
+    const char *name;
+    ftype_t type;
+    int required;
+    size_t off, off_n; /* F_MAP: the array pointer and its count */
+} jfield_t;
+
+#define AF(name, type, req, field)                                                                 \
+    { name, type, req, offsetof(rs_alert_msg_t, field), 0 }
+static const jfield_t alert_fields[] = {
+    {"kind", F_KIND, 0, 0, 0},
+    AF("id", F_STR, 1, id),
+    AF("rule", F_STR, 1, rule),
+    AF("user_id", F_OPT_STR, 0, user_id),
+    AF("item_id", F_OPT_STR, 0, item_id),
+    AF("score", F_DOUBLE, 1, score),
+    AF("ts_ms", F_INT, 1, ts_ms),
+    AF("episode_start", F_INT, 1, episode_start_ms),
+    AF("created_ms", F_INT, 0, created_ms),
+    {"evidence", F_MAP, 0, offsetof(rs_alert_msg_t, evidence),
+     offsetof(rs_alert_msg_t, n_evidence)},
+};
+#define SF(name, type, req, field)                                                                 \
+    { name, type, req, offsetof(rs_segment_msg_t, field), 0 }
+static const jfield_t seg_fields[] = {
+    {"kind", F_KIND, 0, 0, 0},
+    SF("user_id", F_STR, 1, user_id),
+    SF("dimension", F_STR, 1, dimension),
+    SF("old", F_STR, 1, old_name),
+    SF("new", F_STR, 1, new_name),
+    SF("reason", F_STR, 1, reason),
+    SF("ts_ms", F_INT, 1, ts_ms),
+    SF("created_ms", F_INT, 0, created_ms),
+    {"scores", F_MAP, 0, offsetof(rs_segment_msg_t, scores), offsetof(rs_segment_msg_t, n_scores)},
+};
+#define NFIELDS(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+static rs_err_t jfield(jr_t *j, const jfield_t *f, char *rec, const char *kind) {
+    void *dst = rec + f->off;
+    switch (f->type) {
+    case F_KIND:
+        return jkind(j, kind);
+    case F_STR:
+        return jstr(j, f->name, dst);
+    case F_OPT_STR: /* null = absent */
+        *(rs_str_t *)dst = RS_STR_NULL;
+        return jlit(j, "null") ? RS_OK : jstr(j, f->name, dst);
+    case F_DOUBLE:
+        return jdouble(j, f->name, dst);
+    case F_INT:
+        return jnum(j, f->name, 1, dst, NULL);
+    default:
+        return jmap(j, f->name, dst, (uint32_t *)(void *)(rec + f->off_n));
+    }
+}
+
+/* One top-level object of a record: known keys once each, unknown keys
+ * skipped, required ones present, nothing but whitespace after it. */
+static rs_err_t jobject(jr_t *j, const jfield_t *fields, int nf, const char *kind, void *rec) {
+    rs_err_t err;
+    uint32_t seen = 0;
+    jws(j);
+    if (j->p >= j->end || *j->p != '{') return jfail(j, "expected an object");
+    j->p++;
+    jws(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
+        goto tail;
+    }
+    for (;;) {
+        char key[24]; /* longer than any known field name */
+        size_t klen = 0;
+        int k = -1;
+        if (j->p >= j->end || *j->p != '"') return jfail(j, "expected a key");
+        if ((err = jscan_str(j, key, sizeof(key), &klen))) return err;
+        for (int i = 0; klen < sizeof(key) && i < nf; i++)
+            if (strlen(fields[i].name) == klen && memcmp(fields[i].name, key, klen) == 0) k = i;
+        jws(j);
+        if (j->p >= j->end || *j->p != ':') return jfail(j, "expected ':'");
+        j->p++;
+        jws(j);
+        if (k < 0) {
+            if ((err = jskip(j, 1))) return err;
+        } else {
+            if (seen & 1u << k) return jfail(j, "duplicate field %s", fields[k].name);
+            seen |= 1u << k;
+            if (j->p >= j->end) return jfail(j, "truncated");
+            if ((err = jfield(j, &fields[k], rec, kind))) return err;
+        }
+        jws(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            jws(j);
+            continue;
+        }
+        if (j->p < j->end && *j->p == '}') {
+            j->p++;
+            break;
+        }
+        return jfail(j, "expected ',' or '}'");
+    }
+tail:
+    jws(j);
+    if (j->p != j->end) return jfail(j, "trailing characters after the object");
+    for (int k = 0; k < nf; k++)
+        if (fields[k].required && !(seen & 1u << k))
+            return rs_seterr(j->errstr, j->errstr_size, RS_EDECODE, "json: missing field %s",
+                             fields[k].name);
+    return RS_OK;
+}
+
+rs_err_t rs_codec_out_json_decode_alert(rs_codec_t *c, const char *p, size_t n, rs_alert_msg_t *m,
+                                        char *errstr, size_t errstr_size) {
+    jr_t j = {(const unsigned char *)p,
+              (const unsigned char *)p + n,
+              (const unsigned char *)p,
+              c,
+              errstr,
+              errstr_size};
+    rs_err_t err = jobject(&j, alert_fields, NFIELDS(alert_fields), "alert", m);
+    if (!err) m->rule_id = name_index(rule_names, RS_ALERT__RULE_COUNT, m->rule);
+    return err;
+}
+
+rs_err_t rs_codec_out_json_decode_segment(rs_codec_t *c, const char *p, size_t n,
+                                          rs_segment_msg_t *m, char *errstr, size_t errstr_size) {
+    jr_t j = {(const unsigned char *)p,
+              (const unsigned char *)p + n,
+              (const unsigned char *)p,
+              c,
+              errstr,
+              errstr_size};
+    rs_err_t err = jobject(&j, seg_fields, NFIELDS(seg_fields), "segment", m);
+    if (!err) m->kind = name_index(dim_names, RS_SEG__KIND_COUNT, m->dimension);
+    return err;
+}
