@@ -165,8 +165,9 @@ typedef struct rs_segment_msg {
 /* Every schema field is required, except in JSON: kind (if present it must
  * be "alert" / "segment"), user_id and item_id (absent or null = none),
  * created_ms and evidence / scores (absent = 0 / empty). Unknown JSON keys
- * are ignored; a field given twice is an error. Errors as for events
- * ("confluent: ", "avro: ", "json: "). */
+ * are ignored; a field given twice, or a map key, is an error, as are more
+ * than 256 map entries. JSON strings are not checked for valid UTF-8.
+ * Errors as for events ("confluent: ", "avro: ", "json: "). */
 rs_err_t rs_codec_decode_alert(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
                                rs_alert_msg_t *out, char *errstr, size_t errstr_size);
 rs_err_t rs_codec_decode_segment(rs_codec_t *c, const void *buf, size_t len, rs_format_t fmt,
