@@ -31,7 +31,9 @@
  *                origin (rs_alerter_origin: such an item was quiet before; a
  *                zero baseline). The baseline is bias-corrected for the time
  *                watched, so items seen from the stream's start are judged on
- *                their own history. Score z. Evidence: events, bucket_ms,
+ *                their own history; a closed bucket enters it capped at mean +
+ *                alert.item.z x sd (a spike's first, partial bucket does not
+ *                raise its own bar). Score z. Evidence: events, bucket_ms,
  *                baseline_mean, baseline_sd, z, factor (count / max(mean, 0.01)).
  * Windows (bot, card) hop: one starts at the first counted event after the
  * previous one ended, so the state is O(1).

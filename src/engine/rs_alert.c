@@ -108,10 +108,10 @@ static double ln_b(lncache_t *lc, double alpha) {
     return lc->lb;
 }
 
-static void ewma_advance(float *mean, float *var, uint32_t n, int64_t cur, int64_t next,
-                         int64_t len, double alpha, lncache_t *lc) {
+static void ewma_advance(float *mean, float *var, double x, int64_t cur, int64_t next, int64_t len,
+                         double alpha, lncache_t *lc) {
     double m = *mean, v = *var, b = 1.0 - alpha;
-    double d = (double)n - m;
+    double d = x - m;
     m += alpha * d;
     v = b * (v + alpha * d * d);
     double k = (double)((next - cur) / len - 1);
@@ -198,7 +198,7 @@ static int rate_step(rs_alerter_t *a, rs_alert_user_t *u, int64_t ts, double *z,
         u->rate_bucket = b;
         u->rate_n = 0;
     } else if (b > u->rate_bucket) {
-        ewma_advance(&u->rate_mean, &u->rate_var, u->rate_n, u->rate_bucket, b, len,
+        ewma_advance(&u->rate_mean, &u->rate_var, (double)u->rate_n, u->rate_bucket, b, len,
                      c->alert_rate_alpha, &a->rate_lb);
         u->rate_bucket = b;
         u->rate_n = 0;
@@ -339,13 +339,22 @@ static size_t check_item(rs_alerter_t *al, rs_alert_item_t *it, const char *iid,
     const rs_conf_t *c = al->conf;
     int64_t ts = ev->ts_ms, len = c->alert_item_bucket_ms, b = bucket_of(ts, len);
     int64_t warm = c->alert_item_warmup_ms, origin = al->origin;
+    double mean, var, lb = ln_b(&al->item_lb, c->alert_item_alpha);
     if (!it->first_ts) it->first_ts = ts;
+    if (origin > it->first_ts) origin = it->first_ts;
     if (!it->bucket) {
         it->bucket = b;
         it->n = 0;
     } else if (b > it->bucket) {
-        ewma_advance(&it->mean, &it->var, it->n, it->bucket, b, len, c->alert_item_alpha,
-                     &al->item_lb);
+        /* A closing bucket enters the baseline capped at mean + z sd: a spike
+         * that began late in a bucket (too few events there to fire) must not
+         * raise its own bar for the next one. */
+        double x = it->n;
+        if (x > c->alert_item_z && item_baseline(c, it, origin, lb, &mean, &var)) { /* cap >= z */
+            double cap = mean + c->alert_item_z * floor_sd(mean, var);
+            if (x > cap) x = cap;
+        }
+        ewma_advance(&it->mean, &it->var, x, it->bucket, b, len, c->alert_item_alpha, &al->item_lb);
         it->bucket = b;
         it->n = 0;
     }
@@ -354,10 +363,7 @@ static size_t check_item(rs_alerter_t *al, rs_alert_item_t *it, const char *iid,
     /* Warm: watched for the warmup (seen that long, or first seen that long
      * after the detector's origin, so its quiet past is known). */
     if (ts - it->first_ts < warm && it->first_ts - origin < warm) return 0;
-    double mean, var;
-    if (!item_baseline(c, it, origin < it->first_ts ? origin : it->first_ts,
-                       ln_b(&al->item_lb, c->alert_item_alpha), &mean, &var))
-        return 0;
+    if (!item_baseline(c, it, origin, lb, &mean, &var)) return 0;
     double sd = floor_sd(mean, var), z = ((double)it->n - mean) / sd;
     if (z < c->alert_item_z || (double)it->n < c->alert_item_factor * mean) return 0;
     if (!episode_begin(&it->episode_start, &it->episode_last, ts, c->alert_episode_gap_ms))
