@@ -147,7 +147,8 @@ void rs_alerter_destroy(rs_alerter_t *a);            /* NULL-safe */
  * from scratch needs nothing; to keep alerts identical across a restart,
  * persist rs_alerter_origin() and set it again before the first check
  * (without it, items first seen in the warmup after the restart are skipped
- * and baselines read conservatively for a while: fewer alerts, never others). */
+ * and baselines read high for a while: item_spike alerts may be missed or come
+ * later, with another episode start and id). */
 void rs_alerter_set_origin(rs_alerter_t *a, int64_t ts_ms);
 int64_t rs_alerter_origin(const rs_alerter_t *a);
 
