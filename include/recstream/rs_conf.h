@@ -43,6 +43,8 @@ typedef struct rs_conf {
     int input_format;            /* input.format = auto|json|avro|confluent (rs_format_t) */
     int output_format;    /* output.format = avro|confluent|json (rs_format_t), default avro */
     int output_schema_id; /* output.schema.id = 1: id written in confluent framing */
+    int output_schema_id_alerts;   /* output.schema.id.alerts = 2 */
+    int output_schema_id_segments; /* output.schema.id.segments = 3 */
 
     /* state */
     char *state_dir;           /* state.dir = ./state */
@@ -97,7 +99,7 @@ typedef struct rs_conf {
     /* segments (F9) */
     int segments_enable;             /* segments.enable = true */
     int segments_clusters;           /* segments.clusters = 4: k of the behavioural k-means */
-    int segments_cluster_min_events; /* segments.cluster.min.events = 10 */
+    int segments_cluster_min_events; /* segments.cluster.min.events = 15 */
     int segments_cluster_batch;      /* segments.cluster.batch = 256: mini-batch size */
     int64_t segments_refresh_ms;     /* segments.refresh.ms = 3600000: event-time re-scoring */
 
@@ -106,21 +108,21 @@ typedef struct rs_conf {
     int64_t alert_episode_gap_ms;   /* alert.episode.gap.ms = 600000 */
     int64_t alert_rate_bucket_ms;   /* alert.rate.bucket.ms = 60000 */
     double alert_rate_alpha;        /* alert.rate.alpha = 0.05 */
-    double alert_rate_z;            /* alert.rate.z = 6 */
-    int alert_rate_min_events;      /* alert.rate.min.events = 60 */
+    double alert_rate_z;            /* alert.rate.z = 10 */
+    int alert_rate_min_events;      /* alert.rate.min.events = 100 */
     int64_t alert_bot_window_ms;    /* alert.bot.window.ms = 10000 */
-    int alert_bot_min_views;        /* alert.bot.min.views = 30 */
+    int alert_bot_min_views;        /* alert.bot.min.views = 50 */
     int64_t alert_bot_max_dwell_ms; /* alert.bot.max.dwell.ms = 1000 */
-    double alert_amount_factor;     /* alert.amount.factor = 5 */
+    double alert_amount_factor;     /* alert.amount.factor = 10 */
     int alert_amount_min_history;   /* alert.amount.min.history = 2 */
-    int64_t alert_card_window_ms;   /* alert.card.window.ms = 60000 */
-    int alert_card_min_purchases;   /* alert.card.min.purchases = 5 */
+    int64_t alert_card_window_ms;   /* alert.card.window.ms = 30000 */
+    int alert_card_min_purchases;   /* alert.card.min.purchases = 6 */
     int64_t alert_item_bucket_ms;   /* alert.item.bucket.ms = 60000 */
     double alert_item_alpha;        /* alert.item.alpha = 0.05 */
     double alert_item_z;            /* alert.item.z = 8 */
     double alert_item_factor;       /* alert.item.factor = 5 */
     int alert_item_min_events;      /* alert.item.min.events = 100 */
-    int64_t alert_item_warmup_ms;   /* alert.item.warmup.ms = 1800000 */
+    int64_t alert_item_warmup_ms;   /* alert.item.warmup.ms = 60000 */
 
     /* validation */
     int64_t validate_max_future_ms; /* validate.max.future.ms = 300000 */

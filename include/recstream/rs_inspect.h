@@ -13,7 +13,9 @@
  *
  * JSON shapes (times are ms since epoch in event time):
  *   {"user_id":s,"counts":{"view":n,...all 8 types},"events":n,"first_ts":n,
- *    "last_ts":n,"sessions":n,"purchases":n,"monetary":x,
+ *    "last_ts":n,"sessions":n,"purchases":n,"monetary":x,"profile":{...},
+ *    "segments":{"rfm":s,"r":n,"f":n,"m":n,"cluster":s},   ("" = none)
+ *    "alerts":{"fired":n,"open":[rule...]},                (episodes still open)
  *    "recent":[{"item_id":s,"type":s,"ts":n}],"purchased":[s],"rec_version":n,
  *    "k":n,"strategy":s,"recommendations":[{"item_id":s,"score":x,"reason":s}]}
  *   {"item_id":s,"idx":n,"category":s|null,"brand":s|null,"price":x|null,
@@ -47,8 +49,17 @@
 typedef enum { RS_INSPECT_JSON = 0, RS_INSPECT_TEXT } rs_inspect_fmt_t;
 typedef enum { RS_INSPECT_USER = 0, RS_INSPECT_ITEM } rs_inspect_kind_t;
 
+/* Parts of the JSON view (the text view is always complete). */
+typedef enum {
+    RS_INSPECT_VIEW_FULL = 0, /* everything above */
+    RS_INSPECT_VIEW_RECS,     /* user_id, rec_version, k, strategy, recommendations */
+    RS_INSPECT_VIEW_PROFILE,  /* the user view without k, strategy and recommendations */
+    RS_INSPECT_VIEW_SIMILAR   /* item_id, similarity, neighbors */
+} rs_inspect_view_t;
+
 typedef struct rs_inspect_opts {
     rs_inspect_fmt_t fmt;   /* default JSON */
+    rs_inspect_view_t view; /* default FULL */
     uint32_t max_neighbors; /* default 20; at most rec.neighbors are kept per item */
     uint32_t max_rules;     /* default 10; capped at RS_INSPECT_MAX_RULES */
     rs_rules_opts_t rules;  /* rs_rules_opts_default() */
@@ -77,6 +88,13 @@ rs_err_t rs_inspect_item(rs_state_t *st, const rs_conf_t *conf, const char *id, 
  * badly encoded id, bad option) or 404 with {"error":...,"user_id"|"item_id":s}. */
 void rs_inspect_http(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc, rs_inspect_kind_t kind,
                      const char *rest, const char *query, rs_http_resp_t *resp);
+
+/* The versioned read API: answers GET /v1/users/<id>/recommendations,
+ * /v1/users/<id>/profile and /v1/items/<id>/similar. `rest` is the raw path
+ * after "/v1/" ("users/<id>/profile", the id percent-encoded; a '/' in an id
+ * is %2F). 404 {"error":"no such route"} for any other shape. */
+void rs_inspect_http_v1(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc, const char *rest,
+                        const char *query, rs_http_resp_t *resp);
 
 /* Percent-decoding of n bytes ('+' is kept: this is for paths); RS_EARG on a
  * '%' not followed by two hex digits. Encoding keeps [A-Za-z0-9-._~]. */

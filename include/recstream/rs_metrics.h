@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rs_alert.h"
 #include "rs_buf.h"
+#include "rs_segment.h"
 #include "rs_validate.h"
 
 #define RS_HIST_BUCKETS 128
@@ -41,6 +43,13 @@ typedef struct rs_stats {
     uint64_t recs_emitted;   /* recommendation lists produced (changed) */
     uint64_t recs_unchanged; /* recomputed, identical, not emitted */
     uint64_t recs_produce_errors;
+    uint64_t alerts[RS_ALERT__RULE_COUNT]; /* alerts emitted, per rule */
+    uint64_t alerts_produce_errors;
+    uint64_t segment_changes[RS_SEG__KIND_COUNT]; /* segment changes emitted, per dimension */
+    uint64_t segments_produce_errors;
+    uint64_t segment_rfm[RS_RFM__COUNT];               /* gauge: users per RFM segment */
+    uint64_t segment_cluster[RS_SEGMENT_MAX_CLUSTERS]; /* gauge: users per cluster */
+    uint32_t segment_clusters;                         /* gauge: clusters learnt so far */
     uint64_t catalog_records;     /* records consumed from the item catalog topic */
     uint64_t catalog_rejected;    /* of those, sent to the dead-letter topic */
     uint64_t users_cached;        /* gauge */

@@ -16,10 +16,12 @@
 #ifndef RS_PIPELINE_H
 #define RS_PIPELINE_H
 
+#include "rs_alert.h"
 #include "rs_codec.h"
 #include "rs_conf.h"
 #include "rs_kafka.h"
 #include "rs_metrics.h"
+#include "rs_segment.h"
 #include "rs_state.h"
 #include "rs_validate.h"
 
@@ -33,11 +35,24 @@ typedef struct rs_sink {
                 size_t vlen, int64_t origin_us);
     /* A rejected record: original bytes and where they came from. */
     void (*dlq)(void *opaque, const rs_msg_t *m, rs_reject_t reason, const char *detail);
+    /* An alert / a segment change, encoded in output.format (key = user id,
+     * or item id for item rules). Optional (NULL = dropped, still counted). */
+    void (*alert)(void *opaque, const rs_alert_t *a, const void *key, size_t klen, const void *val,
+                  size_t vlen);
+    void (*segment)(void *opaque, const rs_segment_change_t *c, const void *key, size_t klen,
+                    const void *val, size_t vlen);
 } rs_sink_t;
 
 rs_err_t rs_pipeline_new(rs_pipeline_t **out, const rs_conf_t *conf, const rs_sink_t *sink,
                          rs_stats_t *stats, char *errstr, size_t errstr_size);
-void rs_pipeline_destroy(rs_pipeline_t *p); /* NULL-safe; does not commit */
+/* Where the segment centroid refresh runs (the daemon's thread pool); not
+ * set = inline, deterministic (replay, eval, tests). Call before any event. */
+void rs_pipeline_set_executor(rs_pipeline_t *p, const rs_executor_t *exec);
+/* 1 while background work (a centroid refresh) is running: the owner must
+ * keep its loop running until 0 before rs_pipeline_destroy(). */
+int rs_pipeline_busy(const rs_pipeline_t *p);
+rs_segmenter_t *rs_pipeline_segmenter(rs_pipeline_t *p); /* NULL if segments are off */
+void rs_pipeline_destroy(rs_pipeline_t *p);              /* NULL-safe; does not commit */
 rs_state_t *rs_pipeline_state(rs_pipeline_t *p);
 
 /* One consumed record. Always advances the stored offset for its partition. */
@@ -50,6 +65,10 @@ void rs_pipeline_reject(rs_pipeline_t *p, const rs_msg_t *m, rs_reject_t r, cons
 
 /* Re-score touched users and emit the lists that changed. */
 void rs_pipeline_score(rs_pipeline_t *p);
+/* Stages the pipeline's own aggregates (segment histograms, centroids)
+ * into the state's next batch; for owners that commit through
+ * rs_state_commit_begin() themselves. rs_pipeline_commit() calls it. */
+void rs_pipeline_prepare_commit(rs_pipeline_t *p);
 /* One WriteBatch: state + offsets. On failure every delta stays in memory
  * and the next commit retries it. */
 rs_err_t rs_pipeline_commit(rs_pipeline_t *p, char *errstr, size_t errstr_size);

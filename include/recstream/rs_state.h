@@ -16,9 +16,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rs_alert.h"
+#include "rs_buf.h"
 #include "rs_conf.h"
 #include "rs_err.h"
 #include "rs_event.h"
+#include "rs_segment.h"
 
 typedef struct rs_state rs_state_t;
 
@@ -69,12 +72,13 @@ typedef struct rs_item {
     double top_weight;  /* item weight when the list was last rebuilt from the row */
     uint8_t meta_dirty; /* counts changed in this batch */
     uint8_t in_dirty_list;
-    uint8_t in_catpop; /* listed in its category's popular list */
-    uint8_t flags;     /* RS_ITEM_* */
-    uint32_t category; /* interned name (rs_state_name), 0 = unknown */
-    uint32_t brand;    /* interned name, 0 = unknown */
-    double price;      /* last known price, < 0 = unknown */
-    char *attrs;       /* catalog attributes "k=v;k=v" (NULL = none) */
+    uint8_t in_catpop;     /* listed in its category's popular list */
+    uint8_t flags;         /* RS_ITEM_* */
+    uint32_t category;     /* interned name (rs_state_name), 0 = unknown */
+    uint32_t brand;        /* interned name, 0 = unknown */
+    double price;          /* last known price, < 0 = unknown */
+    char *attrs;           /* catalog attributes "k=v;k=v" (NULL = none) */
+    rs_alert_item_t alert; /* detector state (rs_alert.c) */
 } rs_item_t;
 
 /* A catalog record for one item (F3 `items` topic, schemas/item.avsc), or a
@@ -135,6 +139,8 @@ typedef struct rs_user {
     uint32_t price_n;
     rs_affinity_t cat_aff[RS_PROFILE_CATS];
     rs_affinity_t brand_aff[RS_PROFILE_BRANDS];
+    rs_alert_user_t alert; /* detector state (rs_alert.c) */
+    rs_segment_user_t seg; /* segment state (rs_segment.c) */
     /* recommendation bookkeeping (stored with the profile) */
     int64_t rec_version;
     uint64_t rec_hash;
@@ -171,6 +177,8 @@ int rs_state_dedup(rs_state_t *st, const char *event_id, size_t len);
  * the user touched (for scoring) and returns it. *late set if the event is
  * older than the user's last event. */
 rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_us, int *late);
+/* The item of the last rs_state_apply() (valid like any item pointer). */
+rs_item_t *rs_state_applied_item(const rs_state_t *st);
 
 /* Users touched since rs_state_touched_reset(), in first-touch order. */
 rs_user_t **rs_state_touched(rs_state_t *st, size_t *n);
@@ -258,6 +266,17 @@ const double *rs_state_wpow(const rs_state_t *st);
 /* Popularity of an item at event time `now` (decayed weight). */
 double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64_t now);
 uint64_t rs_state_bytes(rs_state_t *st);
+
+/* ---- blobs: other modules' aggregates (segments) ---- */
+/* Stages a named value into the next commit's WriteBatch (meta column
+ * family); a later set before the commit replaces it. */
+void rs_state_blob_set(rs_state_t *st, const char *name, const void *p, size_t len);
+/* The staged or stored value into out: 1 found, 0 absent, < 0 error. */
+int rs_state_blob_get(rs_state_t *st, const char *name, rs_buf_t *out);
+
+/* Loaded users, one at a time: start with *cursor = 0; NULL at the end.
+ * Order is the in-memory table's (stable while no user is added). */
+rs_user_t *rs_state_user_next(rs_state_t *st, size_t *cursor);
 
 /* ---- users: walk and delete (SPEC F19) ---- */
 /* Calls fn for every stored user in id byte order (memcmp, shorter first),

@@ -8,6 +8,9 @@
  *  3. full pipeline: `recstream run` as a child process (its own RSS), fresh
  *     state dir and group, until all N are consumed, committed and every
  *     recommendation delivered -> events_per_sec, rss_mb, state_bytes;
+ *  3b. the same again on the same records with segments and alerts off
+ *     (segments.enable=false, alert.enable=false) -> what they cost, as a
+ *     ratio of two throughputs measured in one run;
  *  4. latency: a second fresh topic, a fresh child, and events produced at a
  *     fixed rate (--rate, default half of phase 3's throughput) with their
  *     produce time in a header -> p50/p99 from produce to delivery of the
@@ -66,7 +69,7 @@ static double json_num(const char *s, const char *key) {
 /* Starts `recstream run` on the topic; it exits after stop_after records. */
 static int run_child(const char *self, rs_cli_conf_t *cc, const char *bootstrap, const char *topic,
                      const char *state_dir, const char *group, uint64_t stop_after,
-                     const char *stats_path, int http_port, pid_t *pid_out) {
+                     const char *stats_path, int http_port, int no_watch, pid_t *pid_out) {
     char stop[32];
     snprintf(stop, sizeof(stop), "%" PRIu64, stop_after);
     char xb[512], xt[256], xs[512], xg[256];
@@ -88,6 +91,10 @@ static int run_child(const char *self, rs_cli_conf_t *cc, const char *bootstrap,
     snprintf(xh, sizeof(xh), "http.port=%d", http_port > 0 ? http_port : 0);
     argv[n++] = "-X", argv[n++] = xh;
     argv[n++] = "-X", argv[n++] = "log.level=warn";
+    if (no_watch) {
+        argv[n++] = "-X", argv[n++] = "segments.enable=false";
+        argv[n++] = "-X", argv[n++] = "alert.enable=false";
+    }
     argv[n++] = "--stop-after", argv[n++] = stop;
     argv[n++] = "--stats-json", argv[n++] = stats_path;
     argv[n] = NULL;
@@ -139,17 +146,27 @@ static void null_rec(void *opaque, const rs_rec_t *rec, const void *key, size_t 
     (*(uint64_t *)opaque)++;
 }
 
+/* Alerts and segment changes are encoded as for Kafka, then dropped. */
+static void null_alert(void *opaque, const rs_alert_t *a, const void *key, size_t klen,
+                       const void *val, size_t vlen) {}
+static void null_segment(void *opaque, const rs_segment_change_t *c, const void *key, size_t klen,
+                         const void *val, size_t vlen) {}
+
 /* Phase 0: the engine alone (decode, validate, dedup, state, scoring, rec
  * encoding, commits) fed from memory, timed in thread CPU time so other load
  * on the machine does not distort it. Same batching as the daemon. */
 static double engine_only(const rs_conf_t *base, const rs_gen_opts_t *go, uint64_t n,
-                          const char *dir, double *cpu_us_per_event, uint64_t *recs) {
+                          const char *dir, int no_watch, double *cpu_us_per_event, uint64_t *recs) {
     char err[512];
     rs_conf_t *conf = rs_conf_new();
     rs_conf_set(conf, "state.dir", dir, "bench", err, sizeof(err));
+    if (no_watch) {
+        rs_conf_set(conf, "segments.enable", "false", "bench", err, sizeof(err));
+        rs_conf_set(conf, "alert.enable", "false", "bench", err, sizeof(err));
+    }
     rs_stats_t stats;
     memset(&stats, 0, sizeof(stats));
-    rs_sink_t sink = {recs, null_rec, NULL};
+    rs_sink_t sink = {recs, null_rec, NULL, null_alert, null_segment};
     rs_pipeline_t *p = NULL;
     rs_codec_t *codec = NULL;
     rs_gen_t *g = rs_gen_new(go);
@@ -387,17 +404,29 @@ int cmd_bench(int argc, char **argv) {
     snprintf(dir0, sizeof(dir0), "%s/engine", dir1);
     double cpu_per_event = 0;
     uint64_t engine_recs = 0;
-    double engine_eps = engine_only(conf, &go, n_events, dir0, &cpu_per_event, &engine_recs);
+    double engine_eps = engine_only(conf, &go, n_events, dir0, 0, &cpu_per_event, &engine_recs);
     if (!json)
         fprintf(stderr,
                 "bench: engine alone %.0f events/s of CPU (%.2f us/event, %" PRIu64 " lists)\n",
                 engine_eps, cpu_per_event, engine_recs);
+    snprintf(dir0, sizeof(dir0), "%s/engine-nowatch", dir1);
+    double cpu_per_event_nw = 0;
+    uint64_t engine_recs_nw = 0;
+    double engine_eps_nw =
+        engine_only(conf, &go, n_events, dir0, 1, &cpu_per_event_nw, &engine_recs_nw);
+    if (!json)
+        fprintf(stderr,
+                "bench: engine alone without segments and alerts %.0f events/s of CPU "
+                "(%.2f us/event)\n",
+                engine_eps_nw, cpu_per_event_nw);
 
     if (engine_only_flag) {
         if (json)
             printf("{\"events\":%" PRIu64 ",\"engine_cpu_per_sec\":%.1f,"
-                   "\"engine_cpu_us_per_event\":%.3f,\"recs\":%" PRIu64 "}\n",
-                   n_events, engine_eps, cpu_per_event, engine_recs);
+                   "\"engine_cpu_us_per_event\":%.3f,\"recs\":%" PRIu64
+                   ",\"engine_cpu_per_sec_no_watch\":%.1f,\"engine_watch_ratio\":%.4f}\n",
+                   n_events, engine_eps, cpu_per_event, engine_recs, engine_eps_nw,
+                   engine_eps_nw > 0 ? engine_eps / engine_eps_nw : 0);
         rc = 0;
         goto done;
     }
@@ -426,7 +455,7 @@ int cmd_bench(int argc, char **argv) {
     /* 3. pipeline throughput */
     child_stats_t c1 = {0}, c2 = {0};
     pid_t pid;
-    run_child(self, &cc, bootstrap, topic1, state1, group1, n_events, stats1, 0, &pid);
+    run_child(self, &cc, bootstrap, topic1, state1, group1, n_events, stats1, 0, 0, &pid);
     if (wait_child(pid, stats1, &c1)) goto fail;
     uint64_t state_bytes = rs_cli_dir_bytes(state1);
     if (!json)
@@ -435,13 +464,23 @@ int cmd_bench(int argc, char **argv) {
                 "rss %.1f MiB\n",
                 c1.eps, c1.events, c1.seconds, c1.batches, c1.recs, c1.rss);
 
+    /* 3b. the same records without segments and alerts */
+    child_stats_t c1b = {0};
+    char state1b[600], group1b[64];
+    snprintf(state1b, sizeof(state1b), "%s/state-nowatch", dir1);
+    snprintf(group1b, sizeof(group1b), "bench-%d-c", (int)getpid());
+    run_child(self, &cc, bootstrap, topic1, state1b, group1b, n_events, stats1, 0, 1, &pid);
+    if (wait_child(pid, stats1, &c1b)) goto fail;
+    if (!json)
+        fprintf(stderr, "bench: pipeline without segments and alerts %.0f events/s\n", c1b.eps);
+
     /* 4. latency at a fixed rate */
     if (rate <= 0) rate = c1.eps / 2;
     if (rate < 100) rate = 100;
     if (!lat_events)
         lat_events = (uint64_t)(rate * 10) < n_events ? (uint64_t)(rate * 10) : n_events;
     int hport = free_port();
-    run_child(self, &cc, bootstrap, topic2, state2, group2, lat_events, stats2, hport, &pid);
+    run_child(self, &cc, bootstrap, topic2, state2, group2, lat_events, stats2, hport, 0, &pid);
     /* start the clock only once the child owns every partition and has had
      * time for its first fetches: otherwise the first events measure the
      * group join, not the pipeline */
@@ -470,16 +509,26 @@ int cmd_bench(int argc, char **argv) {
                "\"state_bytes\":%" PRIu64 ",\"recs\":%.0f,\"produce_per_sec\":%.1f,"
                "\"partitions\":%d,\"users\":%u,\"items\":%u,\"broker\":\"%s\","
                "\"engine_cpu_per_sec\":%.1f,\"engine_cpu_us_per_event\":%.3f,"
+               "\"events_per_sec_no_watch\":%.1f,\"watch_ratio\":%.4f,"
+               "\"engine_cpu_per_sec_no_watch\":%.1f,\"engine_watch_ratio\":%.4f,"
                "\"raw_settings\":\"fetch.wait.max.ms=2,queued.min.messages=1000000,queued.max."
                "messages.kbytes=16384 (the pipeline defaults, plus any -X)\"}\n",
                n_events, c1.eps, raw_eps, raw_eps > 0 ? c1.eps / raw_eps : 0, c2.p50, c2.p99, rate,
                lat_events, c2.samples, c2.cp50, c2.cp99, c1.rss, state_bytes, c1.recs, produce_eps,
-               parts, go.users, go.items, brokers ? "kafka" : "mock", engine_eps, cpu_per_event);
+               parts, go.users, go.items, brokers ? "kafka" : "mock", engine_eps, cpu_per_event,
+               c1b.eps, c1b.eps > 0 ? c1.eps / c1b.eps : 0, engine_eps_nw,
+               engine_eps_nw > 0 ? engine_eps / engine_eps_nw : 0);
     } else {
         printf("events              %" PRIu64 "\n", n_events);
         printf("pipeline            %.0f events/s\n", c1.eps);
         printf("engine alone        %.0f events/s per CPU core (%.2f us/event, no Kafka)\n",
                engine_eps, cpu_per_event);
+        printf("without watch       %.0f events/s pipeline, %.0f engine (segments and alerts "
+               "off)\n",
+               c1b.eps, engine_eps_nw);
+        printf("watch cost          pipeline keeps %.1f%%, engine keeps %.1f%%\n",
+               c1b.eps > 0 ? 100 * c1.eps / c1b.eps : 0,
+               engine_eps_nw > 0 ? 100 * engine_eps / engine_eps_nw : 0);
         printf("raw consume         %.0f events/s (same settings, same run)\n", raw_eps);
         printf("ratio               %.1f%%\n", raw_eps > 0 ? 100 * c1.eps / raw_eps : 0);
         printf("latency @ %.0f/s    p50 %.2f ms, p90 %.2f ms, p99 %.2f ms (%.0f samples)\n", rate,

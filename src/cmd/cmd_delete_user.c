@@ -29,6 +29,7 @@
 
 #include "recstream/rs_kafka.h"
 #include "recstream/rs_log.h"
+#include "recstream/rs_segment.h"
 #include "recstream/rs_state.h"
 #include "rs_cli.h"
 
@@ -150,7 +151,17 @@ int cmd_delete_user(int argc, char **argv) {
     if (!topic) topic = conf->topic_recommendations;
 
     rs_state_t *st = NULL;
+    rs_segmenter_t *seg = NULL;
     int rc = rs_state_open(&st, conf, err, sizeof(err));
+    /* the user leaves the segment histograms and sizes in the same batch */
+    if (!rc && conf->segments_enable) rc = rs_segmenter_new(&seg, conf, st, NULL, err, sizeof(err));
+    if (!rc && seg) {
+        rs_user_t *u = rs_state_user_get(st, id, strlen(id));
+        if (u) {
+            rs_segment_forget(seg, u);
+            rs_segment_stage(seg);
+        }
+    }
     if (!rc) rc = rs_state_user_delete(st, id, strlen(id), err, sizeof(err));
     if (rc == RS_ENOTFOUND) {
         fprintf(stderr, "recstream delete-user: unknown user \"%s\" in %s\n", id, dir);
@@ -167,6 +178,7 @@ int cmd_delete_user(int argc, char **argv) {
         printf("deleted user %s from %s%s%s\n", id, dir, brokers ? "; tombstone on " : "",
                brokers ? topic : "");
 out:
+    rs_segmenter_destroy(seg);
     rs_state_close(st); /* without a commit: discards the queued delete */
     rs_conf_destroy(conf);
     return rc ? 1 : 0;

@@ -3,7 +3,9 @@
  * Starts librdkafka's mock cluster in-process, produces generated traffic
  * (with duplicates, late and malformed records) to `events`, runs the real
  * daemon against it until every record is consumed, then reads the
- * `recommendations` topic back and prints samples and a summary. */
+ * `recommendations` and `alerts` topics back and prints samples and a
+ * summary. The traffic carries a few planted anomalies (bots, card testing,
+ * big purchases, an item spike) so the detectors have something to find. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -87,6 +89,50 @@ done:
     return got;
 }
 
+/* Reads the alerts topic back: how many, per rule, and the first few. */
+static uint64_t read_alerts(rs_conf_t *conf, uint64_t expect, rs_buf_t *examples,
+                            int max_examples) {
+    char err[256];
+    rs_consumer_t *c = NULL;
+    rs_codec_t *codec = NULL;
+    uint64_t got = 0;
+    int shown = 0;
+    if (rs_consumer_new(&c, conf->kafka, conf->kafka_cnt, NULL, NULL, err, sizeof(err)) ||
+        rs_codec_new(&codec, err, sizeof(err)))
+        goto done;
+    rs_tp_t tp = {conf->topic_alerts, 0};
+    int64_t off = RS_OFFSET_BEGINNING;
+    if (rs_consumer_assign(c, &tp, &off, 1, err, sizeof(err))) goto done;
+    rs_msg_t msgs[256];
+    int64_t deadline = rs_now_ms() + 10000;
+    while (got < expect && rs_now_ms() < deadline) {
+        size_t n = rs_consumer_poll_wait(c, msgs, 256, 200);
+        for (size_t i = 0; i < n; i++) {
+            if (msgs[i].err) continue;
+            got++;
+            rs_alert_msg_t a;
+            if (shown >= max_examples ||
+                rs_codec_decode_alert(codec, msgs[i].payload, msgs[i].len,
+                                      (rs_format_t)conf->output_format, &a, err, sizeof(err)))
+                continue;
+            shown++;
+            rs_buf_printf(examples, "  %-13.*s %s %.*s  score %.1f  (", (int)a.rule.len, a.rule.p,
+                          a.user_id.p ? "user" : "item",
+                          (int)(a.user_id.p ? a.user_id.len : a.item_id.len),
+                          a.user_id.p ? a.user_id.p : a.item_id.p, a.score);
+            for (uint32_t k = 0; k < a.n_evidence; k++)
+                rs_buf_printf(examples, "%s%s %g", k ? ", " : "", a.evidence[k].name,
+                              a.evidence[k].value);
+            rs_buf_printf(examples, ")\n");
+        }
+        rs_consumer_release(c, msgs, n);
+    }
+done:
+    rs_codec_destroy(codec);
+    rs_consumer_destroy(c);
+    return got;
+}
+
 int cmd_demo(int argc, char **argv) {
     static const struct option lo[] = {
         {"events", required_argument, 0, 'n'}, {"users", required_argument, 0, 'u'},
@@ -102,6 +148,12 @@ int cmd_demo(int argc, char **argv) {
     go.dup_rate = 0.01;
     go.late_rate = 0.01;
     go.bad_rate = 0.005;
+    /* a few planted anomaly episodes per 100k background events (they leave
+     * the background traffic, and so the recommendations, unchanged) */
+    go.anomaly_rate[RS_GEN_AN_BOT] = 3;
+    go.anomaly_rate[RS_GEN_AN_CARD_TESTING] = 3;
+    go.anomaly_rate[RS_GEN_AN_BIG_PURCHASE] = 3;
+    go.anomaly_rate[RS_GEN_AN_ITEM_SPIKE] = 1;
     int keep = 0, c;
     while ((c = getopt_long(argc, argv, "c:X:h", lo, NULL)) != -1) {
         switch (c) {
@@ -151,6 +203,8 @@ int cmd_demo(int argc, char **argv) {
     rs_mock_topic_create(mock, conf->topic_events, 8);
     rs_mock_topic_create(mock, conf->topic_recommendations, 4);
     rs_mock_topic_create(mock, conf->topic_dlq, 1);
+    rs_mock_topic_create(mock, conf->topic_alerts, 1);
+    rs_mock_topic_create(mock, conf->topic_segments, 4);
     rs_conf_set_kafka(conf, "bootstrap.servers", rs_mock_bootstraps(mock), "demo");
     printf("recstream demo: Kafka mock cluster at %s, state in %s\n", rs_mock_bootstraps(mock),
            conf->state_dir);
@@ -182,6 +236,11 @@ int cmd_demo(int argc, char **argv) {
     /* samples: the first three users of the generator's id space */
     for (int i = 0; i < 3; i++) snprintf(samples[i].user, sizeof(samples[i].user), "u%d", i);
     uint64_t read = read_back(conf, st.recs_emitted, samples, 3, NULL);
+    uint64_t alerts = 0,
+             seg_changes = st.segment_changes[RS_SEG_RFM] + st.segment_changes[RS_SEG_CLUSTER];
+    for (int r = 0; r < RS_ALERT__RULE_COUNT; r++) alerts += st.alerts[r];
+    rs_buf_t alert_examples = {0};
+    uint64_t alerts_read = read_alerts(conf, alerts, &alert_examples, 4);
 
     /* planted bought-together pairs found among the item neighbours */
     rs_state_t *state = NULL;
@@ -226,6 +285,29 @@ int cmd_demo(int argc, char **argv) {
            st.recs_emitted, read, conf->topic_recommendations);
     printf("  planted pairs     %u of %u found in their item's top-10 neighbours\n", found,
            n_pairs);
+    uint32_t planted[RS_GEN__AN_COUNT] = {0};
+    for (uint32_t i = 0; i < rs_gen_anomaly_count(gen); i++)
+        planted[rs_gen_anomaly(gen, i)->type]++;
+    printf("  alerts            %" PRIu64 " emitted, %" PRIu64 " read back from %s:", alerts,
+           alerts_read, conf->topic_alerts);
+    for (int r = 0; r < RS_ALERT__RULE_COUNT; r++)
+        printf("%s %s %" PRIu64, r ? "," : "", rs_alert_rule_name((rs_alert_rule_t)r),
+               st.alerts[r]);
+    printf("\n                    planted: %u bots, %u card testers, %u big purchases, %u item "
+           "spikes\n",
+           planted[RS_GEN_AN_BOT], planted[RS_GEN_AN_CARD_TESTING], planted[RS_GEN_AN_BIG_PURCHASE],
+           planted[RS_GEN_AN_ITEM_SPIKE]);
+    if (alert_examples.len) fwrite(alert_examples.p, 1, alert_examples.len, stdout);
+    printf("  segments          %" PRIu64 " changes to %s; RFM:", seg_changes,
+           conf->topic_segments);
+    for (int r = 1; r < RS_RFM__COUNT; r++)
+        printf("%s %s %" PRIu64, r > 1 ? "," : "", rs_rfm_name((rs_rfm_t)r), st.segment_rfm[r]);
+    printf("\n                    behaviour:");
+    for (uint32_t k = 0; k < st.segment_clusters && k < RS_SEGMENT_MAX_CLUSTERS; k++)
+        printf("%s %s %" PRIu64, k ? "," : "", rs_segment_cluster_name((int)k),
+               st.segment_cluster[k]);
+    printf("%s\n", st.segment_clusters ? "" : " (not enough active users yet)");
+    rs_buf_free(&alert_examples);
     printf("  throughput        %.0f events/s (%.2f s from the first record)\n",
            secs > 0 ? (double)st.events_in / secs : 0, secs);
     printf("  e2e latency       p50 %.2f ms, p99 %.2f ms (all records were produced before the\n"
@@ -233,12 +315,12 @@ int cmd_demo(int argc, char **argv) {
            "                    `recstream bench` for latency at a fixed rate)\n",
            rs_hist_quantile(&st.e2e_us, 0.5) / 1000.0, rs_hist_quantile(&st.e2e_us, 0.99) / 1000.0);
     rs_state_close(state);
-    rc = st.events_in == fs.produced && read == st.recs_emitted ? 0 : 1;
+    rc = st.events_in == fs.produced && read == st.recs_emitted && alerts_read == alerts ? 0 : 1;
     if (rc)
         fprintf(stderr,
                 "demo: consumed %" PRIu64 " of %" PRIu64 " records, read back %" PRIu64
-                " of %" PRIu64 " lists\n",
-                st.events_in, fs.produced, read, st.recs_emitted);
+                " of %" PRIu64 " lists, %" PRIu64 " of %" PRIu64 " alerts\n",
+                st.events_in, fs.produced, read, st.recs_emitted, alerts_read, alerts);
     goto done;
 fail:
     fprintf(stderr, "recstream demo: %s\n", err);

@@ -11,9 +11,11 @@
  * of the same input with any batch sizes give the same state dump and
  * byte-identical JSON lines.
  *
- * Outputs: --emit-jsonl writes the lists to a file; --topic-prefix P sends
- * them (output.format, keyed by user) to P + topic.recommendations and the
- * rejected records to P + topic.dlq with the daemon's rs-error headers, so
+ * Outputs: --emit-jsonl writes the lists, alerts and segment changes to a
+ * file; --topic-prefix P sends them (output.format, keyed by user; item
+ * alerts by item) to P + topic.recommendations / topic.alerts /
+ * topic.segments and the rejected records to P + topic.dlq with the
+ * daemon's rs-error headers, so
  * a candidate configuration can run beside the live one (shadow mode). A
  * Kafka range replay stores the consumed offsets in the state, which is
  * what lets the daemon take over the state dir (docs/ARCHITECTURE.md,
@@ -41,8 +43,8 @@ static void usage(FILE *out) {
             "\n"
             "Apply an event file or a Kafka topic range to a state directory (fresh or\n"
             "existing) with the daemon's pipeline. With --emit-jsonl, every recommendation\n"
-            "list it would have emitted is written as one JSON object a line\n"
-            "({\"kind\":\"recommendation\",\"user_id\",...}).\n"
+            "list, alert and segment change it would have emitted is written as one JSON\n"
+            "object a line ({\"kind\":\"recommendation\"|\"alert\"|\"segment\",...}).\n"
             "\n"
             "  -i, --input FILE       canonical CSV or JSON lines (by extension, or --format)\n"
             "      --format F         csv | jsonl | avro (default: by extension)\n"
@@ -56,10 +58,11 @@ static void usage(FILE *out) {
             "                         for all partitions or per partition: 0:123,1:@1700000000000\n"
             "  -s, --state DIR        state directory (created if missing)\n"
             "      --emit-jsonl OUT   write the outputs there (- = stdout)\n"
-            "      --topic-prefix P   also send the lists to P+topic.recommendations and the\n"
-            "                         rejected records to P+topic.dlq (shadow mode; needs -b)\n"
-            "      --emit-topics      send them to the live topic.recommendations and topic.dlq\n"
-            "                         themselves (a backfill after a logic change; needs -b)\n"
+            "      --topic-prefix P   also send the lists, alerts and segment changes to\n"
+            "                         P+topic.recommendations, P+topic.alerts, P+topic.segments\n"
+            "                         and rejected records to P+topic.dlq (shadow; needs -b)\n"
+            "      --emit-topics      send them to the live topics themselves (a backfill\n"
+            "                         after a logic change; needs -b)\n"
             "      --batch-size N     events per state commit (default 1000000); does not\n"
             "                         change the results\n"
             "      --dlq-file FILE    write rejected events as JSON lines (where, reason)\n"
@@ -81,8 +84,10 @@ typedef struct replay {
     uint64_t recs, rejected;
     /* shadow outputs (--topic-prefix) */
     rs_producer_t *prod;
-    char *rec_topic, *dlq_topic;
+    char *rec_topic, *dlq_topic, *alert_topic, *seg_topic;
     uint64_t produced, failed;
+    uint64_t alerts, segments;
+    rs_codec_t *codec; /* JSON lines of alerts and segment changes */
 } replay_t;
 
 static void on_delivery(void *opaque, void *msg_opaque, int err, const char *errstr) {
@@ -136,6 +141,33 @@ static void on_rec(void *opaque, const rs_rec_t *rec, const void *key, size_t kl
     }
     rs_buf_printf(b, "]}\n");
     fwrite(b->p, 1, b->len, r->out);
+}
+
+static void on_alert(void *opaque, const rs_alert_t *a, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    replay_t *r = opaque;
+    r->alerts++;
+    const char *rule = rs_alert_rule_name(a->rule);
+    rs_header_t h[1] = {{"rs-rule", rule, strlen(rule)}};
+    if (r->prod) produce(r, r->alert_topic, key, klen, val, vlen, h, 1);
+    if (!r->out) return;
+    rs_buf_reset(&r->line);
+    /* created_ms 0: the line carries event time only, so replays compare equal */
+    if (rs_codec_encode_alert(r->codec, a, 0, RS_FMT_JSON, 0, &r->line)) return;
+    rs_buf_putc(&r->line, '\n');
+    fwrite(r->line.p, 1, r->line.len, r->out);
+}
+
+static void on_segment(void *opaque, const rs_segment_change_t *c, const void *key, size_t klen,
+                       const void *val, size_t vlen) {
+    replay_t *r = opaque;
+    r->segments++;
+    if (r->prod) produce(r, r->seg_topic, key, klen, val, vlen, NULL, 0);
+    if (!r->out) return;
+    rs_buf_reset(&r->line);
+    if (rs_codec_encode_segment(r->codec, c, 0, RS_FMT_JSON, 0, &r->line)) return;
+    rs_buf_putc(&r->line, '\n');
+    fwrite(r->line.p, 1, r->line.len, r->out);
 }
 
 /* "file:line" or "topic [p] @offset" of the record being processed. */
@@ -387,14 +419,18 @@ int cmd_replay(int argc, char **argv) {
     if (!rc && prefix) {
         r.rec_topic = concat(prefix, conf->topic_recommendations);
         r.dlq_topic = concat(prefix, conf->topic_dlq);
-        if (topic && (!strcmp(r.rec_topic, topic) || !strcmp(r.dlq_topic, topic)))
+        r.alert_topic = concat(prefix, conf->topic_alerts);
+        r.seg_topic = concat(prefix, conf->topic_segments);
+        if (topic && (!strcmp(r.rec_topic, topic) || !strcmp(r.dlq_topic, topic) ||
+                      !strcmp(r.alert_topic, topic) || !strcmp(r.seg_topic, topic)))
             rc = rs_seterr(err, sizeof(err), RS_EARG, "--topic-prefix %s would write to %s", prefix,
                            topic);
         if (!rc)
             rc = rs_producer_new(&r.prod, conf->kafka, conf->kafka_cnt, on_delivery, &r, err,
                                  sizeof(err));
     }
-    rs_sink_t sink = {&r, on_rec, on_dlq};
+    if (!rc) rc = rs_codec_new(&r.codec, err, sizeof(err));
+    rs_sink_t sink = {&r, on_rec, on_dlq, on_alert, on_segment};
     if (!rc) rc = rs_pipeline_new(&p, conf, &sink, &stats, err, sizeof(err));
     if (rc) goto fail;
     int tty = !quiet && isatty(2);
@@ -437,9 +473,9 @@ int cmd_replay(int argc, char **argv) {
     if (json) {
         printf("{\"events\":%" PRIu64 ",\"applied\":%" PRIu64 ",\"duplicates\":%" PRIu64
                ",\"rejected\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"recommendations\":%" PRIu64
-               ",\"produced\":%" PRIu64,
-               n, stats.events_applied, stats.events_duplicate, r.rejected, bad, r.recs,
-               r.produced);
+               ",\"alerts\":%" PRIu64 ",\"segment_changes\":%" PRIu64 ",\"produced\":%" PRIu64,
+               n, stats.events_applied, stats.events_duplicate, r.rejected, bad, r.recs, r.alerts,
+               r.segments, r.produced);
         if (topic)
             printf(",\"partitions\":%d,\"range\":%" PRIu64 ",\"gaps\":%" PRIu64 ",\"complete\":%s",
                    (int)kr.partitions, kr.range, kr.gaps, kr.complete ? "true" : "false");
@@ -450,9 +486,10 @@ int cmd_replay(int argc, char **argv) {
         fprintf(o,
                 "replayed %" PRIu64 " events from %s into %s in %.2f s (%.0f/s): %" PRIu64
                 " applied, %" PRIu64 " duplicates, %" PRIu64 " rejected, %" PRIu64
-                " malformed lines, %" PRIu64 " recommendation lists",
+                " malformed lines, %" PRIu64 " recommendation lists, %" PRIu64 " alerts, %" PRIu64
+                " segment changes",
                 n, r.input, dir, secs, secs > 0 ? (double)n / secs : 0, stats.events_applied,
-                stats.events_duplicate, r.rejected, bad, r.recs);
+                stats.events_duplicate, r.rejected, bad, r.recs, r.alerts, r.segments);
         if (r.prod)
             fprintf(o, " (%" PRIu64 " records to %s%s)", r.produced, *prefix ? prefix : "",
                     *prefix ? "*" : "the live output topics");
@@ -475,6 +512,9 @@ out:
     rs_buf_free(&r.line);
     free(r.rec_topic);
     free(r.dlq_topic);
+    free(r.alert_topic);
+    free(r.seg_topic);
+    rs_codec_destroy(r.codec);
     rs_conf_destroy(conf);
     /* a bad --from/--to spec is a usage error */
     return rc ? (rc == RS_EXIT_FAIL || rc == RS_EARG ? RS_EXIT_FAIL : 1) : 0;

@@ -21,6 +21,7 @@ static const struct {
     {"export", cmd_export, "write a state directory as JSON lines (users, items, neighbours)"},
     {"delete-user", cmd_delete_user, "remove a user from a state directory (and tombstone)"},
     {"diff", cmd_diff, "compare two replay outputs or two state directories"},
+    {"score", cmd_score, "score emitted alerts and segments against generator truth"},
     {"inspect", cmd_inspect,
      "show a user's profile and recommendations or an item's neighbours and rules"},
 };

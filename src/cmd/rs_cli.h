@@ -50,5 +50,6 @@ int cmd_inspect(int, char **);
 int cmd_export(int argc, char **argv);
 int cmd_delete_user(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 
 #endif

@@ -93,9 +93,15 @@ const rs_conf_prop_t rs_conf_props[] = {
      .offset = OFF(output_format),
      .idef = RS_FMT_AVRO,
      .s2i = {{"avro", RS_FMT_AVRO}, {"confluent", RS_FMT_CONFLUENT}, {"json", RS_FMT_JSON}},
-     .desc = "Encoding of recommendation records."},
+     .desc = "Encoding of output records: recommendations, alerts and segment changes."},
     INT("output.schema.id", S_TOPICS, output_schema_id, 1, 0, 2147483647,
-        "Schema id written in the Confluent framing when `output.format = confluent`."),
+        "Schema id of recommendation records in the Confluent framing (`output.format = "
+        "confluent`)."),
+    INT("output.schema.id.alerts", S_TOPICS, output_schema_id_alerts, 2, 0, 2147483647,
+        "Schema id of alert records (schemas/alert.avsc) in the Confluent framing."),
+    INT("output.schema.id.segments", S_TOPICS, output_schema_id_segments, 3, 0, 2147483647,
+        "Schema id of segment change records (schemas/segment_change.avsc) in the Confluent "
+        "framing."),
 
     /* state store */
     STR("state.dir", S_STATE, state_dir, "./state",
@@ -240,7 +246,7 @@ const rs_conf_prop_t rs_conf_props[] = {
          "RFM segments and behavioural clusters per user; changes go to topic.segments."),
     INT("segments.clusters", S_SEG, segments_clusters, 4, 2, 32,
         "k of the behavioural mini-batch k-means; clusters are named cluster-0 .. cluster-(k-1)."),
-    INT("segments.cluster.min.events", S_SEG, segments_cluster_min_events, 10, 1, 1000000,
+    INT("segments.cluster.min.events", S_SEG, segments_cluster_min_events, 15, 1, 1000000,
         "Events a user needs before being clustered (fewer: no behavioural segment)."),
     INT("segments.cluster.batch", S_SEG, segments_cluster_batch, 256, 16, 65536,
         "Users per k-means mini-batch (one centroid refresh on the thread pool)."),
@@ -259,24 +265,24 @@ const rs_conf_prop_t rs_conf_props[] = {
     DBL("alert.rate.alpha", S_ALERT, alert_rate_alpha, 0.05, 0.0001, 1.0,
         "Event-rate burst: EWMA weight of a closed bucket in the user's baseline mean and "
         "variance."),
-    DBL("alert.rate.z", S_ALERT, alert_rate_z, 6.0, 1.0, 1e6,
+    DBL("alert.rate.z", S_ALERT, alert_rate_z, 10.0, 1.0, 1e6,
         "Event-rate burst: z-score of the current bucket over the baseline that fires."),
-    INT("alert.rate.min.events", S_ALERT, alert_rate_min_events, 60, 1, 100000000,
+    INT("alert.rate.min.events", S_ALERT, alert_rate_min_events, 100, 1, 100000000,
         "Event-rate burst: events in one bucket needed as well."),
     I64("alert.bot.window.ms", S_ALERT, alert_bot_window_ms, 10000, 100, DAY_MS,
         "Bot pattern: window in which views are counted."),
-    INT("alert.bot.min.views", S_ALERT, alert_bot_min_views, 30, 2, 100000000,
+    INT("alert.bot.min.views", S_ALERT, alert_bot_min_views, 50, 2, 100000000,
         "Bot pattern: views in one window (with no cart or purchase) that fire."),
     I64("alert.bot.max.dwell.ms", S_ALERT, alert_bot_max_dwell_ms, 1000, 0, DAY_MS,
         "Bot pattern: the mean gap between the window's views must be at most this."),
-    DBL("alert.amount.factor", S_ALERT, alert_amount_factor, 5.0, 1.0, 1e9,
+    DBL("alert.amount.factor", S_ALERT, alert_amount_factor, 10.0, 1.0, 1e9,
         "Big purchase: a purchase priced at least this many times the user's mean "
         "purchase price."),
     INT("alert.amount.min.history", S_ALERT, alert_amount_min_history, 2, 1, 1000000,
         "Big purchase: earlier priced purchases the user needs (a baseline)."),
-    I64("alert.card.window.ms", S_ALERT, alert_card_window_ms, 60000, 1000, DAY_MS,
+    I64("alert.card.window.ms", S_ALERT, alert_card_window_ms, 30000, 1000, DAY_MS,
         "Card testing: window in which separate purchases are counted."),
-    INT("alert.card.min.purchases", S_ALERT, alert_card_min_purchases, 5, 2, 1000000,
+    INT("alert.card.min.purchases", S_ALERT, alert_card_min_purchases, 6, 2, 1000000,
         "Card testing: purchases at distinct times within one window that fire (items "
         "bought together in one checkout count once)."),
     I64("alert.item.bucket.ms", S_ALERT, alert_item_bucket_ms, 60000, 1000, DAY_MS,
@@ -289,8 +295,9 @@ const rs_conf_prop_t rs_conf_props[] = {
         "Item spike: the bucket must also hold this many times the baseline mean."),
     INT("alert.item.min.events", S_ALERT, alert_item_min_events, 100, 1, 100000000,
         "Item spike: events in one bucket needed as well."),
-    I64("alert.item.warmup.ms", S_ALERT, alert_item_warmup_ms, 1800000, 0, YEAR_MS,
-        "Item spike: an item is watched only once it has been seen this long (a baseline)."),
+    I64("alert.item.warmup.ms", S_ALERT, alert_item_warmup_ms, 60000, 0, YEAR_MS,
+        "Item spike: an item is watched once it has been seen this long (a baseline), or once "
+        "this long has passed since the detector started without it (it was quiet)."),
 
     /* validation */
     I64("validate.max.future.ms", S_VALID, validate_max_future_ms, 300000, 0, YEAR_MS,

@@ -153,6 +153,21 @@ void rs_metrics_render(const rs_stats_t *s, rs_buf_t *out) {
             "Recommendation lists recomputed but identical, not produced.");
     counter(out, "recs_produce_errors_total", s->recs_produce_errors,
             "Recommendation lists that failed delivery.");
+    meta(out, "alerts_total", "counter",
+         "Fraud/anomaly alerts emitted (one per episode), by rule.");
+    for (int r = 0; r < RS_ALERT__RULE_COUNT; r++)
+        rs_buf_printf(out, "recstream_alerts_total{rule=\"%s\"} %" PRIu64 "\n",
+                      rs_alert_rule_name((rs_alert_rule_t)r), s->alerts[r]);
+    counter(out, "alerts_produce_errors_total", s->alerts_produce_errors,
+            "Alerts that failed delivery.");
+    meta(out, "segment_changes_total", "counter",
+         "Segment changes emitted, by dimension (rfm, cluster).");
+    rs_buf_printf(out, "recstream_segment_changes_total{dimension=\"rfm\"} %" PRIu64 "\n",
+                  s->segment_changes[RS_SEG_RFM]);
+    rs_buf_printf(out, "recstream_segment_changes_total{dimension=\"cluster\"} %" PRIu64 "\n",
+                  s->segment_changes[RS_SEG_CLUSTER]);
+    counter(out, "segments_produce_errors_total", s->segments_produce_errors,
+            "Segment changes that failed delivery.");
     counter(out, "catalog_records_total", s->catalog_records,
             "Records consumed from the item catalog topic, tombstones included.");
     counter(out, "catalog_rejected_total", s->catalog_rejected,
@@ -167,6 +182,16 @@ void rs_metrics_render(const rs_stats_t *s, rs_buf_t *out) {
     gauge(out, "consumer_lag", s->consumer_lag,
           "Messages behind the end of the assigned partitions; -1 when unknown.");
     gauge(out, "state_bytes", (int64_t)s->state_bytes, "Approximate size of the state store.");
+    meta(out, "segment_users", "gauge",
+         "Users per segment: RFM segments (buyers only) and behavioural clusters.");
+    for (int r = 1; r < RS_RFM__COUNT; r++)
+        rs_buf_printf(out,
+                      "recstream_segment_users{dimension=\"rfm\",segment=\"%s\"} %" PRIu64 "\n",
+                      rs_rfm_name((rs_rfm_t)r), s->segment_rfm[r]);
+    for (uint32_t c = 0; c < s->segment_clusters && c < RS_SEGMENT_MAX_CLUSTERS; c++)
+        rs_buf_printf(out,
+                      "recstream_segment_users{dimension=\"cluster\",segment=\"%s\"} %" PRIu64 "\n",
+                      rs_segment_cluster_name((int)c), s->segment_cluster[c]);
 
     summary(out, "batch_events", &s->batch_events, 0, "Events per batch.");
     summary(out, "commit_seconds", &s->commit_us, 1, "State WriteBatch write time.");

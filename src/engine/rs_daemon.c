@@ -60,8 +60,12 @@ struct rs_daemon {
 
 /* ------------------------------------------------------------- outputs */
 
-static void *opaque_encode(int64_t origin_us, int is_rec) {
-    return (void *)(intptr_t)(((origin_us > 0 ? origin_us : 0) << 1) | is_rec);
+/* What a produced message was, for its delivery report: the output kind in
+ * the low 2 bits, the origin time of a list above them. */
+enum { OUT_DLQ = 0, OUT_REC, OUT_ALERT, OUT_SEGMENT };
+
+static void *opaque_encode(int64_t origin_us, int kind) {
+    return (void *)(intptr_t)(((origin_us > 0 ? origin_us : 0) << 2) | kind);
 }
 
 static void send_retry(rs_daemon_t *d, const char *topic, const void *key, size_t klen,
@@ -86,7 +90,23 @@ static void sink_rec(void *opaque, const rs_rec_t *rec, const void *key, size_t 
                      const void *val, size_t vlen, int64_t origin_us) {
     rs_daemon_t *d = opaque;
     send_retry(d, d->conf->topic_recommendations, key, klen, val, vlen, NULL, 0,
-               opaque_encode(origin_us, 1));
+               opaque_encode(origin_us, OUT_REC));
+}
+
+static void sink_alert(void *opaque, const rs_alert_t *a, const void *key, size_t klen,
+                       const void *val, size_t vlen) {
+    rs_daemon_t *d = opaque;
+    const char *rule = rs_alert_rule_name(a->rule);
+    rs_header_t h[1] = {{"rs-rule", rule, strlen(rule)}};
+    send_retry(d, d->conf->topic_alerts, key, klen, val, vlen, h, 1, opaque_encode(0, OUT_ALERT));
+}
+
+static void sink_segment(void *opaque, const rs_segment_change_t *c, const void *key, size_t klen,
+                         const void *val, size_t vlen) {
+    rs_daemon_t *d = opaque;
+    (void)c;
+    send_retry(d, d->conf->topic_segments, key, klen, val, vlen, NULL, 0,
+               opaque_encode(0, OUT_SEGMENT));
 }
 
 static void sink_dlq(void *opaque, const rs_msg_t *m, rs_reject_t reason, const char *detail) {
@@ -104,20 +124,20 @@ static void sink_dlq(void *opaque, const rs_msg_t *m, rs_reject_t reason, const 
     };
     rs_debug("daemon", "dlq %s [%s] %s@%s: %s", rname, m->topic ? m->topic : "", part, off, detail);
     send_retry(d, d->conf->topic_dlq, m->key, m->key_len, m->payload, m->len, h, 5,
-               opaque_encode(0, 0));
+               opaque_encode(0, OUT_DLQ));
 }
 
 static void on_delivery(void *opaque, void *msg_opaque, int err, const char *errstr) {
     rs_daemon_t *d = opaque;
     intptr_t v = (intptr_t)msg_opaque;
-    int is_rec = (int)(v & 1);
-    int64_t origin_us = (int64_t)(v >> 1);
+    int kind = (int)(v & 3);
+    int is_rec = kind == OUT_REC;
+    int64_t origin_us = (int64_t)(v >> 2);
     if (d->in_flight) d->in_flight--;
     if (err) {
-        if (is_rec)
-            d->stats.recs_produce_errors++;
-        else
-            d->stats.dlq_produce_errors++;
+        uint64_t *errs[4] = {&d->stats.dlq_produce_errors, &d->stats.recs_produce_errors,
+                             &d->stats.alerts_produce_errors, &d->stats.segments_produce_errors};
+        (*errs[kind])++;
         rs_warn("daemon", "delivery failed: %s", errstr ? errstr : rs_strerror(err));
         return;
     }
@@ -125,6 +145,43 @@ static void on_delivery(void *opaque, void *msg_opaque, int err, const char *err
         int64_t lat = rs_now_us() - origin_us;
         rs_hist_add(&d->stats.e2e_us, lat > 0 ? (uint64_t)lat : 0);
     }
+}
+
+/* ------------------------------------------------------------- executor */
+
+/* The pipeline's background work (segment centroid refresh) on the libuv
+ * pool: work on a pool thread, done back on the loop thread. */
+typedef struct exec_job {
+    rs_daemon_t *d;
+    void (*work)(void *);
+    void (*done)(void *);
+    void *arg;
+} exec_job_t;
+
+static void shutdown_now(rs_daemon_t *d);
+
+static void exec_work(void *opaque) {
+    exec_job_t *j = opaque;
+    j->work(j->arg);
+}
+
+static void exec_done(void *opaque) {
+    exec_job_t *j = opaque;
+    rs_daemon_t *d = j->d;
+    j->done(j->arg);
+    free(j);
+    if (d->stopping && !d->stopped) shutdown_now(d);
+}
+
+static int exec_submit(void *opaque, void (*work)(void *), void (*done)(void *), void *arg) {
+    rs_daemon_t *d = opaque;
+    exec_job_t *j = rs_xmalloc(sizeof(*j));
+    *j = (exec_job_t){d, work, done, arg};
+    if (rs_work_submit(d->loop, exec_work, exec_done, j)) {
+        free(j);
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------- batches */
@@ -145,7 +202,6 @@ typedef struct commit_job {
 } commit_job_t;
 
 static void commit_start(rs_daemon_t *d);
-static void shutdown_now(rs_daemon_t *d);
 
 /* The state's consumed offsets at this moment: exactly what the batch being
  * prepared now holds, so they can go to Kafka once it is durable. Topic
@@ -223,6 +279,7 @@ static void commit_start(rs_daemon_t *d) {
     d->retry_job = NULL;
     if (!j) {
         size_t events = rs_state_uncommitted(st);
+        rs_pipeline_prepare_commit(d->pipe);
         rs_state_commit_t *c = rs_state_commit_begin(st);
         if (!c) return;
         j = rs_xcalloc(1, sizeof(*j));
@@ -379,7 +436,8 @@ static void on_revoke(void *opaque, const rs_tp_t *tps, size_t n, int lost) {
 static void shutdown_now(rs_daemon_t *d) {
     if (d->stopped) return;
     d->stopping = 1;
-    if (d->inflight) return; /* commit_done() calls us again */
+    if (d->inflight) return;               /* commit_done() calls us again */
+    if (rs_pipeline_busy(d->pipe)) return; /* so does exec_done() */
     d->stopped = 1;
     rs_watch_close(d->cw), d->cw = NULL;
     rs_defer_close(d->more), d->more = NULL;
@@ -493,6 +551,13 @@ static void http_item(void *opaque, const char *path, const char *query, rs_http
                     path + strlen("/items/"), query, r);
 }
 
+/* GET /v1/users/<id>/recommendations, /v1/users/<id>/profile,
+ * /v1/items/<id>/similar: the stable read API (rs_inspect_http_v1). */
+static void http_v1(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
+    rs_daemon_t *d = opaque;
+    rs_inspect_http_v1(rs_pipeline_state(d->pipe), d->conf, NULL, path + strlen("/v1/"), query, r);
+}
+
 /* ------------------------------------------------------------- new/run */
 
 rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon_opts_t *opts,
@@ -515,9 +580,10 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
     rc = rs_consumer_new(&d->consumer, conf->kafka, conf->kafka_cnt, conf->group_id, &cbs, errstr,
                          errstr_size);
     if (rc) goto fail;
-    rs_sink_t sink = {d, sink_rec, sink_dlq};
+    rs_sink_t sink = {d, sink_rec, sink_dlq, sink_alert, sink_segment};
     rc = rs_pipeline_new(&d->pipe, conf, &sink, &d->stats, errstr, errstr_size);
     if (rc) goto fail;
+    rs_pipeline_set_executor(d->pipe, &(rs_executor_t){d, exec_submit});
     if (pipe2(d->stop_pipe, O_NONBLOCK | O_CLOEXEC)) {
         rc = rs_seterr(errstr, errstr_size, RS_EIO, "pipe: %s", strerror(errno));
         goto fail;
@@ -547,6 +613,7 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
         rs_http_route(d->http, "/readyz", http_ready, d);
         rs_http_route(d->http, "/users/", http_user, d);
         rs_http_route(d->http, "/items/", http_item, d);
+        rs_http_route(d->http, "/v1/", http_v1, d);
         rs_info("daemon", "HTTP on http://%s:%d/metrics", conf->http_host, rs_http_port(d->http));
     }
     const char *topics[2] = {conf->topic_events, conf->topic_items};

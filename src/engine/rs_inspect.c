@@ -185,6 +185,32 @@ static void json_profile(rs_buf_t *out, rs_state_t *st, const rs_user_t *u) {
     put(out, "}}");
 }
 
+/* Rules whose episode is still open for the user at event time now. */
+static size_t open_episodes(const rs_conf_t *conf, const rs_user_t *u, int64_t now,
+                            const char **names) {
+    size_t n = 0;
+    for (int r = 0; r < RS_ALERT_USER__COUNT; r++)
+        if (u->alert.episode_start[r] &&
+            now - u->alert.episode_last[r] < conf->alert_episode_gap_ms)
+            names[n++] = rs_alert_rule_name((rs_alert_rule_t)r);
+    return n;
+}
+
+static void json_watch(rs_buf_t *out, const rs_conf_t *conf, rs_state_t *st, const rs_user_t *u) {
+    const rs_segment_user_t *s = &u->seg;
+    put(out, "{\"rfm\":");
+    const char *rfm = rs_rfm_name((rs_rfm_t)s->rfm);
+    rs_buf_json_str(out, rfm, strlen(rfm));
+    rs_buf_printf(out, ",\"r\":%u,\"f\":%u,\"m\":%u,\"cluster\":", s->r, s->f, s->m);
+    const char *cl = rs_segment_cluster_name((int)s->cluster - 1);
+    rs_buf_json_str(out, cl, strlen(cl));
+    rs_buf_printf(out, "},\"alerts\":{\"fired\":%" PRIu32 ",\"open\":[", u->alert.fired);
+    const char *names[RS_ALERT_USER__COUNT];
+    size_t n = open_episodes(conf, u, rs_state_event_now(st), names);
+    for (size_t i = 0; i < n; i++) rs_buf_printf(out, "%s\"%s\"", i ? "," : "", names[i]);
+    put(out, "]}");
+}
+
 rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc, const char *id,
                          size_t len, const rs_inspect_opts_t *o, rs_buf_t *out) {
     rs_inspect_opts_t def;
@@ -194,9 +220,10 @@ rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc,
 
     size_t k = conf->rec_k > 0 ? (size_t)conf->rec_k : 1;
     rs_scored_t *recs = rs_xmalloc(k * sizeof(*recs));
-    rs_scorer_t *own = sc ? NULL : rs_scorer_new(conf);
+    int score = o->fmt == RS_INSPECT_TEXT || o->view != RS_INSPECT_VIEW_PROFILE;
+    rs_scorer_t *own = sc || !score ? NULL : rs_scorer_new(conf);
     const char *strategy = "";
-    size_t n = rs_score_user(sc ? sc : own, st, u, recs, k, &strategy);
+    size_t n = score ? rs_score_user(sc ? sc : own, st, u, recs, k, &strategy) : 0;
     if (!strategy) strategy = "";
     char reason[256], t1[40], t2[40];
 
@@ -218,6 +245,16 @@ rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc,
             if (u->last_purchase_ts)
                 rs_buf_printf(out, ", last purchase %s",
                               fmt_ts(u->last_purchase_ts, t3, sizeof(t3)));
+            rs_buf_printf(out, "\n  segments   rfm %s",
+                          u->seg.rfm ? rs_rfm_name((rs_rfm_t)u->seg.rfm) : "-");
+            if (u->seg.rfm) rs_buf_printf(out, " (r%u f%u m%u)", u->seg.r, u->seg.f, u->seg.m);
+            rs_buf_printf(out, ", behaviour %s\n  alerts     %" PRIu32 " fired",
+                          u->seg.cluster ? rs_segment_cluster_name((int)u->seg.cluster - 1) : "-",
+                          u->alert.fired);
+            const char *names[RS_ALERT_USER__COUNT];
+            size_t no = open_episodes(conf, u, rs_state_event_now(st), names);
+            for (size_t i = 0; i < no; i++)
+                rs_buf_printf(out, "%s%s", i ? ", " : "; open: ", names[i]);
             put(out, "\n  recent    ");
         }
         for (uint16_t i = 0; i < u->n_recent; i++) {
@@ -246,6 +283,7 @@ rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc,
         rs_buf_putc(out, '{');
         json_key(out, &f, "user_id");
         rs_buf_json_str(out, u->id, u->id_len);
+        if (o->view == RS_INSPECT_VIEW_RECS) goto recs;
         json_key(out, &f, "counts");
         json_counts(out, u->counts);
         json_key(out, &f, "events");
@@ -262,6 +300,8 @@ rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc,
         json_num(out, u->monetary);
         json_key(out, &f, "profile");
         json_profile(out, st, u);
+        json_key(out, &f, "segments");
+        json_watch(out, conf, st, u);
         json_key(out, &f, "recent");
         rs_buf_putc(out, '[');
         for (uint16_t i = 0; i < u->n_recent; i++) {
@@ -278,8 +318,13 @@ rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc,
             item_id_json(st, out, u->purchased[i]);
         }
         rs_buf_putc(out, ']');
+    recs:
         json_key(out, &f, "rec_version");
         rs_buf_printf(out, "%" PRId64, u->rec_version);
+        if (o->view == RS_INSPECT_VIEW_PROFILE) {
+            rs_buf_putc(out, '}');
+            goto done;
+        }
         json_key(out, &f, "k");
         rs_buf_printf(out, "%zu", k);
         json_key(out, &f, "strategy");
@@ -298,6 +343,7 @@ rs_err_t rs_inspect_user(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc,
         }
         put(out, "]}");
     }
+done:
     rs_scorer_destroy(own);
     free(recs);
     return RS_OK;
@@ -412,6 +458,7 @@ rs_err_t rs_inspect_item(rs_state_t *st, const rs_conf_t *conf, const char *id, 
         rs_buf_putc(out, '{');
         json_key(out, &f, "item_id");
         rs_buf_json_str(out, it->id, it->id_len);
+        if (o->view == RS_INSPECT_VIEW_SIMILAR) goto similar;
         json_key(out, &f, "idx");
         rs_buf_printf(out, "%" PRIu32, it->idx);
         json_key(out, &f, "category");
@@ -451,6 +498,7 @@ rs_err_t rs_inspect_item(rs_state_t *st, const rs_conf_t *conf, const char *id, 
         rs_buf_printf(out, "%" PRId64, it->last_ts);
         json_key(out, &f, "cooc_entries");
         rs_buf_printf(out, "%" PRIu32, it->nb_n);
+    similar:
         json_key(out, &f, "similarity");
         rs_buf_printf(out, "\"%s\"", simname);
         json_key(out, &f, "neighbors");
@@ -465,6 +513,10 @@ rs_err_t rs_inspect_item(rs_state_t *st, const rs_conf_t *conf, const char *id, 
             rs_buf_putc(out, '}');
         }
         rs_buf_putc(out, ']');
+        if (o->view == RS_INSPECT_VIEW_SIMILAR) {
+            rs_buf_putc(out, '}');
+            goto item_done;
+        }
         json_key(out, &f, "rules");
         rs_buf_putc(out, '[');
         for (size_t i = 0; i < nr; i++) {
@@ -486,6 +538,7 @@ rs_err_t rs_inspect_item(rs_state_t *st, const rs_conf_t *conf, const char *id, 
         }
         put(out, "]}");
     }
+item_done:
     rs_buf_free(&txt);
     free(rules);
     free(nb);
@@ -597,15 +650,16 @@ static void http_error(rs_http_resp_t *r, int status, const char *msg, const cha
     rs_buf_append(&r->body, "}\n", 2);
 }
 
-void rs_inspect_http(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc, rs_inspect_kind_t kind,
-                     const char *rest, const char *query, rs_http_resp_t *resp) {
+static void inspect_http(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc,
+                         rs_inspect_kind_t kind, rs_inspect_view_t view, const char *rest, size_t n,
+                         const char *query, rs_http_resp_t *resp) {
     const char *key = kind == RS_INSPECT_USER ? "user_id" : "item_id";
     rs_buf_t id = {0};
     rs_inspect_opts_t o;
     rs_inspect_opts_default(&o);
     rs_rules_opts_from_conf(&o.rules, conf); /* the query may override */
+    o.view = view;
     resp->content_type = "application/json";
-    size_t n = rest ? strlen(rest) : 0;
     if (!n) {
         http_error(resp, 400, kind == RS_INSPECT_USER ? "missing user id" : "missing item id", NULL,
                    NULL);
@@ -631,4 +685,35 @@ void rs_inspect_http(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc, rs_
     }
 done:
     rs_buf_free(&id);
+}
+
+void rs_inspect_http(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc, rs_inspect_kind_t kind,
+                     const char *rest, const char *query, rs_http_resp_t *resp) {
+    inspect_http(st, conf, sc, kind, RS_INSPECT_VIEW_FULL, rest, rest ? strlen(rest) : 0, query,
+                 resp);
+}
+
+void rs_inspect_http_v1(rs_state_t *st, const rs_conf_t *conf, rs_scorer_t *sc, const char *rest,
+                        const char *query, rs_http_resp_t *resp) {
+    static const struct {
+        const char *prefix, *suffix;
+        rs_inspect_kind_t kind;
+        rs_inspect_view_t view;
+    } routes[] = {{"users/", "/recommendations", RS_INSPECT_USER, RS_INSPECT_VIEW_RECS},
+                  {"users/", "/profile", RS_INSPECT_USER, RS_INSPECT_VIEW_PROFILE},
+                  {"items/", "/similar", RS_INSPECT_ITEM, RS_INSPECT_VIEW_SIMILAR}};
+    size_t n = rest ? strlen(rest) : 0;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        size_t pl = strlen(routes[i].prefix), sl = strlen(routes[i].suffix);
+        if (n < pl + sl || memcmp(rest, routes[i].prefix, pl) ||
+            memcmp(rest + n - sl, routes[i].suffix, sl))
+            continue;
+        const char *id = rest + pl;
+        size_t idn = n - pl - sl;
+        if (memchr(id, '/', idn)) break; /* a raw '/' in an id: not a route */
+        inspect_http(st, conf, sc, routes[i].kind, routes[i].view, id, idn, query, resp);
+        return;
+    }
+    resp->content_type = "application/json";
+    http_error(resp, 404, "no such route", NULL, NULL);
 }

@@ -33,7 +33,70 @@ struct rs_pipeline {
     /* users whose emit was rate-limited */
     rs_user_t **limited;
     size_t n_limited, cap_limited;
+    /* segments and alerts (NULL when off) */
+    rs_alerter_t *alerter;
+    rs_segmenter_t *seg;
+    rs_executor_t exec;       /* the owner's (submit NULL = inline) */
+    rs_executor_t exec_tramp; /* what the segmenter holds: forwards to exec */
+    rs_alert_t alerts[RS_ALERT__RULE_COUNT];
+    rs_segment_change_t changes[RS_SEG__KIND_COUNT];
+    int64_t origin_saved; /* the alerter origin last staged (or loaded) */
+    int64_t next_sweep;   /* event time of the next sweep over loaded users (0 = unset) */
+    size_t sweep_cursor;
+    int sweeping;
 };
+
+/* The segmenter is built before the owner can name its executor. */
+static int exec_forward(void *opaque, void (*work)(void *), void (*done)(void *), void *arg) {
+    rs_pipeline_t *p = opaque;
+    return p->exec.submit ? p->exec.submit(p->exec.opaque, work, done, arg) : -1;
+}
+
+static int out_format(const rs_conf_t *conf) {
+    return conf->output_format == RS_FMT_AUTO ? RS_FMT_AVRO : conf->output_format;
+}
+
+static void segment_gauges(rs_pipeline_t *p) {
+    for (int r = 0; r < RS_RFM__COUNT; r++)
+        p->stats->segment_rfm[r] = rs_segment_rfm_size(p->seg, (rs_rfm_t)r);
+    int k = rs_segment_cluster_count(p->seg);
+    p->stats->segment_clusters = (uint32_t)k;
+    for (int c = 0; c < k && c < RS_SEGMENT_MAX_CLUSTERS; c++)
+        p->stats->segment_cluster[c] = rs_segment_cluster_size(p->seg, c);
+}
+
+static void emit_alert(rs_pipeline_t *p, const rs_alert_t *a) {
+    p->stats->alerts[a->rule]++;
+    if (!p->sink.alert) return;
+    rs_buf_reset(&p->enc);
+    if (rs_codec_encode_alert(p->codec, a, rs_now_ms(), (rs_format_t)out_format(p->conf),
+                              p->conf->output_schema_id_alerts, &p->enc)) {
+        rs_error("pipeline", "encoding alert %s failed", a->id);
+        return;
+    }
+    const char *key = a->user_id ? a->user_id : a->item_id;
+    size_t klen = a->user_id ? a->user_len : a->item_len;
+    p->sink.alert(p->sink.opaque, a, key, klen, p->enc.p, p->enc.len);
+}
+
+static void emit_segments(rs_pipeline_t *p, rs_user_t *u, int64_t now) {
+    size_t n = rs_segment_eval(p->seg, u, now, p->changes);
+    if (!n) return;
+    rs_state_user_recs_dirty(p->st, u); /* the new segment is stored with the profile */
+    for (size_t i = 0; i < n; i++) {
+        const rs_segment_change_t *c = &p->changes[i];
+        p->stats->segment_changes[c->kind]++;
+        if (!p->sink.segment) continue;
+        rs_buf_reset(&p->enc);
+        if (rs_codec_encode_segment(p->codec, c, rs_now_ms(), (rs_format_t)out_format(p->conf),
+                                    p->conf->output_schema_id_segments, &p->enc)) {
+            rs_error("pipeline", "encoding a segment change for %.*s failed", (int)u->id_len,
+                     u->id);
+            continue;
+        }
+        p->sink.segment(p->sink.opaque, c, u->id, u->id_len, p->enc.p, p->enc.len);
+    }
+}
 
 rs_err_t rs_pipeline_new(rs_pipeline_t **out, const rs_conf_t *conf, const rs_sink_t *sink,
                          rs_stats_t *stats, char *errstr, size_t errstr_size) {
@@ -50,6 +113,22 @@ rs_err_t rs_pipeline_new(rs_pipeline_t **out, const rs_conf_t *conf, const rs_si
     p->scored = rs_xcalloc(k ? k : 1, sizeof(*p->scored));
     p->rec_items = rs_xcalloc(k ? k : 1, sizeof(*p->rec_items));
     p->reasons = rs_xcalloc(k ? k : 1, sizeof(*p->reasons));
+    if (conf->alert_enable) {
+        /* the detector's origin survives restarts, so item_spike alerts
+         * (and their ids) do not depend on when the process started */
+        p->alerter = rs_alerter_new(conf);
+        rs_buf_t b = {0};
+        if (rs_state_blob_get(p->st, "alert.origin", &b) == 1 && b.len == 8)
+            rs_alerter_set_origin(p->alerter, (int64_t)rs_get_u64((const unsigned char *)b.p));
+        p->origin_saved = rs_alerter_origin(p->alerter);
+        rs_buf_free(&b);
+    }
+    if (conf->segments_enable) {
+        p->exec_tramp = (rs_executor_t){p, exec_forward};
+        rc = rs_segmenter_new(&p->seg, conf, p->st, &p->exec_tramp, errstr, errstr_size);
+        if (rc) goto fail;
+        segment_gauges(p);
+    }
     *out = p;
     return RS_OK;
 fail:
@@ -59,6 +138,8 @@ fail:
 
 void rs_pipeline_destroy(rs_pipeline_t *p) {
     if (!p) return;
+    rs_segmenter_destroy(p->seg);
+    rs_alerter_destroy(p->alerter);
     rs_state_close(p->st);
     rs_codec_destroy(p->codec);
     rs_scorer_destroy(p->scorer);
@@ -72,6 +153,18 @@ void rs_pipeline_destroy(rs_pipeline_t *p) {
 
 rs_state_t *rs_pipeline_state(rs_pipeline_t *p) {
     return p->st;
+}
+
+void rs_pipeline_set_executor(rs_pipeline_t *p, const rs_executor_t *exec) {
+    p->exec = exec ? *exec : (rs_executor_t){0};
+}
+
+int rs_pipeline_busy(const rs_pipeline_t *p) {
+    return p->seg && rs_segment_busy(p->seg);
+}
+
+rs_segmenter_t *rs_pipeline_segmenter(rs_pipeline_t *p) {
+    return p->seg;
 }
 
 size_t rs_pipeline_pending(const rs_pipeline_t *p) {
@@ -98,9 +191,16 @@ static rs_reject_t admit(rs_pipeline_t *p, const rs_event_t *ev, size_t raw_len,
         return RS_REJ_NONE;
     }
     int late = 0;
-    rs_state_apply(p->st, ev, origin_us, &late);
+    rs_user_t *u = rs_state_apply(p->st, ev, origin_us, &late);
     p->stats->events_applied++;
     if (late) p->stats->events_late++;
+    rs_item_t *it = rs_state_applied_item(p->st);
+    if (p->seg) rs_segment_on_event(p->seg, u, it, ev);
+    if (p->alerter) {
+        size_t n = rs_alert_check(p->alerter, &u->alert, u->id, u->id_len, &it->alert, it->id,
+                                  it->id_len, ev, p->alerts);
+        for (size_t i = 0; i < n; i++) emit_alert(p, &p->alerts[i]);
+    }
     return RS_REJ_NONE;
 }
 
@@ -217,8 +317,7 @@ static void score_user(rs_pipeline_t *p, rs_user_t *u) {
                     p->rec_items,
                     (uint32_t)n};
     rs_buf_reset(&p->enc);
-    int out_fmt = conf->output_format == RS_FMT_AUTO ? RS_FMT_AVRO : conf->output_format;
-    if (rs_codec_encode_rec(p->codec, &rec, (rs_format_t)out_fmt, conf->output_schema_id,
+    if (rs_codec_encode_rec(p->codec, &rec, (rs_format_t)out_format(conf), conf->output_schema_id,
                             &p->enc)) {
         rs_error("pipeline", "encoding recommendations for %.*s failed", (int)u->id_len, u->id);
         return;
@@ -228,10 +327,42 @@ static void score_user(rs_pipeline_t *p, rs_user_t *u) {
     p->stats->recs_emitted++;
 }
 
+/* Every segments.refresh.ms of event time, every loaded user is re-scored
+ * (recency ages and quintile bounds move without the user acting), a
+ * bounded slice per scoring call so no batch stalls. A user added while a
+ * sweep runs may move the table and be skipped or seen twice: harmless,
+ * the next sweep or the user's next event catches up. */
+#define SWEEP_SLICE 4096
+
+static void sweep_step(rs_pipeline_t *p, int64_t now) {
+    if (!now) return;
+    if (!p->next_sweep) p->next_sweep = now + p->conf->segments_refresh_ms;
+    if (!p->sweeping) {
+        if (now < p->next_sweep) return;
+        p->sweeping = 1;
+        p->sweep_cursor = 0;
+        p->next_sweep = now + p->conf->segments_refresh_ms;
+    }
+    rs_user_t *u;
+    for (size_t i = 0; i < SWEEP_SLICE; i++) {
+        if (!(u = rs_state_user_next(p->st, &p->sweep_cursor))) {
+            p->sweeping = 0;
+            break;
+        }
+        emit_segments(p, u, now);
+    }
+}
+
 void rs_pipeline_score(rs_pipeline_t *p) {
     size_t n_touched;
     rs_user_t **touched = rs_state_touched(p->st, &n_touched);
     for (size_t i = 0; i < n_touched; i++) score_user(p, touched[i]);
+    if (p->seg) {
+        int64_t now = rs_state_event_now(p->st);
+        for (size_t i = 0; i < n_touched; i++) emit_segments(p, touched[i], now);
+        sweep_step(p, now);
+        segment_gauges(p);
+    }
     /* rate-limited users whose interval has passed in event time */
     if (p->n_limited) {
         int64_t now = rs_state_event_now(p->st);
@@ -253,7 +384,18 @@ void rs_pipeline_score(rs_pipeline_t *p) {
     rs_state_commit_step(p->st, n_touched * 2 + 256);
 }
 
+void rs_pipeline_prepare_commit(rs_pipeline_t *p) {
+    if (p->seg) rs_segment_stage(p->seg);
+    if (p->alerter && rs_alerter_origin(p->alerter) != p->origin_saved) {
+        unsigned char v[8];
+        p->origin_saved = rs_alerter_origin(p->alerter);
+        rs_put_u64(v, (uint64_t)p->origin_saved);
+        rs_state_blob_set(p->st, "alert.origin", v, 8);
+    }
+}
+
 rs_err_t rs_pipeline_commit(rs_pipeline_t *p, char *errstr, size_t errstr_size) {
+    rs_pipeline_prepare_commit(p);
     size_t applied = rs_state_uncommitted(p->st);
     if (!applied) return RS_OK;
     int64_t t0 = rs_mono_us();

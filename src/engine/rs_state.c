@@ -153,6 +153,13 @@ struct rs_state {
     uint64_t batches_queued, batches_written;
     double item_price_sum; /* over items with a known price: the "premium" reference */
     uint64_t item_price_n;
+    rs_item_t *applied_item; /* the item of the last apply */
+    /* blobs staged for the next commit (rs_state_blob_set) */
+    struct blob {
+        char *name;
+        rs_buf_t v;
+    } * blobs;
+    size_t n_blobs, cap_blobs;
 };
 
 /* Pair weights are integers: position weight 1/(1+p) is stored x60 (exact
@@ -524,6 +531,9 @@ static void item_encode(const rs_state_t *st, const rs_item_t *it, rs_buf_t *v) 
     s = rs_state_name(st, it->brand, &n);
     put_str16(v, s, n);
     put_str16(v, it->attrs ? it->attrs : "", it->attrs ? (uint32_t)strlen(it->attrs) : 0);
+    unsigned char a[RS_ALERT_STATE_MAX_BYTES];
+    size_t an = rs_alert_item_encode(&it->alert, a);
+    put_str16(v, (const char *)a, (uint32_t)an);
 }
 
 static int get_str16(const unsigned char **p, const unsigned char *end, const char **s,
@@ -564,9 +574,11 @@ static int item_decode(rs_state_t *st, rs_item_t *it, const unsigned char *p, si
     it->category = name_ix(st, s, n);
     if (get_str16(&p, end, &s, &n)) return -1;
     it->brand = name_ix(st, s, n);
-    if (get_str16(&p, end, &s, &n) || p != end) return -1;
+    if (get_str16(&p, end, &s, &n)) return -1;
     it->attrs = n ? rs_xstrndup(s, n) : NULL;
-    return 0;
+    if (p == end) return 0; /* written before the detectors existed */
+    if (get_str16(&p, end, &s, &n) || p != end) return -1;
+    return rs_alert_item_decode(&it->alert, (const unsigned char *)s, n);
 }
 
 /* ------------------------------------------------------------------ users */
@@ -645,6 +657,27 @@ static void behaviour_encode(const rs_state_t *st, const rs_user_t *u, rs_buf_t 
     }
 }
 
+/* The watch block after the behaviour block (absent in older profiles):
+ * u16 len + detector state (rs_alert.c), u16 len + segment state
+ * (rs_segment.c); each module versions its own bytes. */
+static void watch_encode(const rs_user_t *u, rs_buf_t *v) {
+    unsigned char b[RS_ALERT_STATE_MAX_BYTES + RS_SEGMENT_STATE_MAX_BYTES];
+    size_t n = rs_alert_user_encode(&u->alert, b);
+    put_str16(v, (const char *)b, (uint32_t)n);
+    n = rs_segment_user_encode(&u->seg, b);
+    put_str16(v, (const char *)b, (uint32_t)n);
+}
+
+static int watch_decode(rs_user_t *u, const unsigned char *p, const unsigned char *end) {
+    const char *s;
+    uint32_t n;
+    if (get_str16(&p, end, &s, &n) || rs_alert_user_decode(&u->alert, (const unsigned char *)s, n))
+        return -1;
+    if (get_str16(&p, end, &s, &n) || rs_segment_user_decode(&u->seg, (const unsigned char *)s, n))
+        return -1;
+    return p == end ? 0 : -1;
+}
+
 static int behaviour_decode(rs_state_t *st, rs_user_t *u, const unsigned char *p,
                             const unsigned char *end) {
     if (end - p < 1 + 8 + 4 + 1 + 16 + 16 + 16 + 12 || p[0] != 1) return -1;
@@ -674,7 +707,7 @@ static int behaviour_decode(rs_state_t *st, rs_user_t *u, const unsigned char *p
             memcpy(&tab[k][i].log_w, &f, 8);
         }
     }
-    return p == end ? 0 : -1;
+    return p == end ? 0 : watch_decode(u, p, end);
 }
 
 static void user_encode(const rs_state_t *st, const rs_user_t *u, rs_buf_t *v) {
@@ -713,6 +746,7 @@ static void user_encode(const rs_state_t *st, const rs_user_t *u, rs_buf_t *v) {
     rs_put_u64(rb + 16, (uint64_t)u->rec_emit_ms);
     rs_buf_append(v, rb, 24);
     behaviour_encode(st, u, v);
+    watch_encode(u, v);
 }
 
 static int user_decode(rs_state_t *st, rs_user_t *u, const unsigned char *p, size_t len) {
@@ -1101,6 +1135,11 @@ void rs_state_close(rs_state_t *st) {
     free(st->unwritten);
     for (size_t i = 0; i < st->n_deleted; i++) free(st->deleted[i].id);
     free(st->deleted);
+    for (size_t i = 0; i < st->n_blobs; i++) {
+        free(st->blobs[i].name);
+        rs_buf_free(&st->blobs[i].v);
+    }
+    free(st->blobs);
     rs_rocks_close(st->db);
     rs_buf_free(&st->kbuf);
     rs_buf_free(&st->vbuf);
@@ -1435,7 +1474,12 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
     }
     touch_user(st, u);
     st->uncommitted++;
+    st->applied_item = it;
     return u;
+}
+
+rs_item_t *rs_state_applied_item(const rs_state_t *st) {
+    return st->applied_item;
 }
 
 rs_item_t *rs_state_item_meta(rs_state_t *st, const rs_item_meta_t *m) {
@@ -1576,9 +1620,58 @@ void rs_state_commit_step(rs_state_t *st, size_t budget) {
 /* Serialises every change since the last call into the open WriteBatch and
  * appends it to the queue of unwritten batches; the in-memory deltas are
  * clean afterwards (the batch is the only copy of them). */
+/* ------------------------------------------------------------------ blobs */
+
+/* meta key "b" + name (offsets are "o" + partition + topic) */
+static void blob_key(rs_buf_t *k, const char *name) {
+    rs_buf_reset(k);
+    rs_buf_append(k, "b", 1);
+    rs_buf_append(k, name, strlen(name));
+}
+
+void rs_state_blob_set(rs_state_t *st, const char *name, const void *p, size_t len) {
+    size_t i;
+    for (i = 0; i < st->n_blobs; i++)
+        if (!strcmp(st->blobs[i].name, name)) break;
+    if (i == st->n_blobs) {
+        GROW(st->blobs, st->n_blobs, st->cap_blobs);
+        memset(&st->blobs[i], 0, sizeof(st->blobs[i]));
+        st->blobs[i].name = rs_xstrdup(name);
+        st->n_blobs++;
+    }
+    rs_buf_reset(&st->blobs[i].v);
+    rs_buf_append(&st->blobs[i].v, p, len);
+}
+
+int rs_state_blob_get(rs_state_t *st, const char *name, rs_buf_t *out) {
+    rs_buf_reset(out);
+    for (size_t i = 0; i < st->n_blobs; i++)
+        if (!strcmp(st->blobs[i].name, name)) {
+            rs_buf_append(out, st->blobs[i].v.p, st->blobs[i].v.len);
+            return 1;
+        }
+    char err[256];
+    blob_key(&st->kbuf, name);
+    int rc = rs_rocks_get(st->db, RS_CF_META, st->kbuf.p, st->kbuf.len, out, err, sizeof(err));
+    if (rc == RS_ENOTFOUND) return 0;
+    if (rc) {
+        rs_error("state", "reading %s: %s", name, err);
+        return rc;
+    }
+    return 1;
+}
+
+rs_user_t *rs_state_user_next(rs_state_t *st, size_t *cursor) {
+    while (*cursor < st->users_by_id.cap) {
+        rs_user_t *u = st->users_by_id.e[(*cursor)++].v;
+        if (u) return u;
+    }
+    return NULL;
+}
+
 static void commit_prepare(rs_state_t *st) {
     rows_sync(st);
-    if (!st->uncommitted && !st->n_dirty_users && !st->n_dirty_items &&
+    if (!st->uncommitted && !st->n_dirty_users && !st->n_dirty_items && !st->n_blobs &&
         !(st->open && rs_rocks_batch_count(st->open)))
         return;
     serialize_some(st, SIZE_MAX, 1);
@@ -1601,6 +1694,14 @@ static void commit_prepare(rs_state_t *st) {
         rs_rocks_batch_put(b, st->db, RS_CF_META, st->kbuf.p, st->kbuf.len, v, 8);
         o->dirty = 0;
     }
+    for (size_t i = 0; i < st->n_blobs; i++) {
+        blob_key(&st->kbuf, st->blobs[i].name);
+        rs_rocks_batch_put(b, st->db, RS_CF_META, st->kbuf.p, st->kbuf.len, st->blobs[i].v.p,
+                           st->blobs[i].v.len);
+        free(st->blobs[i].name);
+        rs_buf_free(&st->blobs[i].v);
+    }
+    st->n_blobs = 0;
     /* dedup: the batch's ids as one chunk; the oldest chunks leave the window */
     if (st->n_pend_h) {
         rs_put_be64(k, st->next_chunk_seq);

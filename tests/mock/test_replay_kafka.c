@@ -311,9 +311,18 @@ TEST(shadow_topics) {
     ASSERT(lists > 1000);
     snprintf(path, sizeof(path), "%s/S.json", F.dir);
     ASSERT_EQ(json_num(path, "recommendations"), (int64_t)lists);
-    ASSERT_EQ(json_num(path, "produced"), (int64_t)(lists + F.bad));
+    snprintf(path, sizeof(path), "%s/S.jsonl", F.dir);
+    size_t alerts = count_lines(path, "{\"kind\":\"alert\"");
+    size_t segs = count_lines(path, "{\"kind\":\"segment\"");
+    ASSERT(segs > 0);
+    snprintf(path, sizeof(path), "%s/S.json", F.dir);
+    ASSERT_EQ(json_num(path, "alerts"), (int64_t)alerts);
+    ASSERT_EQ(json_num(path, "segment_changes"), (int64_t)segs);
+    ASSERT_EQ(json_num(path, "produced"), (int64_t)(lists + F.bad + alerts + segs));
     e2e_kv_t kv = e2e_client_kv(F.mock, 0);
-    uint64_t got_recs = 0, got_dlq = 0;
+    uint64_t got_recs = 0, got_dlq = 0, got_segs = 0;
+    ASSERT_EQ(e2e_read_topic(&kv, "shadow.segments", 4, segs, 20000, 500, count_msg, &got_segs),
+              (int64_t)segs);
     /* produced-to topics are auto-created with 4 partitions on the mock */
     ASSERT_EQ(
         e2e_read_topic(&kv, "shadow.recommendations", 4, lists, 20000, 500, count_msg, &got_recs),

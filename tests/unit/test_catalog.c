@@ -366,7 +366,7 @@ TEST(process) {
     memset(&stats, 0, sizeof(stats));
     capture_t cap;
     memset(&cap, 0, sizeof(cap));
-    rs_sink_t sink = {&cap, NULL, cap_dlq};
+    rs_sink_t sink = {.opaque = &cap, .dlq = cap_dlq};
     rs_pipeline_t *p = NULL;
     rs_catalog_t *cat = NULL;
     rs_codec_t *codec = NULL;

@@ -207,7 +207,7 @@ TEST(eval_matches_daemon) {
     ASSERT_OK(rs_eval_new(&ev, c1, &o, err, sizeof(err)));
     rs_stats_t stats;
     memset(&stats, 0, sizeof(stats));
-    rs_sink_t sink = {NULL, cap_rec, NULL};
+    rs_sink_t sink = {.rec = cap_rec};
     rs_pipeline_t *p = NULL;
     ASSERT_OK(rs_pipeline_new(&p, c2, &sink, &stats, err, sizeof(err)));
     memset(g_last, 0, sizeof(g_last));

@@ -396,6 +396,51 @@ TEST(http_handler) {
     rs_inspect_http(st, conf, NULL, RS_INSPECT_ITEM, "A", "rules=many", &r);
     ASSERT_EQ(r.status, 400);
     rs_buf_free(&r.body);
+
+    /* /v1/: one part of the view each */
+    memset(&r, 0, sizeof(r));
+    rs_inspect_http_v1(st, conf, NULL, "users/u%31/recommendations", "", &r);
+    ASSERT_EQ(r.status, 200);
+    j = parse(&r.body);
+    ASSERT_STREQ(jstr(j, "user_id"), "u1");
+    ASSERT(json_is_array(json_object_get(j, "recommendations")));
+    ASSERT(json_object_get(j, "k") != NULL);
+    ASSERT(json_object_get(j, "profile") == NULL);
+    ASSERT_EQ(json_object_size(j), 5);
+    json_decref(j);
+    rs_buf_free(&r.body);
+    memset(&r, 0, sizeof(r));
+    rs_inspect_http_v1(st, conf, NULL, "users/u1/profile", "", &r);
+    ASSERT_EQ(r.status, 200);
+    j = parse(&r.body);
+    ASSERT(json_object_get(j, "profile") != NULL);
+    ASSERT(json_object_get(j, "segments") != NULL);
+    ASSERT(json_object_get(j, "alerts") != NULL);
+    ASSERT(json_object_get(j, "recommendations") == NULL);
+    json_decref(j);
+    rs_buf_free(&r.body);
+    memset(&r, 0, sizeof(r));
+    rs_inspect_http_v1(st, conf, NULL, "items/A/similar", "neighbors=1", &r);
+    ASSERT_EQ(r.status, 200);
+    j = parse(&r.body);
+    ASSERT_STREQ(jstr(j, "item_id"), "A");
+    ASSERT_EQ(json_array_size(json_object_get(j, "neighbors")), 1);
+    ASSERT_EQ(json_object_size(j), 3);
+    json_decref(j);
+    rs_buf_free(&r.body);
+    const char *bad[] = {"users/u1", "users/u1/else", "items/A/b/similar", "users//profile",
+                         "things/A/similar"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&r, 0, sizeof(r));
+        rs_inspect_http_v1(st, conf, NULL, bad[i], "", &r);
+        ASSERT_EQ(r.status, strcmp(bad[i], "users//profile") ? 404 : 400);
+        rs_buf_free(&r.body);
+    }
+    memset(&r, 0, sizeof(r));
+    rs_inspect_http_v1(st, conf, NULL, "users/ghost/profile", "", &r);
+    ASSERT_EQ(r.status, 404);
+    ASSERT_STREQ(rs_buf_cstr(&r.body), "{\"error\":\"unknown user\",\"user_id\":\"ghost\"}\n");
+    rs_buf_free(&r.body);
     rs_state_close(st);
     rmdir_r();
     rs_conf_destroy(conf);

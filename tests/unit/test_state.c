@@ -308,8 +308,76 @@ TEST(behaviour_profile) {
     rs_conf_destroy(conf);
 }
 
+/* Detector and segment state ride with the profile and the item; blobs
+ * are staged into the next batch; every loaded user is walked once. */
+TEST(watch_state_and_blobs) {
+    rs_conf_t *conf = mkconf();
+    char err[256];
+    rs_state_t *st = NULL;
+    ASSERT_OK(rs_state_open(&st, conf, err, sizeof(err)));
+    int late;
+    int64_t t = 1700000000000;
+    char uid[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(uid, sizeof(uid), "u%d", i);
+        rs_event_t e = ev(uid, i % 2 ? "A" : "B", RS_EV_VIEW, t + i);
+        rs_state_apply(st, &e, 0, &late);
+        ASSERT_STREQ(rs_state_applied_item(st)->id, i % 2 ? "A" : "B");
+    }
+    size_t cur = 0, seen = 0;
+    uint64_t mask[1] = {0};
+    for (rs_user_t *u; (u = rs_state_user_next(st, &cur));) {
+        int k = atoi(u->id + 1);
+        ASSERT_EQ((mask[0] >> k) & 1, 0);
+        mask[0] |= 1ull << k;
+        seen++;
+    }
+    ASSERT_EQ(seen, 50);
+    rs_user_t *u7 = rs_state_user_get(st, "u7", 2);
+    u7->alert.fired = 3;
+    u7->alert.episode_start[RS_ALERT_BOT] = t + 7;
+    u7->alert.episode_last[RS_ALERT_BOT] = t + 9;
+    u7->seg.rfm = RS_RFM_LOYAL;
+    u7->seg.cluster = 2;
+    u7->seg.r = 4, u7->seg.f = 3, u7->seg.m = 5;
+    rs_state_user_recs_dirty(st, u7);
+    rs_item_t *a = rs_state_item_get(st, "A", 1);
+    a->alert.fired = 2;
+    a->alert.episode_start = t + 1;
+    rs_event_t e = ev("u7", "A", RS_EV_VIEW, t + 100); /* marks A dirty */
+    rs_state_apply(st, &e, 0, &late);
+    rs_buf_t b = {0};
+    ASSERT_EQ(rs_state_blob_get(st, "seg", &b), 0);
+    rs_state_blob_set(st, "seg", "old", 3);
+    rs_state_blob_set(st, "seg", "value", 5); /* replaces the staged one */
+    ASSERT_EQ(rs_state_blob_get(st, "seg", &b), 1);
+    ASSERT_EQ(b.len, 5);
+    ASSERT_OK(rs_state_commit(st, err, sizeof(err)));
+    rs_state_close(st);
+
+    ASSERT_OK(rs_state_open(&st, conf, err, sizeof(err)));
+    ASSERT_EQ(rs_state_blob_get(st, "seg", &b), 1);
+    ASSERT_EQ(b.len, 5);
+    ASSERT_EQ(memcmp(b.p, "value", 5), 0);
+    ASSERT_EQ(rs_state_blob_get(st, "other", &b), 0);
+    u7 = rs_state_user_get(st, "u7", 2);
+    ASSERT_EQ(u7->alert.fired, 3);
+    ASSERT_EQ(u7->alert.episode_start[RS_ALERT_BOT], t + 7);
+    ASSERT_EQ(u7->alert.episode_last[RS_ALERT_BOT], t + 9);
+    ASSERT_EQ(u7->seg.rfm, RS_RFM_LOYAL);
+    ASSERT_EQ(u7->seg.cluster, 2);
+    ASSERT_EQ(u7->seg.r * 100 + u7->seg.f * 10 + u7->seg.m, 435);
+    a = rs_state_item_get(st, "A", 1);
+    ASSERT_EQ(a->alert.fired, 2);
+    ASSERT_EQ(a->alert.episode_start, t + 1);
+    rs_buf_free(&b);
+    rs_state_close(st);
+    rmdir_r();
+    rs_conf_destroy(conf);
+}
+
 int main(void) {
-    return RUN_TESTS(t_behaviour_profile, t_pairs_weights_windows, t_commit_reopen_exact,
-                     t_uncommitted_is_lost_on_reopen, t_dedup_window_persists_and_evicts,
-                     t_top_neighbours_and_popular);
+    return RUN_TESTS(t_watch_state_and_blobs, t_behaviour_profile, t_pairs_weights_windows,
+                     t_commit_reopen_exact, t_uncommitted_is_lost_on_reopen,
+                     t_dedup_window_persists_and_evicts, t_top_neighbours_and_popular);
 }
