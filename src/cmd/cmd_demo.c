@@ -306,7 +306,13 @@ int cmd_demo(int argc, char **argv) {
     for (uint32_t k = 0; k < st.segment_clusters && k < RS_SEGMENT_MAX_CLUSTERS; k++)
         printf("%s %s %" PRIu64, k ? "," : "", rs_segment_cluster_name((int)k),
                st.segment_cluster[k]);
-    printf("%s\n", st.segment_clusters ? "" : " (not enough active users yet)");
+    uint64_t clustered = 0;
+    for (uint32_t k = 0; k < st.segment_clusters && k < RS_SEGMENT_MAX_CLUSTERS; k++)
+        clustered += st.segment_cluster[k];
+    printf("%s\n", !st.segment_clusters ? " (not enough active users yet)"
+                   : !clustered ? " (centroids learnt near the end of this short run; users "
+                                  "are assigned as they act)"
+                                : "");
     rs_buf_free(&alert_examples);
     printf("  throughput        %.0f events/s (%.2f s from the first record)\n",
            secs > 0 ? (double)st.events_in / secs : 0, secs);
