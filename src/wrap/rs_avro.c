@@ -684,6 +684,52 @@ uint64_t rs_avro_file_size(const rs_avro_file_t *f) {
     return f->size;
 }
 
+static int64_t file_long(const unsigned char **p, const unsigned char *end) {
+    uint64_t v = 0;
+    for (int shift = 0; *p < end && shift < 64; shift += 7) {
+        unsigned char b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+    }
+    *p = end;
+    return 0;
+}
+
+/* Avro C draws the container's sync marker from srand(time(NULL)), so two
+ * runs a second apart differ. Rewrite it (header and every block end) with
+ * a fixed marker: the same events give the same bytes. */
+static rs_err_t fix_sync(const char *path) {
+    static const unsigned char mark[16] = "recstream-sync-1";
+    FILE *f = fopen(path, "r+b");
+    if (!f) return RS_EIO;
+    rs_buf_t b = {0};
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) rs_buf_append(&b, chunk, got);
+    const unsigned char *p = (const unsigned char *)b.p, *end = p + b.len;
+    rs_err_t rc = RS_EIO;
+    if (b.len < 4 + 1 + 16 || memcmp(p, "Obj\x01", 4)) goto out;
+    p += 4;
+    for (int64_t cnt; p < end && (cnt = file_long(&p, end)) != 0;) {
+        if (cnt < 0) cnt = -cnt, file_long(&p, end); /* block byte size */
+        for (int64_t i = 0; i < 2 * cnt && p < end; i++) {
+            int64_t len = file_long(&p, end);
+            if (len < 0 || len > end - p) goto out;
+            p += len;
+        }
+    }
+    if (end - p < 16) goto out;
+    unsigned char sync[16];
+    memcpy(sync, p, 16);
+    for (unsigned char *q = (unsigned char *)b.p; q + 16 <= (unsigned char *)end; q++)
+        if (!memcmp(q, sync, 16)) memcpy(q, mark, 16), q += 15;
+    rc = fseek(f, 0, SEEK_SET) || fwrite(b.p, 1, b.len, f) != b.len ? RS_EIO : RS_OK;
+out:
+    if (fclose(f)) rc = RS_EIO;
+    rs_buf_free(&b);
+    return rc;
+}
+
 rs_err_t rs_avro_file_write_events(const char *path, const rs_event_t *evs, size_t n, int deflate,
                                    char *errstr, size_t errstr_size) {
     rs_avro_t *a = NULL;
@@ -711,6 +757,8 @@ rs_err_t rs_avro_file_write_events(const char *path, const rs_event_t *evs, size
 out:
     if (w && avro_file_writer_close(w) && !err)
         err = rs_seterr(errstr, errstr_size, RS_EIO, "%s: %s", path, avro_strerror());
+    if (w && !err && fix_sync(path))
+        err = rs_seterr(errstr, errstr_size, RS_EIO, "%s: rewriting the sync marker failed", path);
     if (err) remove(path);
     rs_avro_destroy(a);
     return err;
