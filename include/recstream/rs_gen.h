@@ -169,10 +169,19 @@ int rs_gen_user_night_owl(const rs_gen_t *g, uint32_t u);
  * valid until the next rs_gen_next(). */
 uint32_t rs_gen_anomaly_count(const rs_gen_t *g);
 const rs_gen_anomaly_t *rs_gen_anomaly(const rs_gen_t *g, uint32_t i);
+/* Organic big purchases: background purchases that meet the big_purchase
+ * definition by themselves (price >= 10x the buyer's mean background purchase
+ * price, >= 2 purchases before). Recorded only when big purchases are
+ * planted, so that the truth lists every event of that kind, not just the
+ * planted ones (category prices span 5..500, so ordinary shoppers do this).
+ * Each is one purchase: start_ts == end_ts, events 1. */
+uint32_t rs_gen_organic_count(const rs_gen_t *g);
+const rs_gen_anomaly_t *rs_gen_organic(const rs_gen_t *g, uint32_t i);
 /* Ground truth as JSON lines: one {"kind":"user",...} per user (population,
  * then bot users), one {"kind":"pair","item_a","item_b"} per planted pair,
  * one {"kind":"anomaly","type",...,"start_ts","end_ts","events"} per episode
- * (see rs_gen_anomaly_t). Deterministic. RS_EIO on a write error. */
+ * (see rs_gen_anomaly_t), then one per organic big purchase with
+ * "planted":false. Deterministic. RS_EIO on a write error. */
 rs_err_t rs_gen_write_truth(const rs_gen_t *g, FILE *f);
 /* Appends the canonical CSV line of an event (rs_csv.h columns, '\n'
  * ended; prices with 2 decimals; device and event id are not columns).

@@ -388,6 +388,7 @@ void rs_gen_destroy(rs_gen_t *g) {
     free(g->an);
     free(g->buy_n);
     free(g->buy_sum);
+    free(g->org);
     free(g->by_price);
     free(g);
 }
@@ -555,6 +556,7 @@ void rs_gen__fresh_event(rs_gen_t *g, slot_t *o) {
     user_t *us = &g->users[s->user];
     fill(g, o, type, ts, s->user, item, s->id, user_device(g, g->behav ? s->device : us->device));
     if (type == RS_EV_PURCHASE && g->buy_n) {
+        rs_gen__organic_check(g, s->user, item, ts);
         g->buy_n[s->user]++;
         g->buy_sum[s->user] += g->item_price[item];
     }

@@ -212,6 +212,50 @@ const rs_gen_anomaly_t *rs_gen_anomaly(const rs_gen_t *g, uint32_t i) {
     return i < g->nan ? &g->an[i] : NULL;
 }
 
+uint32_t rs_gen_organic_count(const rs_gen_t *g) {
+    return g->norg;
+}
+
+const rs_gen_anomaly_t *rs_gen_organic(const rs_gen_t *g, uint32_t i) {
+    return i < g->norg ? &g->org[i] : NULL;
+}
+
+/* Called for each background purchase before it joins the buyer's history. */
+void rs_gen__organic_check(rs_gen_t *g, uint32_t user, uint32_t item, int64_t ts) {
+    if (!(g->o.anomaly_rate[RS_GEN_AN_BIG_PURCHASE] > 0) || g->buy_n[user] < 2) return;
+    double usual = g->buy_sum[user] / g->buy_n[user], price = g->item_price[item];
+    if (price < 10.0 * usual) return;
+    if (g->norg == g->org_cap) {
+        g->org_cap = g->org_cap ? 2 * g->org_cap : 16;
+        g->org = rs_xrealloc(g->org, g->org_cap * sizeof(*g->org));
+    }
+    g->org[g->norg++] = (rs_gen_anomaly_t){.type = RS_GEN_AN_BIG_PURCHASE,
+                                           .user = user,
+                                           .item = item,
+                                           .price = price,
+                                           .usual = usual,
+                                           .start_ts = ts,
+                                           .end_ts = ts,
+                                           .events = 1};
+}
+
+static void write_anomaly(FILE *f, const rs_gen_anomaly_t *a, int planted) {
+    char id[24];
+    fprintf(f, "{\"kind\":\"anomaly\",\"type\":\"%s\"", anomaly_names[a->type]);
+    if (a->type != RS_GEN_AN_ITEM_SPIKE) {
+        fmt_id(id, 'u', a->user);
+        fprintf(f, ",\"user_id\":\"%s\"", id);
+    }
+    if (a->type == RS_GEN_AN_ITEM_SPIKE || a->type == RS_GEN_AN_BIG_PURCHASE) {
+        fmt_id(id, 'i', a->item);
+        fprintf(f, ",\"item_id\":\"%s\"", id);
+    }
+    if (a->type == RS_GEN_AN_BIG_PURCHASE)
+        fprintf(f, ",\"price\":%.2f,\"usual_price\":%.2f", a->price, a->usual);
+    fprintf(f, ",\"start_ts\":%lld,\"end_ts\":%lld,\"events\":%u%s}\n", (long long)a->start_ts,
+            (long long)a->end_ts, a->events, planted ? "" : ",\"planted\":false");
+}
+
 rs_err_t rs_gen_write_truth(const rs_gen_t *g, FILE *f) {
     char id[24];
     for (uint32_t u = 0; u < g->o.users; u++) {
@@ -234,22 +278,8 @@ rs_err_t rs_gen_write_truth(const rs_gen_t *g, FILE *f) {
     for (uint32_t p = 0; p < g->npairs; p++)
         fprintf(f, "{\"kind\":\"pair\",\"item_a\":\"%s\",\"item_b\":\"%s\"}\n", g->pair_a[p],
                 g->pair_b[p]);
-    for (uint32_t k = 0; k < g->nan; k++) {
-        const rs_gen_anomaly_t *a = &g->an[k];
-        fprintf(f, "{\"kind\":\"anomaly\",\"type\":\"%s\"", anomaly_names[a->type]);
-        if (a->type != RS_GEN_AN_ITEM_SPIKE) {
-            fmt_id(id, 'u', a->user);
-            fprintf(f, ",\"user_id\":\"%s\"", id);
-        }
-        if (a->type == RS_GEN_AN_ITEM_SPIKE || a->type == RS_GEN_AN_BIG_PURCHASE) {
-            fmt_id(id, 'i', a->item);
-            fprintf(f, ",\"item_id\":\"%s\"", id);
-        }
-        if (a->type == RS_GEN_AN_BIG_PURCHASE)
-            fprintf(f, ",\"price\":%.2f,\"usual_price\":%.2f", a->price, a->usual);
-        fprintf(f, ",\"start_ts\":%lld,\"end_ts\":%lld,\"events\":%u}\n", (long long)a->start_ts,
-                (long long)a->end_ts, a->events);
-    }
+    for (uint32_t k = 0; k < g->nan; k++) write_anomaly(f, &g->an[k], 1);
+    for (uint32_t k = 0; k < g->norg; k++) write_anomaly(f, &g->org[k], 0);
     return ferror(f) ? RS_EIO : RS_OK;
 }
 

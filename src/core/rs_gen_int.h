@@ -168,6 +168,9 @@ struct rs_gen {
     uint64_t ep_sessions;
     rs_gen_anomaly_t *an;
     uint32_t nan, an_cap;
+    /* big purchases the background made by itself (see rs_gen_organic) */
+    rs_gen_anomaly_t *org;
+    uint32_t norg, org_cap;
     uint32_t *buy_n; /* per user: background purchases and their sum (big_purchase) */
     double *buy_sum;
     uint32_t *by_price, ncheap, nexp; /* items by price: cheap 10% first, dear 1% last */
@@ -229,6 +232,8 @@ static inline void fill(rs_gen_t *g, slot_t *o, uint8_t type, int64_t ts, uint32
 void rs_gen__fresh_event(rs_gen_t *g, slot_t *o);
 /* rs_gen_anom.c */
 void rs_gen__build_price_order(rs_gen_t *g);
+/* Records a background purchase that is a big purchase by itself (rs_gen_anom.c). */
+void rs_gen__organic_check(rs_gen_t *g, uint32_t user, uint32_t item, int64_t ts);
 /* Background and episodes merged by time into g->out. */
 void rs_gen__merged_event(rs_gen_t *g);
 

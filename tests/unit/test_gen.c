@@ -685,6 +685,30 @@ TEST(anomalies) {
             "  %ld background events; episodes: %ld bot, %ld card_testing, %ld big_purchase, "
             "%ld item_spike (%ld events)\n",
             bg, per[0], per[1], per[2], per[3], ep_events);
+    /* Organic big purchases: exactly the background purchases at >= 10x the
+     * buyer's mean background purchase (>= 2 before), each told right. */
+    uint32_t *bn = rs_xcalloc(o.users, sizeof(*bn));
+    double *bs = rs_xcalloc(o.users, sizeof(*bs));
+    uint32_t norg = rs_gen_organic_count(g), seen = 0, wrong = 0;
+    for (long i = 0; i < N; i++) {
+        const rec_t *e = &r[i];
+        if (e->sess >= EP_BASE || e->type != RS_EV_PURCHASE || e->user >= o.users) continue;
+        if (bn[e->user] >= 2 && e->price >= 10.0 * bs[e->user] / bn[e->user]) {
+            const rs_gen_anomaly_t *a = rs_gen_organic(g, seen++);
+            wrong += !a || a->type != RS_GEN_AN_BIG_PURCHASE || a->user != e->user ||
+                     a->item != e->item || a->start_ts != e->ts || a->end_ts != e->ts ||
+                     a->events != 1 || a->price != e->price ||
+                     fabs(a->usual - bs[e->user] / bn[e->user]) > 1e-6;
+        }
+        bn[e->user]++;
+        bs[e->user] += e->price;
+    }
+    free(bn);
+    free(bs);
+    fprintf(stderr, "  organic big purchases: %u\n", norg);
+    ASSERT_EQ(seen, norg);
+    ASSERT_EQ(wrong, 0);
+    ASSERT(norg > 0);
     rs_gen_destroy(g);
     for (int k = 0; k < RS_GEN__AN_COUNT; k++) {
         double mean = o.anomaly_rate[k] * bg / 1e5;
@@ -765,13 +789,15 @@ TEST(truth) {
         missing += strstr(t, line) == NULL;
         if (k == 0) fprintf(stderr, "  first episode: %s", line);
     }
+    uint32_t norg = rs_gen_organic_count(g);
     rs_gen_destroy(g);
     size_t lines = count(t, "\n");
     ASSERT_EQ(count(t, "{\"kind\":\"user\""), 3000 + bots);
     ASSERT_EQ(count(t, "\"group\":\"bot\""), bots);
     ASSERT_EQ(count(t, "{\"kind\":\"pair\",\"item_a\":\"i"), 50);
-    ASSERT_EQ(count(t, "{\"kind\":\"anomaly\""), na);
-    ASSERT_EQ(lines, 3000 + bots + 50 + na);
+    ASSERT_EQ(count(t, "{\"kind\":\"anomaly\""), na + norg);
+    ASSERT_EQ(count(t, ",\"planted\":false}"), norg);
+    ASSERT_EQ(lines, 3000 + bots + 50 + na + norg);
     ASSERT_EQ(count(t, "\"type\":\"big_purchase\",\"user_id\":\"u"), count(t, ",\"usual_price\":"));
     ASSERT(strncmp(t, "{\"kind\":\"user\",\"user_id\":\"u0\",\"group\":\"", 39) == 0);
     ASSERT_EQ(missing, 0);

@@ -501,6 +501,19 @@ TEST(generator_truth) {
             rs_buf_printf(&b, ",\"user_id\":\"u%u\"}", a->user);
         ASSERT_OK(rs_truth_add_emitted_line(t, b.p, b.len, err, sizeof(err)));
     }
+    /* organic big purchases are truth episodes too (rs_gen_organic) */
+    uint32_t norg = rs_gen_organic_count(g);
+    for (uint32_t k = 0; k < norg; k++) {
+        const rs_gen_anomaly_t *a = rs_gen_organic(g, k);
+        per[a->type]++;
+        rs_buf_reset(&b);
+        rs_buf_printf(&b,
+                      "{\"kind\":\"alert\",\"rule\":\"big_purchase\",\"ts_ms\":%lld,"
+                      "\"user_id\":\"u%u\"}",
+                      (long long)a->end_ts, a->user);
+        ASSERT_OK(rs_truth_add_emitted_line(t, b.p, b.len, err, sizeof(err)));
+    }
+    ASSERT(norg > 0);
     for (uint32_t u = 0; u < users; u++) {
         rs_buf_reset(&b);
         rs_buf_printf(&b,
@@ -521,7 +534,7 @@ TEST(generator_truth) {
     rs_truth_summary_t s;
     rs_truth_summary(t, &s);
     ASSERT_EQ(s.truth_users, users);
-    ASSERT_EQ(s.truth_episodes, na);
+    ASSERT_EQ(s.truth_episodes, na + norg);
     ASSERT_EQ(s.truth_pairs, o.pairs);
     ASSERT_EQ(s.clustered, users);
     ASSERT_NEAR(s.ari, 1.0, 0);
