@@ -36,11 +36,11 @@
 #include <string.h>
 
 #include "core/rs_codec_out.h"
+#include "core/rs_jscan.h"
 
 /* Decoded maps are bounded: the writers emit at most 8 entries. */
-#define MAX_NUMS    256
-#define MAX_DEPTH   64
-#define MAX_NUM_LEN 63
+#define MAX_NUMS  256
+#define MAX_DEPTH 64 /* of an unknown field's value */
 
 /* Same names and order as rs_alert_rule_name() (rs_alert.h): the codec does
  * not link the detectors. */
@@ -393,178 +393,35 @@ rs_err_t rs_codec_out_avro_decode_segment(rs_codec_t *c, const uint8_t *p, size_
 
 /* ---- JSON: read -------------------------------------------------------- */
 
-typedef struct jr {
-    const unsigned char *p, *end, *start;
-    rs_codec_t *c;
-    char *errstr;
-    size_t errstr_size;
-} jr_t;
-
-static rs_err_t jfail(jr_t *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static rs_err_t jfail(jr_t *j, const char *fmt, ...) {
-    char msg[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return rs_seterr(j->errstr, j->errstr_size, RS_EDECODE, "json: %s at byte %zu", msg,
-                     (size_t)(j->p - j->start));
-}
-
-static void jws(jr_t *j) {
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
-}
-
-static int jlit(jr_t *j, const char *lit) {
-    size_t n = strlen(lit);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0) return 0;
-    j->p += n;
-    return 1;
-}
-
-static int hex4(const unsigned char *p, uint32_t *out) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned ch = p[i], d;
-        if (ch >= '0' && ch <= '9')
-            d = ch - '0';
-        else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
-            d = (ch | 0x20) - 'a' + 10;
-        else
-            return -1;
-        v = v << 4 | d;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Appends n bytes at d[*o] while they fit in cap; *o counts on regardless. */
-static void emit(char *d, size_t cap, size_t *o, const void *s, size_t n) {
-    if (d && *o + n <= cap) memcpy(d + *o, s, n);
-    *o += n;
-}
-
-/* j->p at the opening quote. Writes the unescaped bytes to dst (may be
- * NULL) up to cap; *dlen gets the full unescaped length (<= the raw one). */
-static rs_err_t jscan_str(jr_t *j, char *dst, size_t cap, size_t *dlen) {
-    static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
-    size_t o = 0;
-    j->p++;
-    for (;;) {
-        const unsigned char *s = j->p;
-        while (j->p < j->end && *j->p >= 0x20 && *j->p != '"' && *j->p != '\\') j->p++;
-        emit(dst, cap, &o, s, (size_t)(j->p - s));
-        if (j->p >= j->end) return jfail(j, "unterminated string");
-        if (*j->p == '"') {
-            j->p++;
-            *dlen = o;
-            return RS_OK;
-        }
-        if (*j->p < 0x20) return jfail(j, "control character in string");
-        if (j->end - j->p < 2) return jfail(j, "unterminated string");
-        const char *e = j->p[1] ? strchr(esc_in, j->p[1]) : NULL;
-        if (e) {
-            emit(dst, cap, &o, &esc_out[e - esc_in], 1);
-            j->p += 2;
-            continue;
-        }
-        uint32_t cp, lo;
-        if (j->p[1] != 'u' || j->end - j->p < 6 || hex4(j->p + 2, &cp))
-            return jfail(j, "invalid escape");
-        j->p += 6;
-        if (cp >= 0xdc00 && cp <= 0xdfff) return jfail(j, "lone low surrogate");
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || hex4(j->p + 2, &lo) ||
-                lo < 0xdc00 || lo > 0xdfff)
-                return jfail(j, "unpaired high surrogate");
-            j->p += 6;
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        }
-        unsigned char u[4];
-        size_t un;
-        if (cp < 0x80) {
-            u[0] = (unsigned char)cp, un = 1;
-        } else if (cp < 0x800) {
-            u[0] = (unsigned char)(0xc0 | cp >> 6), u[1] = (unsigned char)(0x80 | (cp & 0x3f));
-            un = 2;
-        } else if (cp < 0x10000) {
-            u[0] = (unsigned char)(0xe0 | cp >> 12);
-            u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-            u[2] = (unsigned char)(0x80 | (cp & 0x3f)), un = 3;
-        } else {
-            u[0] = (unsigned char)(0xf0 | cp >> 18);
-            u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-            u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-            u[3] = (unsigned char)(0x80 | (cp & 0x3f)), un = 4;
-        }
-        emit(dst, cap, &o, u, un); /* \uXXXX is 6 bytes, its UTF-8 at most 4 */
-    }
-}
+typedef rs_jscan_t jr_t;
+#define jfail     rs_jscan_fail
+#define jws       rs_jscan_ws
+#define jlit      rs_jscan_lit
+#define jscan_str rs_jscan_str
 
 /* A string value into the arena (NUL-terminated). */
 static rs_err_t jstr(jr_t *j, const char *fname, rs_str_t *out) {
-    rs_err_t err;
     if (j->p >= j->end || *j->p != '"') return jfail(j, "field %s: expected string", fname);
-    size_t cap = (size_t)(j->end - j->p), len = 0;
-    char *dst = rs_codec_room(j->c, cap);
-    if (!dst) return jfail(j, "scratch arena exhausted");
-    if ((err = jscan_str(j, dst, cap, &len))) return err;
-    if (len > UINT32_MAX) return jfail(j, "field %s: string too long", fname);
-    dst[len] = '\0';
-    j->c->scratch.len = (size_t)(dst - j->c->scratch.p) + len + 1; /* give back the rest */
-    *out = rs_str(dst, (uint32_t)len);
-    return RS_OK;
+    return rs_jscan_str_arena(j, out);
 }
 
-/* A number (RFC 8259 grammar). want_int: an integer in int64 range (an
- * integral real such as 1.7e12 is accepted, as for events) into *i; else
- * any number into *d. */
+/* A number. want_int: an integer in int64 range (an integral real such as
+ * 1.7e12 is accepted, as for events) into *i; else any number into *d. */
 static rs_err_t jnum(jr_t *j, const char *fname, int want_int, int64_t *i, double *d) {
-    const unsigned char *s = j->p, *q = j->p;
-    int is_int = 1;
-    if (q < j->end && *q == '-') q++;
-    if (q >= j->end || *q < '0' || *q > '9')
+    rs_jnum_t n;
+    rs_err_t err;
+    if (j->p >= j->end || (*j->p != '-' && (*j->p < '0' || *j->p > '9')))
         return jfail(j, "field %s: expected %s", fname, want_int ? "integer" : "number");
-    if (*q == '0')
-        q++;
-    else
-        while (q < j->end && *q >= '0' && *q <= '9') q++;
-    if (q < j->end && *q == '.') {
-        is_int = 0;
-        if (++q >= j->end || *q < '0' || *q > '9') return jfail(j, "invalid number");
-        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    const unsigned char *at = j->p;
+    if ((err = rs_jscan_num(j, fname, &n))) return err;
+    if (!want_int) {
+        *d = n.is_int ? (double)n.ival : n.dval;
+    } else if (n.is_int) {
+        *i = n.ival;
+    } else if (rs_jscan_real_to_i64(n.dval, i)) {
+        j->p = at;
+        return jfail(j, "field %s: expected integer", fname);
     }
-    if (q < j->end && (*q == 'e' || *q == 'E')) {
-        is_int = 0;
-        if (++q < j->end && (*q == '+' || *q == '-')) q++;
-        if (q >= j->end || *q < '0' || *q > '9') return jfail(j, "invalid number");
-        while (q < j->end && *q >= '0' && *q <= '9') q++;
-    }
-    size_t len = (size_t)(q - s);
-    char buf[MAX_NUM_LEN + 1];
-    if (len > MAX_NUM_LEN) return jfail(j, "field %s: number too long", fname);
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    if (want_int && is_int) {
-        errno = 0;
-        long long v = strtoll(buf, NULL, 10);
-        if (errno == ERANGE) return jfail(j, "field %s: integer out of range", fname);
-        *i = v;
-    } else {
-        errno = 0;
-        double v = strtod(buf, NULL);
-        if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL))
-            return jfail(j, "field %s: number out of range", fname);
-        if (want_int) {
-            if (v != floor(v) || v < -9223372036854775808.0 || v >= 9223372036854775808.0)
-                return jfail(j, "field %s: expected integer", fname);
-            *i = (int64_t)v;
-        } else {
-            *d = v;
-        }
-    }
-    j->p = q;
     return RS_OK;
 }
 
@@ -575,40 +432,6 @@ static rs_err_t jdouble(jr_t *j, const char *fname, double *d) {
         return RS_OK;
     }
     return jnum(j, fname, 0, NULL, d);
-}
-
-static rs_err_t jskip(jr_t *j, int depth) {
-    rs_err_t err;
-    size_t len;
-    double d;
-    if (j->p >= j->end) return jfail(j, "truncated");
-    unsigned char open = *j->p, close = open == '{' ? '}' : ']';
-    if (open == '"') return jscan_str(j, NULL, 0, &len);
-    if (jlit(j, "true") || jlit(j, "false") || jlit(j, "null")) return RS_OK;
-    if (open != '{' && open != '[') return jnum(j, "(unknown)", 0, NULL, &d);
-    if (depth >= MAX_DEPTH) return jfail(j, "nesting too deep");
-    j->p++;
-    jws(j);
-    if (j->p < j->end && *j->p == close) return j->p++, RS_OK;
-    for (;;) {
-        if (open == '{') {
-            if (j->p >= j->end || *j->p != '"') return jfail(j, "expected a key");
-            if ((err = jscan_str(j, NULL, 0, &len))) return err;
-            jws(j);
-            if (j->p >= j->end || *j->p != ':') return jfail(j, "expected ':'");
-            j->p++;
-            jws(j);
-        }
-        if ((err = jskip(j, depth + 1))) return err;
-        jws(j);
-        if (j->p < j->end && *j->p == ',') {
-            j->p++;
-            jws(j);
-            continue;
-        }
-        if (j->p < j->end && *j->p == close) return j->p++, RS_OK;
-        return jfail(j, "expected ',' or '%c'", close);
-    }
 }
 
 /* An object of numbers (or nulls, read as NAN) into the arena. */
@@ -752,7 +575,7 @@ static rs_err_t jobject(jr_t *j, const jfield_t *fields, int nf, const char *kin
         j->p++;
         jws(j);
         if (k < 0) {
-            if ((err = jskip(j, 1))) return err;
+            if ((err = rs_jscan_skip(j, MAX_DEPTH))) return err;
         } else {
             if (seen & 1u << k) return jfail(j, "duplicate field %s", fields[k].name);
             seen |= 1u << k;

@@ -34,10 +34,10 @@
 #include <jansson.h>
 
 #include "core/rs_codec_int.h"
+#include "core/rs_jscan.h"
 #include "recstream/rs_fileio.h"
 
 #define JS_MAX_DEPTH 2048
-#define JS_MAX_NUM   511
 
 /* Known event fields, in schema order; index = bit position in `seen`. */
 enum {
@@ -85,266 +85,14 @@ static rs_str_t *str_slot(rs_event_t *ev, int k) {
     }
 }
 
-/* Integral reals are accepted for integer fields (JavaScript producers). */
-static int real_to_i64(double d, int64_t *out) {
-    if (!isfinite(d) || d != floor(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0)
-        return -1;
-    *out = (int64_t)d;
-    return 0;
-}
-
 static void put_str(rs_buf_t *b, rs_str_t s);
 static void put_double(rs_buf_t *b, double d);
 
-/* ---- the scanner ------------------------------------------------------- */
+/* ---- the scanner (primitives in src/core/rs_jscan.c) ------------------- */
 
-typedef struct js {
-    const unsigned char *p, *end, *start;
-    rs_codec_t *c;
-    char *errstr;
-    size_t errstr_size;
-} js_t;
-
-static rs_err_t jfail(js_t *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static rs_err_t jfail(js_t *j, const char *fmt, ...) {
-    char msg[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return rs_seterr(j->errstr, j->errstr_size, RS_EDECODE, "json: %s at byte %zu", msg,
-                     (size_t)(j->p - j->start));
-}
-
-static void ws(js_t *j) {
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
-}
-
-static int hex4(const unsigned char *p, uint32_t *out) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned ch = p[i], d;
-        if (ch >= '0' && ch <= '9')
-            d = ch - '0';
-        else if (ch >= 'a' && ch <= 'f')
-            d = ch - 'a' + 10;
-        else if (ch >= 'A' && ch <= 'F')
-            d = ch - 'A' + 10;
-        else
-            return -1;
-        v = v << 4 | d;
-    }
-    *out = v;
-    return 0;
-}
-
-static size_t put_utf8(char *d, uint32_t cp) {
-    if (cp < 0x80) return d[0] = (char)cp, 1;
-    if (cp < 0x800) return d[0] = (char)(0xc0 | cp >> 6), d[1] = (char)(0x80 | (cp & 0x3f)), 2;
-    if (cp < 0x10000) {
-        d[0] = (char)(0xe0 | cp >> 12), d[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        d[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    d[0] = (char)(0xf0 | cp >> 18), d[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    d[2] = (char)(0x80 | (cp >> 6 & 0x3f)), d[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), 0 if invalid
- * (RFC 3629: no overlongs, no surrogates, max U+10FFFF). */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end) {
-    unsigned b = p[0];
-    size_t n;
-    uint32_t cp;
-    if (b >= 0xc2 && b <= 0xdf)
-        n = 2, cp = b & 0x1f;
-    else if (b >= 0xe0 && b <= 0xef)
-        n = 3, cp = b & 0x0f;
-    else if (b >= 0xf0 && b <= 0xf4)
-        n = 4, cp = b & 0x07;
-    else
-        return 0;
-    if ((size_t)(end - p) < n) return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return n;
-}
-
-/* Appends n bytes at d[*o] if they fit in cap; *o counts on regardless, so
- * the caller sees the full length and can tell the buffer was too small. */
-static void emit(char *d, size_t cap, size_t *o, const void *s, size_t n) {
-    if (d && *o + n <= cap) memcpy(d + *o, s, n);
-    *o += n;
-}
-
-/* j->p at the opening quote. Validates the string and writes the unescaped
- * bytes to dst (may be NULL) up to cap; *dlen (may be NULL) gets the full
- * unescaped length, which never exceeds the raw length. */
-static rs_err_t scan_str(js_t *j, char *dst, size_t cap, size_t *dlen) {
-    static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
-    size_t o = 0;
-    j->p++;
-    for (;;) {
-        const unsigned char *s = j->p;
-        while (j->p < j->end && *j->p >= 0x20 && *j->p < 0x80 && *j->p != '"' && *j->p != '\\')
-            j->p++;
-        emit(dst, cap, &o, s, (size_t)(j->p - s));
-        if (j->p >= j->end) return jfail(j, "unterminated string");
-        unsigned ch = *j->p;
-        if (ch == '"') {
-            j->p++;
-            if (dlen) *dlen = o;
-            return RS_OK;
-        }
-        if (ch < 0x20) return jfail(j, "control character in string");
-        if (ch >= 0x80) {
-            size_t n = utf8_len(j->p, j->end);
-            if (!n) return jfail(j, "invalid UTF-8");
-            emit(dst, cap, &o, j->p, n);
-            j->p += n;
-            continue;
-        }
-        /* backslash */
-        if (j->end - j->p < 2) return jfail(j, "unterminated string");
-        const char *e = j->p[1] ? strchr(esc_in, j->p[1]) : NULL;
-        if (e) {
-            emit(dst, cap, &o, &esc_out[e - esc_in], 1);
-            j->p += 2;
-            continue;
-        }
-        if (j->p[1] != 'u') return jfail(j, "invalid escape");
-        uint32_t cp, lo;
-        if (j->end - j->p < 6 || hex4(j->p + 2, &cp)) return jfail(j, "invalid \\u escape");
-        j->p += 6;
-        if (cp >= 0xdc00 && cp <= 0xdfff) return jfail(j, "lone low surrogate");
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || hex4(j->p + 2, &lo) ||
-                lo < 0xdc00 || lo > 0xdfff)
-                return jfail(j, "unpaired high surrogate");
-            j->p += 6;
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        }
-        if (cp == 0) return jfail(j, "\\u0000 is not allowed");
-        char u[4];
-        emit(dst, cap, &o, u, put_utf8(u, cp));
-    }
-}
-
-typedef struct num {
-    int is_int; /* no fraction or exponent: ival; else dval */
-    int64_t ival;
-    double dval;
-} num_t;
-
-static rs_err_t scan_num(js_t *j, num_t *n) {
-    const unsigned char *s = j->p, *q = j->p;
-    if (q < j->end && *q == '-') q++;
-    if (q >= j->end || *q < '0' || *q > '9') return jfail(j, "invalid value");
-    if (*q == '0')
-        q++;
-    else
-        while (q < j->end && *q >= '0' && *q <= '9') q++;
-    n->is_int = 1;
-    if (q < j->end && *q == '.') {
-        n->is_int = 0;
-        if (++q >= j->end || *q < '0' || *q > '9') return jfail(j, "invalid number");
-        while (q < j->end && *q >= '0' && *q <= '9') q++;
-    }
-    if (q < j->end && (*q == 'e' || *q == 'E')) {
-        n->is_int = 0;
-        if (++q < j->end && (*q == '+' || *q == '-')) q++;
-        if (q >= j->end || *q < '0' || *q > '9') return jfail(j, "invalid number");
-        while (q < j->end && *q >= '0' && *q <= '9') q++;
-    }
-    size_t len = (size_t)(q - s);
-    if (len > JS_MAX_NUM) return jfail(j, "number too long");
-    if (n->is_int) {
-        int neg = *s == '-';
-        uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-        for (const unsigned char *d = s + neg; d < q; d++) {
-            unsigned dig = *d - '0';
-            if (v > (lim - dig) / 10) return jfail(j, "integer out of range");
-            v = v * 10 + dig;
-        }
-        n->ival = neg ? (int64_t)(0 - v) : (int64_t)v;
-    } else {
-        char buf[JS_MAX_NUM + 1];
-        memcpy(buf, s, len);
-        buf[len] = '\0';
-        errno = 0;
-        n->dval = strtod(buf, NULL);
-        if (errno == ERANGE && (n->dval == HUGE_VAL || n->dval == -HUGE_VAL))
-            return jfail(j, "real number overflow");
-    }
-    j->p = q;
-    return RS_OK;
-}
-
-static rs_err_t skip_value(js_t *j, int depth);
-
-static rs_err_t expect_lit(js_t *j, const char *lit) {
-    size_t n = strlen(lit);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0) return jfail(j, "invalid value");
-    j->p += n;
-    return RS_OK;
-}
-
-/* Walks an object or array body after the opening bracket. */
-static rs_err_t skip_container(js_t *j, int depth, unsigned char close) {
-    rs_err_t err;
-    if (depth > JS_MAX_DEPTH) return jfail(j, "nesting too deep");
-    ws(j);
-    if (j->p < j->end && *j->p == close) return j->p++, RS_OK;
-    for (;;) {
-        if (close == '}') {
-            if (j->p >= j->end || *j->p != '"') return jfail(j, "expected a key");
-            if ((err = scan_str(j, NULL, 0, NULL))) return err;
-            ws(j);
-            if (j->p >= j->end || *j->p != ':') return jfail(j, "expected ':'");
-            j->p++;
-            ws(j);
-        }
-        if ((err = skip_value(j, depth))) return err;
-        ws(j);
-        if (j->p < j->end && *j->p == ',') {
-            j->p++;
-            ws(j);
-            continue;
-        }
-        if (j->p < j->end && *j->p == close) return j->p++, RS_OK;
-        return jfail(j, "expected ',' or '%c'", close);
-    }
-}
-
-static rs_err_t skip_value(js_t *j, int depth) {
-    num_t n;
-    if (j->p >= j->end) return jfail(j, "truncated");
-    switch (*j->p) {
-    case '"':
-        return scan_str(j, NULL, 0, NULL);
-    case '{':
-        j->p++;
-        return skip_container(j, depth + 1, '}');
-    case '[':
-        j->p++;
-        return skip_container(j, depth + 1, ']');
-    case 't':
-        return expect_lit(j, "true");
-    case 'f':
-        return expect_lit(j, "false");
-    case 'n':
-        return expect_lit(j, "null");
-    default:
-        return scan_num(j, &n);
-    }
-}
+typedef rs_jscan_t js_t;
+#define jfail rs_jscan_fail
+#define ws    rs_jscan_ws
 
 static int is_null(js_t *j) {
     return j->end - j->p >= 4 && memcmp(j->p, "null", 4) == 0 && (j->p += 4, 1);
@@ -352,35 +100,29 @@ static int is_null(js_t *j) {
 
 static rs_err_t read_field(js_t *j, rs_event_t *ev, int k) {
     rs_err_t err;
-    num_t n;
+    rs_jnum_t n;
     if (j->p >= j->end) return jfail(j, "truncated");
     if (is_null(j)) return RS_OK;
     unsigned ch = *j->p;
     rs_str_t *slot = str_slot(ev, k);
     if (slot || k == K_TYPE) {
         if (ch != '"') return jfail(j, "field %s: expected string", knames[k]);
-        /* Room for the raw length bounds the unescaped length. */
-        size_t cap = (size_t)(j->end - j->p), len = 0;
-        char *dst = rs_codec_room(j->c, cap);
-        if (!dst) return jfail(j, "scratch arena exhausted");
-        if ((err = scan_str(j, dst, cap, &len))) return err;
-        dst[len] = '\0';
-        /* Give back what the string did not use. */
-        j->c->scratch.len = (size_t)(dst - j->c->scratch.p) + len + 1;
+        rs_str_t v;
+        if ((err = rs_jscan_str_arena(j, &v))) return err;
         if (slot)
-            *slot = rs_str(dst, (uint32_t)len);
+            *slot = v;
         else
-            ev->type = rs_evtype_parse(dst, len);
+            ev->type = rs_evtype_parse(v.p, v.len);
     } else {
         if (ch != '-' && (ch < '0' || ch > '9'))
             return jfail(j, "field %s: expected %s", knames[k],
                          k == K_PRICE ? "number" : "integer");
-        if ((err = scan_num(j, &n))) return err;
+        if ((err = rs_jscan_num(j, NULL, &n))) return err;
         if (k == K_PRICE) {
             ev->price = n.is_int ? (double)n.ival : n.dval;
         } else {
             int64_t v = n.ival;
-            if (!n.is_int && real_to_i64(n.dval, &v))
+            if (!n.is_int && rs_jscan_real_to_i64(n.dval, &v))
                 return jfail(j, "field %s: expected integer", knames[k]);
             if (k == K_TS)
                 ev->ts_ms = v;
@@ -414,14 +156,14 @@ rs_err_t rs_json_decode_event(rs_codec_t *c, const char *p, size_t n, rs_event_t
         char key[16]; /* longer than any known field name */
         size_t klen = 0;
         if (j.p >= j.end || *j.p != '"') return jfail(&j, "expected a key");
-        if ((err = scan_str(&j, key, sizeof(key), &klen))) return err;
+        if ((err = rs_jscan_str(&j, key, sizeof(key), &klen))) return err;
         int k = klen <= sizeof(key) ? key_index(key, klen) : -1;
         ws(&j);
         if (j.p >= j.end || *j.p != ':') return jfail(&j, "expected ':'");
         j.p++;
         ws(&j);
         if (k < 0) {
-            if ((err = skip_value(&j, 1))) return err;
+            if ((err = rs_jscan_skip(&j, JS_MAX_DEPTH - 1))) return err;
         } else {
             if (seen & (1u << k)) return jfail(&j, "duplicate field %s", knames[k]);
             seen |= 1u << k;
@@ -489,7 +231,7 @@ rs_err_t rs_json_decode_event_ref(rs_codec_t *c, const char *p, size_t n, rs_eve
         } else {
             if (json_is_integer(v))
                 iv = json_integer_value(v);
-            else if (!json_is_real(v) || real_to_i64(json_real_value(v), &iv))
+            else if (!json_is_real(v) || rs_jscan_real_to_i64(json_real_value(v), &iv))
                 goto bad;
             if (k == K_TS)
                 ev->ts_ms = iv;
@@ -646,7 +388,7 @@ static int item_int(json_t *root, const char *f, int64_t *out, rs_err_t *err, ch
         *out = json_integer_value(v);
         return 1;
     }
-    if (!json_is_real(v) || real_to_i64(json_real_value(v), out))
+    if (!json_is_real(v) || rs_jscan_real_to_i64(json_real_value(v), out))
         *err = item_type_err(errstr, errstr_size, f, "integer");
     return 1;
 }
