@@ -17,14 +17,13 @@
  * are all RS_EDECODE with the field name. Array block counts are bounded by
  * the remaining bytes before anything is allocated.
  *
- * Object container files of events (rs_fileio.h: replay/eval input) go
- * through Avro C's file reader and schema resolution end to end. */
-#include <errno.h>
+ * Object container files of events (rs_fileio.h: replay/eval input) are
+ * written here through Avro C's file writer; reading them is in
+ * rs_avro_file.c, which checks the container before Avro C decodes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <avro.h>
 
@@ -523,166 +522,8 @@ rs_err_t rs_avro_decode_item(rs_codec_t *c, const uint8_t *p, size_t n, rs_item_
 }
 
 /* ---- object container files (rs_fileio.h) ------------------------------
- * Read through Avro C's file reader and schema resolution into the same
- * generic event value the encoder fills, so any writer schema that resolves
- * to schemas/event.avsc works. Not on a hot path (replay/eval input). */
-
-struct rs_avro_file {
-    rs_avro_t *a; /* embedded schemas; a->ev_val receives each record */
-    char *path;
-    FILE *fp;
-    avro_file_reader_t r;
-    avro_value_iface_t *resolver; /* NULL if the writer schema is ours */
-    avro_value_t rval;
-    int rval_ok;
-    uint64_t n, size;
-};
-
-rs_err_t rs_avro_file_open(rs_avro_file_t **out, const char *path, char *errstr,
-                           size_t errstr_size) {
-    rs_avro_file_t *f = rs_xcalloc(1, sizeof(*f));
-    rs_err_t err;
-    avro_schema_t ws = NULL;
-    *out = NULL;
-    f->path = rs_xstrdup(path);
-    if ((err = rs_avro_new(&f->a, errstr, errstr_size))) goto fail;
-    if (!(f->fp = fopen(path, "rb"))) {
-        err = rs_seterr(errstr, errstr_size, RS_EIO, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat sb;
-    if (!fstat(fileno(f->fp), &sb)) f->size = (uint64_t)sb.st_size;
-    /* checked here: Avro C 1.11 leaks its block reader when the magic is wrong */
-    char magic[4];
-    if (fread(magic, 1, 4, f->fp) != 4 || memcmp(magic, "Obj\x01", 4) ||
-        fseek(f->fp, 0, SEEK_SET)) {
-        err = rs_seterr(errstr, errstr_size, RS_EDECODE,
-                        "%s: not an Avro container file (no Obj\\x01 magic)", path);
-        goto fail;
-    }
-    /* the reader owns the FILE from here, even when it fails */
-    FILE *fp = f->fp;
-    f->fp = NULL;
-    if (avro_file_reader_fp(fp, path, 1, &f->r)) {
-        f->r = NULL;
-        err = rs_seterr(errstr, errstr_size, RS_EDECODE, "%s: not an Avro container file: %s", path,
-                        avro_strerror());
-        goto fail;
-    }
-    f->fp = fp; /* for ftell only */
-    ws = avro_file_reader_get_writer_schema(f->r);
-    if (!ws) {
-        err = rs_seterr(errstr, errstr_size, RS_EDECODE, "%s: no writer schema", path);
-        goto fail;
-    }
-    if (!avro_schema_equal(ws, f->a->ev_schema)) {
-        if (!(f->resolver = avro_resolved_writer_new(ws, f->a->ev_schema)) ||
-            avro_resolved_writer_new_value(f->resolver, &f->rval)) {
-            err = rs_seterr(errstr, errstr_size, RS_EDECODE,
-                            "%s: file schema does not resolve to the event schema: %s", path,
-                            avro_strerror());
-            goto fail;
-        }
-        f->rval_ok = 1;
-        avro_resolved_writer_set_dest(&f->rval, &f->a->ev_val);
-    }
-    avro_schema_decref(ws);
-    *out = f;
-    return RS_OK;
-fail:
-    if (ws) avro_schema_decref(ws);
-    rs_avro_file_close(f);
-    return err;
-}
-
-void rs_avro_file_close(rs_avro_file_t *f) {
-    if (!f) return;
-    if (f->rval_ok) avro_value_decref(&f->rval);
-    if (f->resolver) avro_value_iface_decref(f->resolver);
-    if (f->r)
-        avro_file_reader_close(f->r); /* closes the FILE */
-    else if (f->fp)
-        fclose(f->fp);
-    rs_avro_destroy(f->a);
-    free(f->path);
-    free(f);
-}
-
-/* String view into the generic value (valid until the next read). */
-static int get_str(avro_value_t *v, rs_str_t *out) {
-    const char *s;
-    size_t sz;
-    if (avro_value_get_string(v, &s, &sz)) return -1;
-    *out = rs_str(s, sz ? (uint32_t)(sz - 1) : 0); /* Avro C counts the NUL */
-    return 0;
-}
-
-/* Union [null, T]: 1 with the T branch in *br, 0 for null, -1 on error. */
-static int get_opt(avro_value_t *rec, size_t i, avro_value_t *br) {
-    avro_value_t f;
-    int d;
-    if (field(rec, i, &f) || avro_value_get_discriminant(&f, &d) ||
-        avro_value_get_current_branch(&f, br))
-        return -1;
-    return d == 1;
-}
-
-int rs_avro_file_next(rs_avro_file_t *f, rs_event_t *ev, char *errstr, size_t errstr_size) {
-    avro_value_t *v = &f->a->ev_val, x;
-    int rc = avro_file_reader_read_value(f->r, f->resolver ? &f->rval : v);
-    if (rc == EOF) return 0;
-    if (rc)
-        return rs_seterr(errstr, errstr_size, RS_EDECODE, "%s: record %llu: %s", f->path,
-                         (unsigned long long)f->n + 1, avro_strerror());
-    memset(ev, 0, sizeof(*ev));
-    int e, p;
-    rc = field(v, 0, &x) || get_str(&x, &ev->event_id);
-    rc = rc || field(v, 1, &x) || avro_value_get_long(&x, &ev->ts_ms);
-    rc = rc || field(v, 2, &x) || get_str(&x, &ev->user_id);
-    rc = rc || field(v, 3, &x) || get_str(&x, &ev->item_id);
-    rc = rc || field(v, 4, &x) || avro_value_get_enum(&x, &e);
-    if (!rc) {
-        ev->type = e >= 0 && e < RS_EV__COUNT ? (rs_evtype_t)e : RS_EV_UNKNOWN;
-        ev->fields = RS_F_REQUIRED;
-    }
-    /* optional fields: p = 1 present (branch in x), 0 null, -1 error */
-    if (!rc && (p = get_opt(v, 5, &x)) != 0) {
-        rc = p < 0 || get_str(&x, &ev->session_id);
-        ev->fields |= RS_F_SESSION;
-    }
-    if (!rc && (p = get_opt(v, 6, &x)) != 0) {
-        rc = p < 0 || avro_value_get_double(&x, &ev->price);
-        ev->fields |= RS_F_PRICE;
-    }
-    if (!rc && (p = get_opt(v, 7, &x)) != 0) {
-        rc = p < 0 || get_str(&x, &ev->category);
-        ev->fields |= RS_F_CATEGORY;
-    }
-    if (!rc && (p = get_opt(v, 8, &x)) != 0) {
-        rc = p < 0 || get_str(&x, &ev->device);
-        ev->fields |= RS_F_DEVICE;
-    }
-    if (!rc && (p = get_opt(v, 9, &x)) != 0) {
-        rc = p < 0 || avro_value_get_long(&x, &ev->rec_version);
-        ev->fields |= RS_F_REC_VERSION;
-    }
-    if (rc)
-        return rs_seterr(errstr, errstr_size, RS_EDECODE, "%s: record %llu: %s", f->path,
-                         (unsigned long long)f->n + 1, avro_strerror());
-    f->n++;
-    return 1;
-}
-
-uint64_t rs_avro_file_records(const rs_avro_file_t *f) {
-    return f->n;
-}
-uint64_t rs_avro_file_offset(const rs_avro_file_t *f) {
-    long o = f->fp ? ftell(f->fp) : -1;
-    return o > 0 ? (uint64_t)o : 0;
-}
-uint64_t rs_avro_file_size(const rs_avro_file_t *f) {
-    return f->size;
-}
+ * Writing goes through Avro C's file writer (below); reading is in
+ * rs_avro_file.c, which checks every length before Avro C decodes. */
 
 static int64_t file_long(const unsigned char **p, const unsigned char *end) {
     uint64_t v = 0;

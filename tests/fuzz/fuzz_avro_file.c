@@ -1,10 +1,12 @@
 /* fuzz_avro_file.c -- rs_source in Avro mode: object container files of
- * events (replay/eval input), read by Avro C's file reader and schema
- * resolution (src/wrap/rs_avro.c), through a memory-backed file.
+ * events (replay/eval input), through a memory-backed file. The container
+ * (header map, codec, blocks, sync markers, deflate, the record walk) is
+ * parsed by src/wrap/rs_avro_file.c; Avro C parses the writer schema JSON,
+ * resolves it and decodes the records that walk accepted.
  *
- * Input: the whole file. Most of the parsing here is Avro C's (header map,
- * writer schema JSON, codec, block framing, resolution); the harness is
- * there to show what a hostile or truncated file does to the process.
+ * Input: the whole file. Run with leak checking and ASan's allocator
+ * checks on: no input may make the reader ask for more than the file's size
+ * (or the 64 MiB block cap) or leak on an error path.
  * Checked: open fails cleanly (RS_EDECODE/RS_EIO) or the reader returns
  * only 1, 0 or RS_EIO (a corrupt block ends the file); events carry the
  * required fields with readable strings. */
