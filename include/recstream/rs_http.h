@@ -5,7 +5,8 @@
  * rs_loop's TCP server, so it never blocks the loop. Every response carries
  * Content-Length and "Connection: close". Errors the server answers itself:
  * 400 malformed request, 404 no route, 405 other methods, 431 request head
- * over RS_HTTP_MAX_REQUEST bytes, 429 over the requests-per-second limit.
+ * over RS_HTTP_MAX_REQUEST bytes, 429 (with Retry-After: 1) over the
+ * requests-per-second limit of the client's IP address or of the server.
  * Thread: everything on the loop thread. */
 #ifndef RS_HTTP_H
 #define RS_HTTP_H
@@ -38,6 +39,10 @@ void rs_http_route(rs_http_t *h, const char *prefix, rs_http_handler_t *fn, void
  * default 1000). conn_timeout_ms: a connection is closed this long after it
  * was accepted, answered or not (0 = never; default 10000). */
 void rs_http_set_limits(rs_http_t *h, unsigned max_rps, uint64_t conn_timeout_ms);
+/* Requests per second from one client IP address before 429 (0 = no limit;
+ * default 250); counted before the server-wide max_rps, which a refused
+ * request does not use up. */
+void rs_http_set_client_limit(rs_http_t *h, unsigned client_max_rps);
 int rs_http_port(rs_http_t *h);
 void rs_http_destroy(rs_http_t *h); /* NULL-safe */
 

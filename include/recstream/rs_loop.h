@@ -88,6 +88,8 @@ void rs_tcp_server_close(rs_tcp_server_t *s); /* closes all its connections; NUL
 /* Per-connection user pointer (for request parsing state). */
 void rs_tcp_conn_set_data(rs_tcp_conn_t *c, void *data);
 void *rs_tcp_conn_data(rs_tcp_conn_t *c);
+/* The client's IP address as text ("127.0.0.1", "::1"); "" if unknown. */
+const char *rs_tcp_conn_peer(rs_tcp_conn_t *c);
 /* Queue bytes (copied). close_after: once written, shut down our side, stop
  * delivering on_data, and close when the peer closes (lingering close, so
  * the peer is not reset while it still sends). Writes after close_after or

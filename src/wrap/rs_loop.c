@@ -100,6 +100,7 @@ struct rs_tcp_conn {
     int shutting;  /* close_after seen: shutdown queued, input discarded */
     int shut_done; /* shutdown completed */
     int eof;       /* peer closed its side */
+    char peer[64]; /* the client's address, "" if unknown (rs_http's per-client limit) */
 };
 
 typedef struct wreq {
@@ -466,6 +467,10 @@ void *rs_tcp_conn_data(rs_tcp_conn_t *c) {
     return c->data;
 }
 
+const char *rs_tcp_conn_peer(rs_tcp_conn_t *c) {
+    return c->peer;
+}
+
 static void on_sweep(void *opaque) {
     rs_tcp_server_t *s = opaque;
     if (!s->conn_timeout_ms) return;
@@ -516,6 +521,10 @@ static void on_connection(uv_stream_t *ls, int status) {
     }
     c->srv = s;
     c->opened_ms = uv_now(&l->uv);
+    struct sockaddr_storage sa;
+    int salen = sizeof(sa);
+    if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &salen))
+        uv_ip_name((struct sockaddr *)&sa, c->peer, sizeof(c->peer));
     c->next = s->conns;
     if (s->conns) s->conns->prev = c;
     s->conns = c;

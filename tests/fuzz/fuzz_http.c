@@ -6,10 +6,11 @@
  * stops compiling rather than silently testing something else.
  *
  * Input: byte 0 is the delivery plan: bits 0-3 chunk the rest into pieces
- * of (n * n + 1) bytes (0 = all at once; inputs up to MAX_CHUNKED), bit 4 makes the server's write
+ * of (n * n + 1) bytes (0 = all at once), bit 4 makes the server's write
  * fail (rs_loop then closes the connection inside rs_tcp_write), bit 5 sends
- * the same bytes on a second connection with max_rps 1 (the rate limiter's
- * 429). The routes are the daemon's, with handlers that run the read API's
+ * the same bytes on a second connection with a limit of 1 request per
+ * second (the rate limiter's 429): the server-wide one, or with bit 6 the
+ * per-client one. The routes are the daemon's, with handlers that run the read API's
  * own argument parsing (rs_inspect_pct_decode, rs_inspect_opts_query).
  * Checked, per connection:
  *   - at most one response; if there is none, the head is incomplete: no
@@ -27,18 +28,18 @@
 #define rs_tcp_conn_data               fz_tcp_conn_data
 #define rs_tcp_write                   fz_tcp_write
 #define rs_tcp_conn_close              fz_tcp_conn_close
+#define rs_tcp_conn_peer               fz_tcp_conn_peer
 #define rs_loop_now                    fz_loop_now
 #define rs_http_new                    fz_http_new
 #define rs_http_route                  fz_http_route
 #define rs_http_set_limits             fz_http_set_limits
+#define rs_http_set_client_limit       fz_http_set_client_limit
 #define rs_http_port                   fz_http_port
 #define rs_http_destroy                fz_http_destroy
 #include "core/rs_http.c"
 
 #include "fuzz_util.h"
 #include "recstream/rs_inspect.h"
-
-#define MAX_CHUNKED 512 /* longest input also delivered in chunks */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -86,6 +87,9 @@ void fz_tcp_write(rs_tcp_conn_t *c, const void *data, size_t len, int close_afte
     c->close_after = close_after;
     rs_buf_append(&c->out, data, len);
     if (c->fail_write) fz_tcp_conn_close(c); /* what rs_loop does when the write fails */
+}
+const char *fz_tcp_conn_peer(rs_tcp_conn_t *c) {
+    return "127.0.0.1";
 }
 uint64_t fz_loop_now(rs_loop_t *l) {
     return 42000; /* one second for every request of an input: the limiter is deterministic */
@@ -188,7 +192,8 @@ static void connection(rs_tcp_server_t *srv, const uint8_t *data, size_t size, u
         check_response(&c.out, (const char *)data, size);
     } else {
         size_t n = size < RS_HTTP_MAX_REQUEST ? size : RS_HTTP_MAX_REQUEST;
-        FZ_CHECK(size < RS_HTTP_MAX_REQUEST && !head_end((const char *)data, n),
+        size_t scan = 0;
+        FZ_CHECK(size < RS_HTTP_MAX_REQUEST && !head_end((const char *)data, n, &scan),
                  "no response to a complete or oversized head (%zu bytes)", size);
     }
     fz_tcp_conn_close(&c); /* the peer goes away: frees the request state */
@@ -196,7 +201,7 @@ static void connection(rs_tcp_server_t *srv, const uint8_t *data, size_t size, u
     rs_buf_free(&c.out);
 }
 
-static rs_http_t *server(unsigned max_rps) {
+static rs_http_t *server(unsigned max_rps, unsigned client_max_rps) {
     rs_http_t *h;
     char err[256];
     FZ_CHECK(!fz_http_new(&h, NULL, "127.0.0.1", 0, err, sizeof(err)), "%s", err);
@@ -207,6 +212,7 @@ static rs_http_t *server(unsigned max_rps) {
     fz_http_route(h, "/bad", h_bad, "/bad");
     fz_http_route(h, "/users/", h_api, "/users/"); /* re-registering replaces */
     fz_http_set_limits(h, max_rps, 10000);
+    fz_http_set_client_limit(h, client_max_rps);
     return h;
 }
 
@@ -216,13 +222,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     unsigned k = plan & 15, chunk = k ? k * k + 1 : 0;
     int fail_write = (plan & 16) != 0;
 
-    /* Whole, then in chunks: how the bytes arrive must not change the answer.
-     * Only short inputs are chunked: rs_http rescans the buffered head on
-     * every read, so tiny chunks of a long head cost O(n^2) (a known cost,
-     * see tests/fuzz/README.md) and would slow the fuzzer down for nothing. */
-    rs_http_t *h = server(0);
+    /* Whole, then in chunks: how the bytes arrive must not change the answer
+     * (the head search resumes where the previous read stopped). */
+    rs_http_t *h = server(0, 0);
     rs_buf_t whole = {0}, pieces = {0};
-    if (size > MAX_CHUNKED) chunk = 0;
     connection(h->srv, data, size, 0, fail_write, &whole);
     if (chunk) {
         connection(h->srv, data, size, chunk, fail_write, &pieces);
@@ -234,9 +237,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rs_buf_free(&pieces);
     fz_http_destroy(h);
 
-    /* Two requests within one second with max_rps 1: the second gets no handler. */
+    /* Two requests within one second from one client with a limit of 1: the
+     * second gets no handler. */
     if (plan & 32) {
-        h = server(1);
+        h = plan & 64 ? server(0, 1) : server(1, 0);
         handler_calls = 0;
         connection(h->srv, data, size, chunk, fail_write, NULL);
         int before = handler_calls;

@@ -351,6 +351,105 @@ TEST(rate_limit) {
     teardown(&s);
 }
 
+/* ---- curl: a client we did not write ---- */
+
+typedef struct {
+    char cmd[12288];
+    char out[4096];
+} curl_t;
+
+static void *curl_thread(void *o) {
+    curl_t *c = o;
+    FILE *p = popen(c->cmd, "r");
+    size_t n = p ? fread(c->out, 1, sizeof(c->out) - 1, p) : 0;
+    c->out[n] = '\0';
+    if (p) pclose(p);
+    atomic_store(&g_done, 1);
+    return NULL;
+}
+
+/* Runs `curl -s <args> http://127.0.0.1:port<path>` while the loop serves
+ * it; returns curl's stdout. */
+static const char *curl(rs_loop_t *l, int port, const char *args, const char *path, curl_t *c) {
+    snprintf(c->cmd, sizeof(c->cmd), "curl -s --max-time 10 %s 'http://127.0.0.1:%d%s'", args, port,
+             path);
+    pthread_t th;
+    atomic_store(&g_done, 0);
+    pthread_create(&th, NULL, curl_thread, c);
+    rs_timer_t *t = rs_timer_start(l, 1, 1, poll_done, l);
+    rs_loop_run(l);
+    rs_timer_close(t);
+    pthread_join(th, NULL);
+    return c->out;
+}
+
+TEST(curl_client) {
+    if (system("command -v curl >/dev/null 2>&1") != 0) {
+        printf("SKIP curl not installed\n");
+        return;
+    }
+    srv_t s;
+    ASSERT_OK(setup(&s));
+    static curl_t c;
+    ASSERT_STREQ(
+        curl(s.l, s.port, "-w ' %{http_code} %{content_type}'", "/users/vip/a%20b?k=5", &c),
+        "vip path=/users/vip/a%20b query=k=5 200 application/json");
+    ASSERT_STREQ(curl(s.l, s.port, "-I", "/healthz", &c),
+                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Length: 3\r\nConnection: close\r\n\r\n");
+    ASSERT_STREQ(curl(s.l, s.port, "-w ' %{http_code}'", "/readyz", &c), "not ready 503");
+    ASSERT_STREQ(curl(s.l, s.port, "-X POST -d x=1 -w ' %{http_code}'", "/healthz", &c),
+                 "405 Method Not Allowed\n 405");
+    /* a head over RS_HTTP_MAX_REQUEST bytes */
+    char args[9100] = "-o /dev/null -w '%{http_code}' -H 'X-Pad: ";
+    size_t n = strlen(args);
+    memset(args + n, 'a', 9000);
+    memcpy(args + n + 9000, "'", 2);
+    ASSERT_STREQ(curl(s.l, s.port, args, "/healthz", &c), "431");
+    teardown(&s);
+}
+
+TEST(client_rate_limit) {
+    if (system("command -v curl >/dev/null 2>&1") != 0) {
+        printf("SKIP curl not installed\n");
+        return;
+    }
+    srv_t s;
+    ASSERT_OK(setup(&s));
+    rs_http_set_limits(s.h, 4, 10000);
+    rs_http_set_client_limit(s.h, 2);
+    /* Client 127.0.0.1 sends 4 requests, then client 127.0.0.2 one, within
+     * one second of loop time (retried if the burst straddled a second):
+     * the first client's 3rd and 4th are refused per client and do not use
+     * up the server-wide 4, so the second client still gets through. */
+    static curl_t c;
+    char st[5][8];
+    int same_second = 0;
+    const char *fmt = "-o /dev/null -w '%{http_code}'";
+    for (int attempt = 0; attempt < 5 && !same_second; attempt++) {
+        rs_loop_run_nowait(s.l);
+        uint64_t sec0 = rs_loop_now(s.l) / 1000;
+        for (int i = 0; i < 4; i++)
+            snprintf(st[i], 8, "%s", curl(s.l, s.port, fmt, "/healthz", &c));
+        snprintf(st[4], 8, "%s",
+                 curl(s.l, s.port, "--interface 127.0.0.2 -o /dev/null -w '%{http_code}'",
+                      "/healthz", &c));
+        rs_loop_run_nowait(s.l);
+        same_second = rs_loop_now(s.l) / 1000 == sec0;
+        if (!same_second) nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+    }
+    ASSERT_EQ(same_second, 1);
+    ASSERT_STREQ(st[0], "200");
+    ASSERT_STREQ(st[1], "200");
+    ASSERT_STREQ(st[2], "429");
+    ASSERT_STREQ(st[3], "429");
+    ASSERT_STREQ(st[4], "200");
+    /* Retry-After on the 429 */
+    const char *h = curl(s.l, s.port, "-I", "/healthz", &c);
+    if (status_of(h) == 429) ASSERT(strstr(h, "\r\nRetry-After: 1\r\n") != NULL);
+    teardown(&s);
+}
+
 TEST(listen_errors) {
     char err[256] = "";
     rs_loop_t *l = NULL;
@@ -367,5 +466,5 @@ int main(void) {
     signal(SIGPIPE, SIG_IGN);
     return RUN_TESTS(t_get_routes, t_not_found_without_catch_all, t_bad_requests,
                      t_oversized_request, t_split_and_half_closed_requests, t_conn_timeout,
-                     t_rate_limit, t_listen_errors);
+                     t_rate_limit, t_curl_client, t_client_rate_limit, t_listen_errors);
 }
