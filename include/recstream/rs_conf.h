@@ -56,6 +56,12 @@ typedef struct rs_conf {
                                   interval */
     int commit_max_events;     /* commit.max.events = 500000: commit early beyond this */
     int dedup_window;          /* dedup.window = 1000000: event ids remembered */
+    /* retention and privacy (F19) */
+    int64_t state_user_ttl_ms;         /* state.user.ttl.ms = 0: idle users expire (0 = never) */
+    int64_t state_user_ttl_compact_ms; /* state.user.ttl.compact.ms = 86400000: users rewrite */
+    int privacy_user_id_hash;          /* privacy.user.id.hash = false: keyed hash of user ids */
+    char *privacy_user_id_salt;        /* privacy.user.id.salt = "": the HMAC key (secret) */
+
 
     /* profiles / co-occurrence */
     int recent_items;      /* profile.recent.items = 20: ring of recent items per user */

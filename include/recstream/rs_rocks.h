@@ -37,11 +37,24 @@ typedef enum rs_cf {
 
 const char *rs_cf_name(rs_cf_t cf);
 
+/* Compaction filter (retention): RocksDB calls it on its background
+ * compaction threads, several at once, for each plain value of the family
+ * that a compaction rewrites (never for merge operands). Return 1 to drop
+ * the entry (RocksDB turns it into a deletion, so no older version of the
+ * key resurfaces), 0 to keep it. It must be thread-safe, must not block for
+ * long and must not call rs_rocks. Snapshots are ignored (we use none). */
+typedef int(rs_rocks_filter_fn_t)(void *opaque, const void *key, size_t klen, const void *val,
+                                  size_t vlen);
+
 typedef struct rs_rocks_opts {
     int sync;            /* fsync WAL per write */
     int cache_mb;        /* block cache (shared by all CFs); <= 0: 8 */
     int write_buffer_mb; /* memtable size per CF; <= 0: 64 */
     int read_only;       /* open read-only (inspect while a daemon runs: no) */
+    /* compaction filter per family, NULL = none (ignored read-only); the
+     * opaque must outlive the handle */
+    rs_rocks_filter_fn_t *filter[RS_CF__COUNT];
+    void *filter_opaque[RS_CF__COUNT];
 } rs_rocks_opts_t;
 
 typedef struct rs_rocks rs_rocks_t;
@@ -94,6 +107,14 @@ uint64_t rs_rocks_property_int(rs_rocks_t *db, rs_cf_t cf, const char *name);
 rs_err_t rs_rocks_flush(rs_rocks_t *db, char *errstr, size_t errstr_size);
 /* Full manual compaction of every family (tests, maintenance); blocks. */
 rs_err_t rs_rocks_compact(rs_rocks_t *db);
+/* Full manual compaction of one family (memtables flushed first; runs its
+ * compaction filter over every record, bottommost level included); blocks
+ * for as long as the rewrite takes. */
+rs_err_t rs_rocks_compact_cf(rs_rocks_t *db, rs_cf_t cf, char *errstr, size_t errstr_size);
+/* Changes a mutable RocksDB option of one family (rocksdb::DB::SetOptions,
+ * e.g. "periodic_compaction_seconds"). RS_ESTATE read-only. */
+rs_err_t rs_rocks_set_option(rs_rocks_t *db, rs_cf_t cf, const char *name, const char *value,
+                             char *errstr, size_t errstr_size);
 
 /* Merge two sparse rows (exposed for tests and for in-memory use). Appends the
  * merged row to out. Rows with odd lengths (not multiples of 8) or ids not

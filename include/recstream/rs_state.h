@@ -297,6 +297,42 @@ int rs_state_users_foreach(rs_state_t *st, rs_state_user_fn_t *fn, void *opaque,
 rs_err_t rs_state_user_delete(rs_state_t *st, const char *id, size_t len, char *errstr,
                               size_t errstr_size);
 
+/* ---- retention and privacy (SPEC F19) ---- */
+/* Length of a hashed user id (privacy.user.id.hash): HMAC-SHA256 keyed with
+ * privacy.user.id.salt, first 16 bytes as lowercase hex. */
+#define RS_USER_ID_HASH_LEN 32
+/* The key a user is stored, scored and published under: id itself, or with
+ * privacy.user.id.hash its hash. rs_state_apply() hashes event ids itself;
+ * rs_state_user_get() and rs_state_user_delete() take the raw id (and, when
+ * hashing is on and nothing is stored under the hash of the argument, an
+ * argument that is itself a 32-hex hash, so ids seen in outputs work too).
+ * Returns id or a buffer in st that the next call overwrites. */
+const char *rs_state_user_key(rs_state_t *st, const char *id, size_t len, size_t *klen);
+
+/* Idle users (state.user.ttl.ms > 0): a user whose newest event is older
+ * than rs_state_event_now() minus the TTL is expired. Reads answer "absent"
+ * at once (rs_state_user_get, users_foreach, dump); an event for it starts
+ * a fresh profile; its record leaves RocksDB through a compaction filter or
+ * a delete in the next commit (see src/engine/rs_state_ttl.c).
+ * The hook is called on the loop thread for each user the state expires
+ * itself, just before it goes (the pipeline passes rs_segment_forget): u may
+ * be a temporary decoded from RocksDB and is valid only during the call.
+ * Users the compaction filter drops have no segment state to forget. */
+typedef void(rs_state_expire_fn_t)(void *opaque, rs_user_t *u);
+void rs_state_on_expire(rs_state_t *st, rs_state_expire_fn_t *fn, void *opaque);
+int rs_state_user_expired(const rs_state_t *st, const rs_user_t *u);
+/* Expires users the compaction filter handed back and up to `budget`
+ * loaded idle users; returns how many it expired. Called by
+ * rs_state_commit_step(); loop thread. */
+size_t rs_state_expire_step(rs_state_t *st, size_t budget);
+/* Forces a compaction of the users family (the filter sees every record);
+ * blocks. Loop thread, or with the loop stopped. RS_ESTATE read-only. */
+rs_err_t rs_state_compact_users(rs_state_t *st, char *errstr, size_t errstr_size);
+/* Users expired since open: by the loop plus records the filter dropped
+ * (a user can count twice if RocksDB compacts its old record between the
+ * loop's delete and the commit of that delete). */
+uint64_t rs_state_users_expired(const rs_state_t *st);
+
 /* Canonical, sorted text dump of the exact state (counts, co-occurrence,
  * profiles, offsets; no floats, no emit bookkeeping): two runs that applied
  * the same events produce byte-identical dumps whatever the batching. */

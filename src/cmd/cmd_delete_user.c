@@ -17,6 +17,13 @@
  * untouched; a failed commit after a delivered tombstone is fixed by running
  * the command again (a second tombstone is harmless).
  *
+ * Retention and privacy: with privacy.user.id.hash the state and the topic
+ * know the user by HMAC(salt, id); ID is the raw id (or that hash) and the
+ * tombstone carries the hashed key, the one the daemon published under. A
+ * user that idled past state.user.ttl.ms is already invisible but may still
+ * be on disk until a compaction: it is deleted all the same, and leaves the
+ * segment counts through the expiry hook.
+ *
  * Live daemons: the state directory is locked by a running `recstream run`
  * (RocksDB's LOCK), so this command works on a stopped instance or its
  * copy. There is no live path: the daemon's HTTP server (rs_http) speaks
@@ -42,6 +49,9 @@ static void usage(FILE *out) {
                  "also produces a tombstone (key = ID, null value) to topic.recommendations and\n"
                  "waits for its delivery before committing the deletion. The daemon must not be\n"
                  "running on DIR (it holds the directory's lock); it has no live delete route.\n"
+                 "With privacy.user.id.hash = true, give the raw id (or its hash): it is hashed\n"
+                 "with privacy.user.id.salt like the daemon does, and the tombstone's key is the\n"
+                 "hashed id.\n"
                  "\n"
                  "  -s, --state DIR       state directory\n"
                  "  -b, --brokers LIST    Kafka bootstrap servers for the tombstone\n"
@@ -67,13 +77,13 @@ static void on_dr(void *opaque, void *msg_opaque, int err, const char *errstr) {
 }
 
 /* Produces the tombstone and waits for its delivery report. */
-static rs_err_t tombstone(const rs_conf_t *conf, const char *topic, const char *id, int timeout_ms,
-                          char *errstr, size_t errstr_size) {
+static rs_err_t tombstone(const rs_conf_t *conf, const char *topic, const char *id, size_t idlen,
+                          int timeout_ms, char *errstr, size_t errstr_size) {
     rs_producer_t *p = NULL;
     dr_t d = {0};
     rs_err_t rc = rs_producer_new(&p, conf->kafka, conf->kafka_cnt, on_dr, &d, errstr, errstr_size);
     if (rc) return rc;
-    rc = rs_producer_send(p, topic, -1, id, strlen(id), NULL, 0, NULL, 0, NULL);
+    rc = rs_producer_send(p, topic, -1, id, idlen, NULL, 0, NULL, 0, NULL);
     if (rc) {
         rs_seterr(errstr, errstr_size, rc, "producing the tombstone to %s failed", topic);
         goto out;
@@ -90,6 +100,10 @@ static rs_err_t tombstone(const rs_conf_t *conf, const char *topic, const char *
 out:
     rs_producer_destroy(p);
     return rc;
+}
+
+static void forget(void *opaque, rs_user_t *u) {
+    rs_segment_forget(opaque, u);
 }
 
 int cmd_delete_user(int argc, char **argv) {
@@ -155,28 +169,44 @@ int cmd_delete_user(int argc, char **argv) {
     int rc = rs_state_open(&st, conf, err, sizeof(err));
     /* the user leaves the segment histograms and sizes in the same batch */
     if (!rc && conf->segments_enable) rc = rs_segmenter_new(&seg, conf, st, NULL, err, sizeof(err));
-    if (!rc && seg) {
+    /* the key the user is stored and was published under (hashed with
+     * privacy.user.id.hash); copied: the user and the state's buffer go */
+    char key[1024];
+    size_t klen = 0;
+    if (!rc) {
         rs_user_t *u = rs_state_user_get(st, id, strlen(id));
-        if (u) {
-            rs_segment_forget(seg, u);
-            rs_segment_stage(seg);
+        const char *k = u ? u->id : rs_state_user_key(st, id, strlen(id), &klen);
+        klen = u ? u->id_len : klen;
+        if (klen >= sizeof(key)) klen = sizeof(key) - 1; /* ids are validated far shorter */
+        memcpy(key, k, klen);
+        key[klen] = '\0';
+        if (seg) {
+            rs_state_on_expire(st, forget, seg); /* an expired user still on disk */
+            if (u) rs_segment_forget(seg, u);
         }
     }
     if (!rc) rc = rs_state_user_delete(st, id, strlen(id), err, sizeof(err));
+    if (!rc && seg) rs_segment_stage(seg);
     if (rc == RS_ENOTFOUND) {
         fprintf(stderr, "recstream delete-user: unknown user \"%s\" in %s\n", id, dir);
         goto out;
     }
     int sent = 0;
-    if (!rc && brokers && !(rc = tombstone(conf, topic, id, timeout_ms, err, sizeof(err))))
+    if (!rc && brokers && !(rc = tombstone(conf, topic, key, klen, timeout_ms, err, sizeof(err))))
         sent = 1;
     if (!rc) rc = rs_state_commit(st, err, sizeof(err));
     if (rc) /* every failure leaves the state as it was: a WriteBatch is all or nothing */
         fprintf(stderr, "recstream delete-user: %s (state unchanged%s)\n", err,
                 sent ? "; the tombstone was delivered, run again" : "");
     else
-        printf("deleted user %s from %s%s%s\n", id, dir, brokers ? "; tombstone on " : "",
-               brokers ? topic : "");
+        printf("deleted user %s%s%s%s from %s%s%s\n", id, strcmp(key, id) ? " (key " : "",
+               strcmp(key, id) ? key : "", strcmp(key, id) ? ")" : "", dir,
+               brokers ? "; tombstone on " : "", brokers ? topic : "");
+    if (!rc && !brokers)
+        fprintf(stderr,
+                "recstream delete-user: no -b given: no tombstone was produced, so "
+                "%s still holds the user's last list\n",
+                topic);
 out:
     rs_segmenter_destroy(seg);
     rs_state_close(st); /* without a commit: discards the queued delete */

@@ -27,6 +27,7 @@
 #define S_HTTP   "HTTP and logging"
 #define S_SEG    "Segments"
 #define S_ALERT  "Alerts"
+#define S_PRIV   "Retention and privacy"
 
 #define STR(n, sec, f, def, d)                                                                     \
     { .name = n, .section = sec, .type = RS_CONF_STR, .offset = OFF(f), .sdef = def, .desc = d }
@@ -123,6 +124,39 @@ const rs_conf_prop_t rs_conf_props[] = {
         "Commit earlier once this many records are uncommitted (bounds memory and replay)."),
     INT("dedup.window", S_STATE, dedup_window, 1000000, 1, 100000000,
         "Number of recent event ids remembered to drop duplicates."),
+
+    /* retention and privacy (SPEC F19): one block, see src/engine/rs_state_ttl.c */
+    I64("state.user.ttl.ms", S_PRIV, state_user_ttl_ms, 0, 0, 100 * YEAR_MS,
+        "Idle-user retention in milliseconds of EVENT time; 0 = keep users forever. A user whose "
+        "last event is older than the newest event applied so far minus this is gone: reads no "
+        "longer see it, its next event starts a fresh profile, it leaves the segment counts, and "
+        "its record is removed from RocksDB by a compaction filter. Replaying old history expires "
+        "only users idle this long within the replayed time, never by the wall clock. Item and "
+        "co-occurrence counts are aggregates and stay."),
+    I64("state.user.ttl.compact.ms", S_PRIV, state_user_ttl_compact_ms, DAY_MS, 0, YEAR_MS,
+        "With state.user.ttl.ms set: RocksDB rewrites user records older than this (wall clock, "
+        "periodic compaction) so expired users leave the disk even without write traffic into "
+        "their key range; 0 = only RocksDB's own compactions (at most 30 days)."),
+    {.name = "privacy.user.id.hash",
+     .section = S_PRIV,
+     .type = RS_CONF_BOOL,
+     .offset = OFF(privacy_user_id_hash),
+     .idef = 0,
+     .desc = "Replace every user id at ingest (after validation) by HMAC-SHA256(salt, id) as 32 "
+             "lowercase hex characters: state, recommendations, segments, alerts and logs only "
+             "see the hash. delete-user, inspect and HTTP /v1/users/<id> accept the raw id and "
+             "hash it the same way. Changing the salt (or turning this on with existing state) "
+             "orphans the existing profiles."},
+    {.name = "privacy.user.id.salt",
+     .section = S_PRIV,
+     .type = RS_CONF_STR,
+     .offset = OFF(privacy_user_id_salt),
+     .sdef = "",
+     .flags = RS_CONF_F_SENSITIVE | RS_CONF_F_EMPTY_OK,
+     .desc = "Secret key of privacy.user.id.hash: with hashing on, anything shorter than 16 "
+             "bytes refuses to start. Masked as *** in config dumps and never logged. Keep it out "
+             "of version control, e.g. pass it with -X "
+             "from a secret store."},
 
     /* profiles and co-occurrence */
     INT("profile.recent.items", S_PROF, recent_items, 20, 1, 1000,

@@ -98,6 +98,13 @@ static void emit_segments(rs_pipeline_t *p, rs_user_t *u, int64_t now) {
     }
 }
 
+/* state.user.ttl.ms: a user the state expires leaves the segment counts in
+ * the same WriteBatch as the delete of its record (rs_state_on_expire). */
+static void on_user_expired(void *opaque, rs_user_t *u) {
+    rs_pipeline_t *p = opaque;
+    rs_segment_forget(p->seg, u);
+}
+
 rs_err_t rs_pipeline_new(rs_pipeline_t **out, const rs_conf_t *conf, const rs_sink_t *sink,
                          rs_stats_t *stats, char *errstr, size_t errstr_size) {
     rs_pipeline_t *p = rs_xcalloc(1, sizeof(*p));
@@ -127,6 +134,7 @@ rs_err_t rs_pipeline_new(rs_pipeline_t **out, const rs_conf_t *conf, const rs_si
         p->exec_tramp = (rs_executor_t){p, exec_forward};
         rc = rs_segmenter_new(&p->seg, conf, p->st, &p->exec_tramp, errstr, errstr_size);
         if (rc) goto fail;
+        rs_state_on_expire(p->st, on_user_expired, p);
         segment_gauges(p);
     }
     *out = p;

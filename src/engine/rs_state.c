@@ -40,6 +40,11 @@
  * into the open WriteBatch; the id stays on a small "deleted" list until
  * that batch is written, so a load in between cannot resurrect the last
  * committed profile. Co-occurrence and item counts are aggregates and stay.
+ * Idle users expire the same way (state.user.ttl.ms; rs_state_ttl.c has
+ * the rule, the event-time watermark and the RocksDB compaction filter).
+ * With privacy.user.id.hash every user id is replaced by its keyed hash
+ * (user_key) before it is looked up or stored, so no raw id reaches memory,
+ * RocksDB or an output.
  *
  * The dump (rs_state_dump) prints exact fields only: counts, rows, profiles
  * and offsets are the same whatever the batching; pop_log (float sums in
@@ -50,9 +55,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "recstream/rs_crypto.h"
 #include "recstream/rs_log.h"
 #include "recstream/rs_rocks.h"
 #include "recstream/rs_state.h"
+#include "rs_state_int.h"
 #include "rs_state_map.h"
 
 #define NB_EMPTY UINT32_MAX
@@ -150,6 +157,7 @@ struct rs_state {
         uint64_t seq; /* the batch holding the delete: written once batches_written > seq */
     } * deleted;
     size_t n_deleted, cap_deleted;
+    rs_u64set_t deleted_set; /* hash|1 of each listed id: most loads skip the list scan */
     uint64_t batches_queued, batches_written;
     double item_price_sum; /* over items with a known price: the "premium" reference */
     uint64_t item_price_n;
@@ -160,6 +168,16 @@ struct rs_state {
         rs_buf_t v;
     } * blobs;
     size_t n_blobs, cap_blobs;
+    /* retention (rs_state_ttl.c) and id hashing */
+    rs_ttl_t *ttl; /* NULL: users never expire */
+    int64_t ttl_ms;
+    int64_t *unwritten_w; /* event_now when each unwritten batch was prepared */
+    size_t cap_unwritten_w;
+    rs_state_expire_fn_t *expire_fn;
+    void *expire_opaque;
+    uint64_t users_expired;
+    rs_hmac_t *idh; /* NULL: ids are used as they are */
+    char idkey[RS_USER_ID_HASH_LEN + 1];
 };
 
 /* Pair weights are integers: position weight 1/(1+p) is stored x60 (exact
@@ -806,13 +824,64 @@ void rs_state_user_recs_dirty(rs_state_t *st, rs_user_t *u) {
 }
 
 static int user_deleted(const rs_state_t *st, const char *id, size_t len) {
+    if (!rs_u64set_has(&st->deleted_set, rs_hash64(id, len) | 1)) return 0;
     for (size_t i = 0; i < st->n_deleted; i++)
         if (st->deleted[i].len == len && !memcmp(st->deleted[i].id, id, len)) return 1;
     return 0;
 }
 
-/* Loads a user from RocksDB; NULL if absent (or on error, logged). */
-static rs_user_t *user_load(rs_state_t *st, const char *id, size_t len, uint64_t h) {
+/* ---- retention and id hashing (see rs_state_ttl.c) ---- */
+
+static int expired_at(const rs_state_t *st, const rs_user_t *u, int64_t now) {
+    return rs_ttl_rule(st->ttl_ms, u->last_ts, now) && !u->pending;
+}
+
+int rs_state_user_expired(const rs_state_t *st, const rs_user_t *u) {
+    return expired_at(st, u, st->event_now);
+}
+
+/* The delete of key goes into the open batch (after any put of it already
+ * there: the delete wins); loads answer "absent" until it is written. */
+static void queue_delete(rs_state_t *st, const char *id, size_t len) {
+    if (!st->open) st->open = rs_rocks_batch_new();
+    rs_rocks_batch_delete(st->open, st->db, RS_CF_USERS, id, len);
+    GROW(st->deleted, st->n_deleted, st->cap_deleted);
+    st->deleted[st->n_deleted++] =
+        (struct deleted_user){rs_xstrndup(id, len), (uint32_t)len, st->batches_queued};
+    rs_u64set_add(&st->deleted_set, rs_hash64(id, len) | 1);
+    st->uncommitted++;
+}
+
+static void expire_hook(rs_state_t *st, rs_user_t *u) {
+    if (st->expire_fn) st->expire_fn(st->expire_opaque, u);
+    st->users_expired++;
+}
+
+const char *rs_state_user_key(rs_state_t *st, const char *id, size_t len, size_t *klen) {
+    if (!st->idh ||
+        rs_hmac_hex(st->idh, id, len, st->idkey, RS_USER_ID_HASH_LEN)) { /* cannot fail keyed */
+        *klen = len;
+        return id;
+    }
+    *klen = RS_USER_ID_HASH_LEN;
+    return st->idkey;
+}
+
+/* Hashing on and the argument looks like a hash (32 lowercase hex). */
+static int looks_hashed(const rs_state_t *st, const char *id, size_t len) {
+    if (!st->idh || len != RS_USER_ID_HASH_LEN) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) return 0;
+    return 1;
+}
+
+enum { LOAD_READ, LOAD_WRITE };
+
+/* Loads a user from RocksDB; NULL if absent (or on error, logged). An
+ * expired profile is absent; LOAD_WRITE (an event or the expiry queue is
+ * about to act on it) also expires it: hook and delete. */
+static rs_user_t *user_load(rs_state_t *st, const char *id, size_t len, uint64_t h, int mode,
+                            int64_t now) {
     char err[256];
     if (st->n_deleted && user_deleted(st, id, len)) return NULL;
     int rc = rs_rocks_get(st->db, RS_CF_USERS, id, len, &st->vbuf, err, sizeof(err));
@@ -827,15 +896,31 @@ static rs_user_t *user_load(rs_state_t *st, const char *id, size_t len, uint64_t
         user_free(u);
         return NULL;
     }
+    if (expired_at(st, u, now)) {
+        if (mode == LOAD_WRITE && !st->read_only) {
+            expire_hook(st, u);
+            queue_delete(st, id, len);
+        }
+        user_free(u);
+        return NULL;
+    }
     rs_strmap_put(&st->users_by_id, h, u);
     st->n_users++;
     return u;
 }
 
+static rs_user_t *user_get_key(rs_state_t *st, const char *key, size_t len) {
+    uint64_t h = rs_hash64(key, len);
+    rs_user_t *u = rs_strmap_get(&st->users_by_id, key, len, h);
+    if (u) return expired_at(st, u, st->event_now) ? NULL : u; /* the sweep removes it */
+    return user_load(st, key, len, h, LOAD_READ, st->event_now);
+}
+
 rs_user_t *rs_state_user_get(rs_state_t *st, const char *id, size_t len) {
-    uint64_t h = rs_hash64(id, len);
-    rs_user_t *u = rs_strmap_get(&st->users_by_id, id, len, h);
-    return u ? u : user_load(st, id, len, h);
+    size_t kl;
+    const char *k = rs_state_user_key(st, id, len, &kl);
+    rs_user_t *u = user_get_key(st, k, kl);
+    return u || !looks_hashed(st, id, len) ? u : user_get_key(st, id, len);
 }
 
 /* Removes a map entry by backward shift (linear probing, no tombstones): the
@@ -872,9 +957,35 @@ static size_t ulist_drop(rs_user_t **l, size_t n, const rs_user_t *u, size_t *po
     return o;
 }
 
+/* Takes a loaded user out of memory and queues its delete. */
+static void user_drop(rs_state_t *st, rs_user_t *u, uint64_t h) {
+    strmap_del(&st->users_by_id, u, h);
+    if (u->dirty)
+        st->n_dirty_users = ulist_drop(st->dirty_users, st->n_dirty_users, u, &st->du_pos);
+    if (u->touched) st->n_touched = ulist_drop(st->touched, st->n_touched, u, NULL);
+    queue_delete(st, u->id, u->id_len);
+    user_free(u);
+    st->n_users--;
+}
+
+static rs_err_t user_delete_key(rs_state_t *st, const char *id, size_t len, char *errstr,
+                                size_t errstr_size);
+
 rs_err_t rs_state_user_delete(rs_state_t *st, const char *id, size_t len, char *errstr,
                               size_t errstr_size) {
     if (st->read_only) return rs_seterr(errstr, errstr_size, RS_ESTATE, "state is read-only");
+    size_t kl;
+    const char *k = rs_state_user_key(st, id, len, &kl);
+    char key[RS_USER_ID_HASH_LEN];
+    if (k == st->idkey) memcpy(key, k, kl), k = key; /* the next call overwrites idkey */
+    rs_err_t rc = user_delete_key(st, k, kl, errstr, errstr_size);
+    if (rc == RS_ENOTFOUND && looks_hashed(st, id, len))
+        rc = user_delete_key(st, id, len, errstr, errstr_size);
+    return rc;
+}
+
+static rs_err_t user_delete_key(rs_state_t *st, const char *id, size_t len, char *errstr,
+                                size_t errstr_size) {
     uint64_t h = rs_hash64(id, len);
     rs_user_t *u = rs_strmap_get(&st->users_by_id, id, len, h);
     if (!u) { /* a raw lookup: a corrupt profile must be deletable too */
@@ -883,25 +994,58 @@ rs_err_t rs_state_user_delete(rs_state_t *st, const char *id, size_t len, char *
         int rc = rs_rocks_get(st->db, RS_CF_USERS, id, len, &st->vbuf, errstr, errstr_size);
         if (rc == RS_ENOTFOUND) return rs_seterr(errstr, errstr_size, rc, "unknown user");
         if (rc) return rc;
+        /* expired but not yet compacted (reads did not show it, so the caller
+         * had nothing to forget): it leaves through the expiry hook */
+        rs_user_t *tmp = user_alloc(st->conf, id, len);
+        if (!user_decode(st, tmp, (const unsigned char *)st->vbuf.p, st->vbuf.len) &&
+            expired_at(st, tmp, st->event_now))
+            expire_hook(st, tmp);
+        user_free(tmp);
     } else {
         if (u->pending)
             return rs_seterr(errstr, errstr_size, RS_ESTATE,
                              "user has a rate-limited emit pending in the pipeline");
-        strmap_del(&st->users_by_id, u, h);
-        if (u->dirty)
-            st->n_dirty_users = ulist_drop(st->dirty_users, st->n_dirty_users, u, &st->du_pos);
-        if (u->touched) st->n_touched = ulist_drop(st->touched, st->n_touched, u, NULL);
-        user_free(u);
-        st->n_users--;
+        if (expired_at(st, u, st->event_now)) expire_hook(st, u);
+        user_drop(st, u, h);
+        return RS_OK;
     }
-    /* after any put of this user already in the open batch: the delete wins */
-    if (!st->open) st->open = rs_rocks_batch_new();
-    rs_rocks_batch_delete(st->open, st->db, RS_CF_USERS, id, len);
-    GROW(st->deleted, st->n_deleted, st->cap_deleted);
-    st->deleted[st->n_deleted++] =
-        (struct deleted_user){rs_xstrndup(id, len), (uint32_t)len, st->batches_queued};
-    st->uncommitted++;
+    queue_delete(st, id, len);
     return RS_OK;
+}
+
+void rs_state_on_expire(rs_state_t *st, rs_state_expire_fn_t *fn, void *opaque) {
+    st->expire_fn = fn;
+    st->expire_opaque = opaque;
+}
+
+uint64_t rs_state_users_expired(const rs_state_t *st) {
+    return st->users_expired + rs_ttl_dropped(st->ttl);
+}
+
+int64_t rs_state__ttl_ms(const rs_state_t *st) {
+    return st->ttl_ms;
+}
+rs_ttl_t *rs_state__ttl(rs_state_t *st) {
+    return st->read_only ? NULL : st->ttl;
+}
+rs_rocks_t *rs_state__db(rs_state_t *st) {
+    return st->db;
+}
+
+int rs_state__expire_user(rs_state_t *st, rs_user_t *u) {
+    if (st->read_only || u->pending) return -1;
+    expire_hook(st, u);
+    user_drop(st, u, rs_hash64(u->id, u->id_len));
+    return 0;
+}
+
+int rs_state__expire_key(rs_state_t *st, const char *key, size_t len) {
+    uint64_t h = rs_hash64(key, len);
+    rs_user_t *u = rs_strmap_get(&st->users_by_id, key, len, h);
+    if (u) return expired_at(st, u, st->event_now) && !rs_state__expire_user(st, u);
+    uint64_t before = st->users_expired;
+    u = user_load(st, key, len, h, LOAD_WRITE, st->event_now);
+    return st->users_expired > before;
 }
 
 int rs_state_users_foreach(rs_state_t *st, rs_state_user_fn_t *fn, void *opaque, char *errstr,
@@ -925,6 +1069,7 @@ int rs_state_users_foreach(rs_state_t *st, rs_state_user_fn_t *fn, void *opaque,
             tmp->id_len = (uint32_t)kl;
             u = tmp;
         }
+        if (expired_at(st, u, st->event_now)) continue;
         rc = fn(opaque, u);
     }
     if (!rc) rc = rs_rocks_iter_status(it, errstr, errstr_size);
@@ -1062,6 +1207,22 @@ static rs_err_t state_open(rs_state_t **out, const rs_conf_t *conf, int ro, char
                          .cache_mb = conf->state_cache_mb,
                          .write_buffer_mb = conf->state_write_buffer_mb,
                          .read_only = ro};
+    int rc = RS_OK;
+    if (conf->privacy_user_id_hash) { /* refuse rather than store raw or weakly keyed ids */
+        const char *salt = conf->privacy_user_id_salt ? conf->privacy_user_id_salt : "";
+        if (strlen(salt) < 16) {
+            rc = rs_seterr(errstr, errstr_size, RS_ECONF,
+                           "privacy.user.id.hash is on but privacy.user.id.salt is %s: set a "
+                           "secret of at least 16 bytes",
+                           *salt ? "shorter than 16 bytes" : "empty");
+            goto fail;
+        }
+        rc = rs_hmac_new(&st->idh, salt, strlen(salt), errstr, errstr_size);
+        if (rc) goto fail;
+    }
+    st->ttl_ms = conf->state_user_ttl_ms > 0 ? conf->state_user_ttl_ms : 0;
+    st->ttl = rs_ttl_new(conf);
+    rs_ttl_rocks_opts(st->ttl, &o);
     name_ix(st, "", 0);
     /* rec.blocklist: comma-separated item ids */
     for (const char *b = conf->rec_blocklist ? conf->rec_blocklist : ""; *b;) {
@@ -1072,10 +1233,14 @@ static rs_err_t state_open(rs_state_t **out, const rs_conf_t *conf, int ro, char
         if (n) rs_u64set_add(&st->blocked, rs_hash64(b, n) | 1);
         b = e ? e + 1 : b + strlen(b);
     }
-    int rc = rs_rocks_open(&st->db, conf->state_dir, &o, errstr, errstr_size);
+    rc = rs_rocks_open(&st->db, conf->state_dir, &o, errstr, errstr_size);
     if (rc) goto fail;
     rc = load_all(st, errstr, errstr_size);
     if (rc) goto fail;
+    if (st->ttl && !ro) {
+        rs_ttl_rocks_opened(st->ttl, st->db);
+        rs_ttl_publish(st->ttl, st->event_now); /* loaded = durable */
+    }
     rs_info("state",
             "opened %s: %u items, %" PRIu64 " co-occurrence entries, %zu offsets, "
             "%" PRIu64 " dedup ids",
@@ -1135,12 +1300,16 @@ void rs_state_close(rs_state_t *st) {
     free(st->unwritten);
     for (size_t i = 0; i < st->n_deleted; i++) free(st->deleted[i].id);
     free(st->deleted);
+    rs_u64set_free(&st->deleted_set);
     for (size_t i = 0; i < st->n_blobs; i++) {
         free(st->blobs[i].name);
         rs_buf_free(&st->blobs[i].v);
     }
     free(st->blobs);
     rs_rocks_close(st->db);
+    rs_ttl_destroy(st->ttl); /* after the db: its compaction threads use it */
+    rs_hmac_destroy(st->idh);
+    free(st->unwritten_w);
     rs_buf_free(&st->kbuf);
     rs_buf_free(&st->vbuf);
     free(st);
@@ -1351,11 +1520,17 @@ size_t rs_state_user_tags(const rs_state_t *st, const rs_user_t *u, char *buf, s
 
 rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_us, int *late) {
     const rs_conf_t *conf = st->conf;
-    uint64_t uh = rs_hash64(ev->user_id.p, ev->user_id.len);
-    rs_user_t *u = rs_strmap_get(&st->users_by_id, ev->user_id.p, ev->user_id.len, uh);
-    if (!u) u = user_load(st, ev->user_id.p, ev->user_id.len, uh);
+    size_t ulen;
+    const char *uid = rs_state_user_key(st, ev->user_id.p, ev->user_id.len, &ulen);
+    uint64_t uh = rs_hash64(uid, ulen);
+    /* retention: an expired user is gone before this event counts (the
+     * watermark includes the event, as it would after applying it) */
+    int64_t now = ev->ts_ms > st->event_now ? ev->ts_ms : st->event_now;
+    rs_user_t *u = rs_strmap_get(&st->users_by_id, uid, ulen, uh);
+    if (u && expired_at(st, u, now) && !rs_state__expire_user(st, u)) u = NULL;
+    if (!u) u = user_load(st, uid, ulen, uh, LOAD_WRITE, now);
     if (!u) {
-        u = user_alloc(conf, ev->user_id.p, ev->user_id.len);
+        u = user_alloc(conf, uid, ulen);
         rs_strmap_put(&st->users_by_id, uh, u);
         st->n_users++;
     }
@@ -1613,6 +1788,7 @@ static size_t serialize_some(rs_state_t *st, size_t budget, int items) {
 
 void rs_state_commit_step(rs_state_t *st, size_t budget) {
     if (st->read_only) return;
+    if (st->ttl) rs_state_expire_step(st, budget);
     rows_sync(st);
     serialize_some(st, budget, 0);
 }
@@ -1744,13 +1920,20 @@ static void commit_prepare(rs_state_t *st) {
         return;
     }
     GROW(st->unwritten, st->n_unwritten, st->cap_unwritten);
+    if (st->cap_unwritten_w < st->cap_unwritten) {
+        st->cap_unwritten_w = st->cap_unwritten;
+        st->unwritten_w = rs_xrealloc(st->unwritten_w, st->cap_unwritten_w * sizeof(int64_t));
+    }
+    st->unwritten_w[st->n_unwritten] = st->event_now;
     st->unwritten[st->n_unwritten++] = b;
     st->batches_queued++;
 }
 
 static void unwritten_pop(rs_state_t *st) {
     rs_rocks_batch_destroy(st->unwritten[0]);
+    rs_ttl_publish(st->ttl, st->unwritten_w[0]); /* the filter judges by durable state only */
     memmove(st->unwritten, st->unwritten + 1, (st->n_unwritten - 1) * sizeof(*st->unwritten));
+    memmove(st->unwritten_w, st->unwritten_w + 1, (st->n_unwritten - 1) * sizeof(int64_t));
     st->n_unwritten--;
     st->batches_written++;
     /* deletes now durable: RocksDB itself answers "absent" for those users */
@@ -1760,6 +1943,11 @@ static void unwritten_pop(rs_state_t *st) {
             free(st->deleted[i].id);
         else
             st->deleted[o++] = st->deleted[i];
+    }
+    if (o != st->n_deleted) { /* ids may share a hash: rebuild rather than remove */
+        rs_u64set_free(&st->deleted_set);
+        for (size_t i = 0; i < o; i++)
+            rs_u64set_add(&st->deleted_set, rs_hash64(st->deleted[i].id, st->deleted[i].len) | 1);
     }
     st->n_deleted = o;
 }
@@ -2006,6 +2194,7 @@ rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_si
             fprintf(out, "user %.*s CORRUPT\n", (int)kl, k);
             continue;
         }
+        if (expired_at(st, u, st->event_now)) continue; /* gone, record not yet compacted */
         fprintf(out, "user %.*s counts=", (int)kl, k);
         dump_counts(out, u->counts);
         fprintf(out,

@@ -47,6 +47,9 @@ struct rs_rocks {
     rocksdb_column_family_handle_t **all;             /* every opened handle, incl. default */
     int nall;
     int read_only;
+    /* compaction filters (opts.filter), made once; the options only point
+     * at them, so they are destroyed after the db */
+    rocksdb_compactionfilter_t *filt[RS_CF__COUNT];
 };
 
 struct rs_rocks_batch {
@@ -273,13 +276,51 @@ static rocksdb_options_t *make_opts(const rs_rocks_opts_t *o, rocksdb_cache_t *c
     return opt;
 }
 
+/* ---- compaction filters (rs_rocks_filter_fn_t) -------------------------- */
+
+typedef struct filt_ctx {
+    rs_rocks_filter_fn_t *fn;
+    void *opaque;
+} filt_ctx_t;
+
+static unsigned char cf_filter(void *state, int level, const char *key, size_t klen,
+                               const char *val, size_t vlen, char **new_value, size_t *new_len,
+                               unsigned char *value_changed) {
+    filt_ctx_t *c = state;
+    *value_changed = 0;
+    return c->fn(c->opaque, key, klen, val, vlen) ? 1 : 0;
+}
+static void cf_filter_destroy(void *state) {
+    free(state);
+}
+static const char *cf_filter_name(void *state) {
+    return "rs_filter";
+}
+
+/* Filters for the families that asked for one (read-write opens only). */
+static void filters_make(rs_rocks_t *db, const rs_rocks_opts_t *o) {
+    for (int c = 0; c < RS_CF__COUNT && !o->read_only; c++) {
+        if (!o->filter[c] || db->filt[c]) continue;
+        filt_ctx_t *ctx = rs_xmalloc(sizeof(*ctx));
+        ctx->fn = o->filter[c];
+        ctx->opaque = o->filter_opaque[c];
+        db->filt[c] =
+            rocksdb_compactionfilter_create(ctx, cf_filter_destroy, cf_filter, cf_filter_name);
+        rocksdb_compactionfilter_set_ignore_snapshots(db->filt[c], 1);
+    }
+}
+
 /* Opens the db with the given family names; returns NULL and *err on failure. */
 static rocksdb_t *try_open(rs_rocks_t *db, const char *dir, const rs_rocks_opts_t *o,
                            const char **names, const int *ids, int n, int lz4, char **err) {
     rocksdb_options_t *dbopt = make_opts(o, db->cache, KIND_PLAIN, lz4);
     rocksdb_options_t **cfo = rs_xcalloc((size_t)n, sizeof(*cfo));
-    for (int i = 0; i < n; i++)
+    filters_make(db, o);
+    for (int i = 0; i < n; i++) {
         cfo[i] = make_opts(o, db->cache, ids[i] >= 0 ? kind_of(ids[i]) : KIND_PLAIN, lz4);
+        if (ids[i] >= 0 && db->filt[ids[i]])
+            rocksdb_options_set_compaction_filter(cfo[i], db->filt[ids[i]]);
+    }
     rocksdb_t *r;
     if (o->read_only)
         r = rocksdb_open_for_read_only_column_families(
@@ -398,6 +439,8 @@ void rs_rocks_close(rs_rocks_t *db) {
     if (db->ropts) rocksdb_readoptions_destroy(db->ropts);
     if (db->wopts) rocksdb_writeoptions_destroy(db->wopts);
     if (db->cache) rocksdb_cache_destroy(db->cache);
+    for (int c = 0; c < RS_CF__COUNT; c++)
+        if (db->filt[c]) rocksdb_compactionfilter_destroy(db->filt[c]);
     free(db->all);
     free(db);
 }
@@ -630,6 +673,30 @@ rs_err_t rs_rocks_flush(rs_rocks_t *db, char *errstr, size_t errstr_size) {
     }
     rocksdb_flushoptions_destroy(fo);
     return rc;
+}
+
+rs_err_t rs_rocks_compact_cf(rs_rocks_t *db, rs_cf_t cf, char *errstr, size_t errstr_size) {
+    if (!db || (unsigned)cf >= RS_CF__COUNT)
+        return rs_seterr(errstr, errstr_size, RS_EARG, "bad args");
+    if (db->read_only) return rs_seterr(errstr, errstr_size, RS_ESTATE, "db is read-only");
+    if (!db->db || !db->cf[cf]) return rs_seterr(errstr, errstr_size, RS_ESTATE_IO, "db not open");
+    /* default options: memtables are flushed first, and the bottommost level
+     * is compacted too when the family has a compaction filter */
+    rocksdb_compact_range_cf(db->db, db->cf[cf], NULL, 0, NULL, 0);
+    return RS_OK;
+}
+
+rs_err_t rs_rocks_set_option(rs_rocks_t *db, rs_cf_t cf, const char *name, const char *value,
+                             char *errstr, size_t errstr_size) {
+    if (!db || (unsigned)cf >= RS_CF__COUNT || !name || !value)
+        return rs_seterr(errstr, errstr_size, RS_EARG, "bad args");
+    if (db->read_only) return rs_seterr(errstr, errstr_size, RS_ESTATE, "db is read-only");
+    if (!db->db || !db->cf[cf]) return rs_seterr(errstr, errstr_size, RS_ESTATE_IO, "db not open");
+    char *err = NULL;
+    const char *k[1] = {name}, *v[1] = {value};
+    rocksdb_set_options_cf(db->db, db->cf[cf], 1, k, v, &err);
+    if (err) return take_err(err, errstr, errstr_size, RS_ECONF, "set option");
+    return RS_OK;
 }
 
 rs_err_t rs_rocks_compact(rs_rocks_t *db) {

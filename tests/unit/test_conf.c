@@ -432,7 +432,7 @@ TEST(reference) {
         ASSERT(p->section && *p->section);
         keys++;
     }
-    ASSERT_EQ(keys, 92);
+    ASSERT_EQ(keys, 96);
     ASSERT(strstr(out, "| `rec.similarity` | enum | `cosine` | cosine, llr |") != NULL);
     ASSERT(strstr(out, "| `rec.k` | int | `10` | 1 .. 1000 |") != NULL);
     ASSERT(strstr(out, "## Event weights\n") != NULL);
@@ -441,7 +441,7 @@ TEST(reference) {
     /* one table header per section, sections not repeated */
     int headers = 0;
     for (const char *p = out; (p = strstr(p, "| key | type |")); p++) headers++;
-    ASSERT_EQ(headers, 9);
+    ASSERT_EQ(headers, 10);
     free(out);
 
     char *help = NULL;
