@@ -1,8 +1,11 @@
 /* kafka_util.h -- helpers for the tests against a real Apache Kafka broker
  * (tests/kafka, ctest label `kafka`): the broker address, unique topic
  * names, `recstream run` as a child process, its --stats-json figures,
- * `state dump` parsing, and reading a topic with kcat (a client we did not
- * write) in a binary-safe framing.
+ * `state dump` parsing, reading a topic with kcat (a client we did not
+ * write) in a binary-safe framing, a paced producer thread, /metrics
+ * samples, the SASL listener of the broker, and a dedicated broker of a
+ * test's own (tools/kafka-start with a private state file) that can be
+ * paused and restarted and is stopped even if the test dies.
  *
  * The broker comes from RS_KAFKA_BOOTSTRAP (host:port, as printed by
  * tools/kafka-start). Without it the tests print SKIP and pass, unless
@@ -11,11 +14,23 @@
  *
  * Topic and group names carry the test's pid and start time, so the tests
  * can run again and again against the same broker. Everything is static and
- * single-threaded. */
+ * single-threaded, except the producer thread (ku_feed_*). */
 #ifndef RS_KAFKA_UTIL_H
 #define RS_KAFKA_UTIL_H
 
+#include <pthread.h>
+
 #include "slow/slow_util.h"
+
+static inline uint64_t ku_env_u64(const char *name, uint64_t def) {
+    const char *s = getenv(name);
+    return s && *s ? strtoull(s, NULL, 10) : def;
+}
+
+/* Seconds since t0_ms (su_ms). */
+static inline double ku_secs(int64_t t0_ms) {
+    return (double)(su_ms() - t0_ms) / 1000;
+}
 
 /* ------------------------------------------------------------ broker */
 
@@ -48,13 +63,70 @@ static inline void ku_name(char *out, size_t size, const char *tag) {
     snprintf(out, size, "rsk%dx%" PRId64 "-%s", (int)getpid(), t0, tag);
 }
 
-static inline rs_err_t ku_create_topics(const char *bootstrap, const char *const *names,
-                                        const int *parts, size_t n) {
+/* A test's topics and group: "<pid>x<ms>-<prefix>events", ...recommendations,
+ * ...dlq, and the group "<pid>x<ms>-<group>". */
+typedef struct ku_names {
+    char ev[128], rec[128], dlq[128], group[128];
+} ku_names_t;
+
+static inline void ku_names(ku_names_t *t, const char *prefix, const char *group) {
+    char tag[96];
+    snprintf(tag, sizeof(tag), "%sevents", prefix);
+    ku_name(t->ev, sizeof(t->ev), tag);
+    snprintf(tag, sizeof(tag), "%srecommendations", prefix);
+    ku_name(t->rec, sizeof(t->rec), tag);
+    snprintf(tag, sizeof(tag), "%sdlq", prefix);
+    ku_name(t->dlq, sizeof(t->dlq), tag);
+    ku_name(t->group, sizeof(t->group), group);
+}
+
+/* A daemon's files under a test's scratch dir: state dir root/tag, stats
+ * root/tag.json, log root/tag.log. */
+typedef struct ku_files {
+    char dir[600], stats[600], log[600];
+} ku_files_t;
+
+static inline void ku_files(ku_files_t *f, const char *root, const char *tag) {
+    snprintf(f->dir, sizeof(f->dir), "%s/%s", root, tag);
+    snprintf(f->stats, sizeof(f->stats), "%s/%s.json", root, tag);
+    snprintf(f->log, sizeof(f->log), "%s/%s.log", root, tag);
+}
+
+/* The end-to-end tests' stream: 1% duplicates, 1% late, 0.5% malformed. */
+static inline void ku_gen_opts(rs_gen_opts_t *go, uint32_t users, uint32_t items) {
+    rs_gen_opts_default(go);
+    go->seed = rs_test_seed();
+    go->users = users;
+    go->items = items;
+    go->dup_rate = 0.01;
+    go->late_rate = 0.01;
+    go->bad_rate = 0.005;
+}
+
+/* A test's scratch dir at its end: kept (path printed) if it failed, else
+ * removed (su_rmtree: RS_KEEP_TMP keeps it too). Frees root. */
+static inline void ku_root_done(char *root, int failed) {
+    if (root && failed)
+        fprintf(stderr, "  logs and state kept in %s\n", root);
+    else
+        su_rmtree(root);
+    free(root);
+}
+
+/* Creates topics with the admin API; kv: client properties (bootstrap.servers
+ * and e.g. SASL). */
+static inline rs_err_t ku_create_topics_kv(const rs_kv_t *kv, size_t n_kv, const char *const *names,
+                                           const int *parts, size_t n) {
     char err[512];
-    rs_kv_t kv[1] = {{(char *)"bootstrap.servers", (char *)bootstrap, (char *)"test"}};
-    rs_err_t rc = rs_kafka_create_topics(kv, 1, names, parts, n, 30000, err, sizeof(err));
+    rs_err_t rc = rs_kafka_create_topics(kv, n_kv, names, parts, n, 30000, err, sizeof(err));
     if (rc) fprintf(stderr, "  create topics: %s\n", err);
     return rc;
+}
+
+static inline rs_err_t ku_create_topics(const char *bootstrap, const char *const *names,
+                                        const int *parts, size_t n) {
+    rs_kv_t kv[1] = {{(char *)"bootstrap.servers", (char *)bootstrap, (char *)"test"}};
+    return ku_create_topics_kv(kv, 1, names, parts, n);
 }
 
 /* ------------------------------------------------------------ the daemon */
@@ -62,11 +134,27 @@ static inline rs_err_t ku_create_topics(const char *bootstrap, const char *const
 typedef struct ku_run {
     const char *bin, *bootstrap, *dir, *group;
     const char *t_events, *t_recs, *t_dlq;
-    int http_port;          /* 0: no HTTP */
-    uint64_t stop_after;    /* 0: run until SIGTERM */
-    const char *stats_path; /* --stats-json */
-    const char *log_path;   /* stderr of the child */
+    int http_port;            /* 0: no HTTP */
+    uint64_t stop_after;      /* 0: run until SIGTERM */
+    const char *stats_path;   /* --stats-json */
+    const char *log_path;     /* stderr of the child */
+    const char *const *extra; /* more "-X" "key=value" arguments, NULL-terminated */
 } ku_run_t;
+
+/* The usual run: topics and group of nm, files of fl; the caller sets
+ * http_port, stop_after and extra as needed. */
+static inline ku_run_t ku_run_of(const char *bin, const char *bootstrap, const ku_names_t *nm,
+                                 const ku_files_t *fl) {
+    return (ku_run_t){.bin = bin,
+                      .bootstrap = bootstrap,
+                      .dir = fl->dir,
+                      .group = nm->group,
+                      .t_events = nm->ev,
+                      .t_recs = nm->rec,
+                      .t_dlq = nm->dlq,
+                      .stats_path = fl->stats,
+                      .log_path = fl->log};
+}
 
 static inline pid_t ku_start(const ku_run_t *r) {
     su_argv_t a = {0};
@@ -86,6 +174,7 @@ static inline pid_t ku_start(const ku_run_t *r) {
     su_arg(&a, "-X"), su_arg(&a, "commit.interval.ms=200");
     if (r->stop_after) su_arg(&a, "--stop-after"), su_argf(&a, "%" PRIu64, r->stop_after);
     if (r->stats_path) su_arg(&a, "--stats-json"), su_arg(&a, r->stats_path);
+    for (const char *const *x = r->extra; x && *x; x++) su_arg(&a, *x);
     return su_spawn(a.v, r->log_path);
 }
 
@@ -128,6 +217,62 @@ static inline void ku_tail(const char *path, int lines) {
     snprintf(cmd, sizeof(cmd), "tail -n %d '%s' >&2", lines, path);
     if (system(cmd)) {
     }
+}
+
+/* A /metrics sample of the daemon on port (-1: no answer or no sample). */
+static inline double ku_metric(int port, const char *name) {
+    char *body = su_http_get(port, "/metrics");
+    double v = body ? su_metric(body, name) : -1;
+    free(body);
+    return v;
+}
+
+/* ------------------------------------------------------------ producer thread */
+
+/* rs_feed_run on a thread of its own, so the test can watch the daemon (or
+ * stop the broker) while records go out at a steady rate. produced and
+ * delivered in fs are written by that thread: read them with
+ * __atomic_load_n while it runs. */
+typedef struct ku_feed {
+    rs_kv_t kv[8];
+    size_t n_kv;
+    const char *topic;
+    rs_gen_t *gen;
+    uint64_t n;
+    double rate;
+    rs_feed_stats_t *fs;
+    int rc;
+    char err[512];
+    volatile int done;
+    pthread_t th;
+    int live;
+} ku_feed_t;
+
+static inline void *ku_feed_main(void *arg) {
+    ku_feed_t *f = arg;
+    f->rc = rs_feed_run(f->kv, f->n_kv, f->topic, f->gen, f->n, f->rate, 10, f->fs, f->err,
+                        sizeof(f->err));
+    __atomic_store_n(&f->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static inline int ku_feed_start(ku_feed_t *f) {
+    if (pthread_create(&f->th, NULL, ku_feed_main, f)) return -1;
+    f->live = 1;
+    return 0;
+}
+
+static inline int ku_feed_done(ku_feed_t *f) {
+    return __atomic_load_n(&f->done, __ATOMIC_ACQUIRE);
+}
+
+/* Joins the thread (NULL-safe, idempotent); returns its rs_feed_run code. */
+static inline int ku_feed_join(ku_feed_t *f) {
+    if (!f || !f->live) return f ? f->rc : 0;
+    pthread_join(f->th, NULL);
+    f->live = 0;
+    if (f->rc) fprintf(stderr, "  produce: %s\n", f->err);
+    return f->rc;
 }
 
 /* ------------------------------------------------------------ state dumps */
@@ -192,7 +337,7 @@ static inline int ku_dump(const char *bin, const char *dir, ku_dump_t *d) {
         p = eol ? eol + 1 : NULL;
     }
     free(text);
-    qsort(d->v, d->n, sizeof(*d->v), ku_ent_cmp);
+    if (d->n) qsort(d->v, d->n, sizeof(*d->v), ku_ent_cmp);
     return 0;
 }
 
@@ -255,14 +400,15 @@ typedef void(ku_rec_fn_t)(void *opaque, int32_t part, int64_t off, const char *k
 /* Reads all partitions of topic from the beginning to the end with kcat -e
  * (no group) and calls fn per record. Framing, binary-safe: a text line
  * "PART OFFSET KEYLEN VALLEN" (-1 for a null key/value), then the raw key
- * and value bytes. Returns the number of records, or -1. */
-static inline int64_t ku_kcat_read(const char *bootstrap, const char *topic, ku_rec_fn_t *fn,
-                                   void *opaque) {
-    char cmd[1024];
+ * and value bytes. kcat_args: more kcat options (e.g. "-X security.protocol=
+ * SASL_PLAINTEXT ..."), NULL for none. Returns the number of records, or -1. */
+static inline int64_t ku_kcat_read_x(const char *bootstrap, const char *kcat_args,
+                                     const char *topic, ku_rec_fn_t *fn, void *opaque) {
+    char cmd[2048];
     snprintf(cmd, sizeof(cmd),
-             "timeout 300 kcat -C -q -e -b '%s' -t '%s' -o beginning "
+             "timeout 300 kcat -C -q -e -b '%s' %s -t '%s' -o beginning "
              "-f '%%p %%o %%K %%S\\n%%k%%s'",
-             bootstrap, topic);
+             bootstrap, kcat_args ? kcat_args : "", topic);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     int64_t n = 0;
@@ -296,6 +442,201 @@ static inline int64_t ku_kcat_read(const char *bootstrap, const char *topic, ku_
         return -1;
     }
     return n;
+}
+
+static inline int64_t ku_kcat_read(const char *bootstrap, const char *topic, ku_rec_fn_t *fn,
+                                   void *opaque) {
+    return ku_kcat_read_x(bootstrap, NULL, topic, fn, opaque);
+}
+
+/* ------------------------------------------------------------ the SASL listener */
+
+/* tools/kafka-start gives the broker a SASL_PLAINTEXT listener (mechanism
+ * PLAIN, one test user) and records it in its state file. */
+typedef struct ku_sasl {
+    char bootstrap[128], mechanism[32], username[128], password[128];
+} ku_sasl_t;
+
+/* key=value of `tools/kafka-start --print-state` text; "" if absent. */
+static inline void ku_state_get(const char *text, const char *key, char *out, size_t size) {
+    size_t kl = strlen(key);
+    out[0] = '\0';
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, key, kl) && p[kl] == '=') {
+            const char *v = p + kl + 1, *e = strchr(v, '\n');
+            size_t n = e ? (size_t)(e - v) : strlen(v);
+            snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), v);
+        }
+}
+
+/* The SASL listener of the broker at ku_bootstrap(): RS_KAFKA_SASL_BOOTSTRAP
+ * (+ RS_KAFKA_SASL_USER / RS_KAFKA_SASL_PASSWORD, PLAIN) if set, else the
+ * state file of tools/kafka-start (RS_KAFKA_STATE or its default), which
+ * must describe that same broker. 0 if found. */
+static inline int ku_sasl_find(ku_sasl_t *s) {
+    memset(s, 0, sizeof(*s));
+    const char *env = getenv("RS_KAFKA_SASL_BOOTSTRAP");
+    if (env && *env) {
+        const char *u = getenv("RS_KAFKA_SASL_USER"), *pw = getenv("RS_KAFKA_SASL_PASSWORD");
+        snprintf(s->bootstrap, sizeof(s->bootstrap), "%s", env);
+        snprintf(s->mechanism, sizeof(s->mechanism), "PLAIN");
+        snprintf(s->username, sizeof(s->username), "%s", u && *u ? u : "rstest");
+        snprintf(s->password, sizeof(s->password), "%s", pw && *pw ? pw : "rstest-secret");
+        return 0;
+    }
+    const char *src = getenv("RS_SRC");
+    char cmd[800], text[4096], bs[128];
+    snprintf(cmd, sizeof(cmd), "'%s/tools/kafka-start' --print-state 2>/dev/null",
+             src && *src ? src : ".");
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(text, 1, sizeof(text) - 1, p);
+    text[n] = '\0';
+    pclose(p);
+    ku_state_get(text, "bootstrap", bs, sizeof(bs));
+    if (!ku_bootstrap() || strcmp(bs, ku_bootstrap())) {
+        fprintf(stderr,
+                "  the kafka-start state file describes broker '%s', not RS_KAFKA_BOOTSTRAP=%s "
+                "(set RS_KAFKA_STATE, or RS_KAFKA_SASL_BOOTSTRAP)\n",
+                bs, ku_bootstrap() ? ku_bootstrap() : "");
+        return -1;
+    }
+    ku_state_get(text, "sasl_bootstrap", s->bootstrap, sizeof(s->bootstrap));
+    ku_state_get(text, "sasl_mechanism", s->mechanism, sizeof(s->mechanism));
+    ku_state_get(text, "sasl_username", s->username, sizeof(s->username));
+    ku_state_get(text, "sasl_password", s->password, sizeof(s->password));
+    if (!s->bootstrap[0] || !s->username[0]) {
+        fprintf(stderr,
+                "  broker %s has no SASL listener in its state file (started by an "
+                "older tools/kafka-start? tools/kafka-stop, then start it again)\n",
+                bs);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ a dedicated broker */
+
+/* A broker of the test's own: tools/kafka-start with a private state file
+ * (so the shared broker of the other tests is never touched), paused and
+ * restarted with tools/kafka-stop --pause / tools/kafka-start --restart.
+ * ku_broker_start first leaves a guard behind: a process outside the test's
+ * process tree (double fork, own session, no inherited stdio, so ctest does
+ * not wait for it) that blocks on a pipe only the test holds. When the test
+ * exits in any way -- a failed ASSERT, a crash, ctest's timeout kill -- the
+ * pipe closes and the guard runs tools/kafka-stop on that state file, which
+ * stops the JVM and removes its temp dir. ku_broker_stop does the same
+ * at once and releases the guard. */
+typedef struct ku_broker {
+    char state[600], log[600];
+    char bootstrap[128];
+    int guard_fd; /* write end of the guard's pipe, -1 if none */
+} ku_broker_t;
+
+/* Runs tools/<tool> args with the broker's state file; stderr to b->log.
+ * Returns the last line of stdout in out (may be NULL) and the exit code. */
+static inline int ku_broker_cmd(ku_broker_t *b, const char *tool, const char *args, char *out,
+                                size_t size) {
+    const char *src = getenv("RS_SRC");
+    const char *heap = getenv("KAFKA_HEAP_OPTS");
+    char cmd[2048], line[256];
+    /* a small heap: this broker runs next to the shared one */
+    snprintf(cmd, sizeof(cmd), "RS_KAFKA_STATE='%s' KAFKA_HEAP_OPTS='%s' '%s/tools/%s' %s 2>>'%s'",
+             b->state, heap && *heap ? heap : "-Xms128m -Xmx512m", src && *src ? src : ".", tool,
+             args, b->log);
+    if (out) out[0] = '\0';
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    while (fgets(line, sizeof(line), p)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (out) snprintf(out, size, "%s", line);
+    }
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Leaves the guard behind; returns the write end of its pipe or -1. */
+static inline int ku_guard(const char *cmd) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC)) return -1; /* CLOEXEC: no broker or daemon inherits it */
+    pid_t p = fork();
+    if (p < 0) {
+        close(fds[0]), close(fds[1]);
+        return -1;
+    }
+    if (p == 0) {
+        if (fork() != 0) _exit(0); /* the guard is a grandchild, re-parented */
+        setsid();
+        int nul = open("/dev/null", O_RDWR);
+        dup2(fds[0], 3);
+        if (nul >= 0) dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
+        for (int fd = 4; fd < 1024; fd++) close(fd);
+        char c;
+        while (read(3, &c, 1) < 0 && errno == EINTR) {
+        }
+        close(3);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    waitpid(p, NULL, 0);
+    return fds[1];
+}
+
+/* Starts the broker (state file and kafka-start/-stop log in dir); 0 on
+ * success, then b->bootstrap is its address. Call ku_broker_stop in any
+ * case. */
+static inline int ku_broker_start(ku_broker_t *b, const char *dir) {
+    memset(b, 0, sizeof(*b));
+    b->guard_fd = -1;
+    snprintf(b->state, sizeof(b->state), "%s/broker.state", dir);
+    snprintf(b->log, sizeof(b->log), "%s/broker-ctl.log", dir);
+    const char *src = getenv("RS_SRC");
+    char cmd[1600];
+    snprintf(cmd, sizeof(cmd), "RS_KAFKA_STATE='%s' '%s/tools/kafka-stop' >/dev/null 2>&1",
+             b->state, src && *src ? src : ".");
+    b->guard_fd = ku_guard(cmd);
+    if (b->guard_fd < 0) {
+        fprintf(stderr, "  could not leave a guard for the dedicated broker\n");
+        return -1;
+    }
+    int rc = ku_broker_cmd(b, "kafka-start", "", b->bootstrap, sizeof(b->bootstrap));
+    if (rc || !b->bootstrap[0]) {
+        fprintf(stderr, "  tools/kafka-start failed (%d):\n", rc);
+        ku_tail(b->log, 20);
+        return -1;
+    }
+    return 0;
+}
+
+/* Stops the JVM, keeps its storage and ports (kill: SIGKILL, a crash). */
+static inline int ku_broker_pause(ku_broker_t *b, int kill9) {
+    int rc = ku_broker_cmd(b, "kafka-stop", kill9 ? "--pause --kill" : "--pause", NULL, 0);
+    if (rc) ku_tail(b->log, 10);
+    return rc;
+}
+
+/* The paused broker again, same ports and storage. */
+static inline int ku_broker_restart(ku_broker_t *b) {
+    char bs[128];
+    int rc = ku_broker_cmd(b, "kafka-start", "--restart", bs, sizeof(bs));
+    if (rc || strcmp(bs, b->bootstrap)) {
+        fprintf(stderr, "  tools/kafka-start --restart failed (%d, '%s'):\n", rc, bs);
+        ku_tail(b->log, 20);
+        return -1;
+    }
+    return 0;
+}
+
+/* Stops the broker and removes its temp dir, unless keep (a failed test,
+ * RS_KEEP_TMP: the path of broker.log is printed). NULL-safe, idempotent. */
+static inline void ku_broker_stop(ku_broker_t *b, int keep) {
+    if (!b || b->guard_fd < 0) return;
+    keep = keep || getenv("RS_KEEP_TMP");
+    if (ku_broker_cmd(b, "kafka-stop", keep ? "--keep" : "", NULL, 0)) ku_tail(b->log, 10);
+    if (keep) ku_tail(b->log, 1);
+    close(b->guard_fd); /* the guard finds nothing left to stop and exits */
+    b->guard_fd = -1;
 }
 
 #endif
