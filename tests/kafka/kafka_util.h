@@ -549,7 +549,11 @@ static inline int ku_broker_cmd(ku_broker_t *b, const char *tool, const char *ar
     if (!p) return -1;
     while (fgets(line, sizeof(line), p)) {
         line[strcspn(line, "\r\n")] = '\0';
-        if (out) snprintf(out, size, "%s", line);
+        if (out && size) { /* memcpy: snprintf into a smaller out warns at -O2 */
+            size_t n = strlen(line) < size - 1 ? strlen(line) : size - 1;
+            memcpy(out, line, n);
+            out[n] = '\0';
+        }
     }
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
