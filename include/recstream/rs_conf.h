@@ -51,6 +51,7 @@ typedef struct rs_conf {
     int state_sync;            /* state.sync = false: fsync the WAL on every commit */
     int state_cache_mb;        /* state.cache.mb = 64: RocksDB block cache */
     int state_write_buffer_mb; /* state.write.buffer.mb = 16: per column family memtable */
+    int state_retry_ms;        /* state.retry.ms = 1000: retry of a failed state write */
     int batch_max_events;      /* batch.max.events = 100000: records per score/emit cycle */
     int commit_interval_ms;    /* commit.interval.ms = 1000: one WriteBatch (state + offsets) per
                                   interval */

@@ -39,7 +39,10 @@ typedef struct rs_stats {
     uint64_t dlq[RS_REJ__COUNT]; /* rejected, per reason */
     uint64_t dlq_produce_errors; /* DLQ delivery failures */
     uint64_t batches;            /* WriteBatches committed */
-    uint64_t commit_errors;
+    uint64_t commit_errors;         /* failed WriteBatch writes, retries included */
+    uint64_t state_write_failures; /* times a failed write paused consumption */
+    uint64_t state_write_retries;  /* writes retried while paused */
+    uint64_t state_write_paused;   /* gauge: 1 while paused on a failed write */
     uint64_t recs_emitted;   /* recommendation lists produced (changed) */
     uint64_t recs_unchanged; /* recomputed, identical, not emitted */
     uint64_t recs_produce_errors;

@@ -84,7 +84,18 @@ void rs_rocks_batch_delete(rs_rocks_batch_t *b, rs_rocks_t *db, rs_cf_t cf, cons
 int rs_rocks_batch_count(const rs_rocks_batch_t *b);
 size_t rs_rocks_batch_bytes(const rs_rocks_batch_t *b);
 /* Atomic apply. On error nothing was applied. The batch is not cleared.
- * RS_EARG if the batch was filled with an invalid family or another db. */
+ * RS_EARG if the batch was filled with an invalid family or another db.
+ * After a failed write (RS_ESTATE_IO) the next call first closes and
+ * reopens the db in place, since RocksDB refuses writes after an I/O error
+ * until then; if the failed batch turns out to have been logged, writing
+ * that same batch again returns RS_OK without applying it twice. That call
+ * must not overlap any other use of the handle (other threads, open
+ * iterators: with iterators open it fails and the next call retries). While
+ * the reopen keeps failing the db is open read-only (reads work) or, if even
+ * that fails, closed: reads return RS_ESTATE_IO, never RS_ENOTFOUND.
+ * Test hook: env RS_FAULT_ROCKS_WRITE=<path> at open makes writes (and the
+ * read-write reopen) fail with an injected "No space left on device" while
+ * <path> exists. */
 rs_err_t rs_rocks_write(rs_rocks_t *db, rs_rocks_batch_t *b, char *errstr, size_t errstr_size);
 
 /* Forward iteration over keys starting with prefix (plen may be 0: all).

@@ -113,6 +113,10 @@ const rs_conf_prop_t rs_conf_props[] = {
         "RocksDB block cache size in MiB."),
     INT("state.write.buffer.mb", S_STATE, state_write_buffer_mb, 16, 1, 4096,
         "RocksDB memtable size per column family in MiB."),
+    INT("state.retry.ms", S_STATE, state_retry_ms, 1000, 10, 600000,
+        "When a state write fails (disk full, I/O error) consumption pauses, /readyz answers "
+        "503 and the write is retried at this interval until it succeeds; nothing is lost or "
+        "applied twice."),
     INT("batch.max.events", S_STATE, batch_max_events, 100000, 1, 10000000,
         "Most records taken from the consumer (and at most 200 ms of work) before the users "
         "they touched are re-scored and their changed lists emitted. Under backlog a larger "

@@ -147,6 +147,12 @@ void rs_metrics_render(const rs_stats_t *s, rs_buf_t *out) {
             "Dead-letter records that failed delivery.");
     counter(out, "batches_total", s->batches, "State WriteBatches committed.");
     counter(out, "commit_errors_total", s->commit_errors, "State WriteBatch commits that failed.");
+    counter(out, "state_write_failures_total", s->state_write_failures,
+            "State write failures that paused consumption (one per episode).");
+    counter(out, "state_write_retries_total", s->state_write_retries,
+            "State writes retried while consumption was paused (state.retry.ms).");
+    gauge(out, "state_write_paused", (int64_t)s->state_write_paused,
+          "1 while consumption is paused because the state store cannot be written.");
     counter(out, "recs_emitted_total", s->recs_emitted,
             "Recommendation lists produced because they changed.");
     counter(out, "recs_unchanged_total", s->recs_unchanged,

@@ -10,7 +10,24 @@
  * state (SPEC F7); before a revoke the current batch is committed, so the
  * stored offsets match the state exactly. Kafka's own committed offsets only
  * follow (auto-commit of offsets stored after each WriteBatch), for lag
- * monitoring and as the starting point of a fresh state directory. */
+ * monitoring and as the starting point of a fresh state directory.
+ *
+ * State write failures (disk full, I/O error, read-only filesystem): the
+ * failed WriteBatch stays queued in rs_state (it is the only copy of those
+ * deltas; later changes queue behind it) and the daemon pauses: every
+ * assigned partition is paused in the consumer (re-paused after a
+ * rebalance), so nothing more is applied while the consumer is still
+ * polled (group membership, max.poll.interval.ms); no Kafka offset is
+ * stored, since offsets only follow successful writes; /readyz answers 503
+ * with the error; one error line is logged. Every state.retry.ms the oldest
+ * batch is written again, on the loop thread (rs_rocks reopens the db on
+ * that call, which must not overlap any other use of it). On success the
+ * partitions resume where they stopped and the queue drains. Keeping the
+ * batch rather than rebuilding it from Kafka is what makes this exact: the
+ * in-memory state already holds those records, outputs (lists, DLQ) were
+ * already produced, and re-consuming would apply and dead-letter them twice.
+ * A shutdown while paused exits non-zero without the unwritten batches:
+ * their records are consumed again from the last written offsets. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -49,13 +66,19 @@ struct rs_daemon {
     rs_sigwatch_t *sig[3];
     int stop_pipe[2];
     rs_msg_t *msgs;
-    int stopping, stopped, commit_failing, inflight;
+    int stopping, stopped, paused, inflight;
     struct commit_job *cur_job;   /* the write on the pool, while inflight */
     struct commit_job *retry_job; /* a failed commit waiting to be retried */
     int64_t last_msg_ms, last_commit_ms;
     int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
     uint64_t in_flight;   /* produced, not yet delivered */
     rs_err_t exit_rc;
+    /* state write failure (see the top of this file) */
+    char pause_err[512];
+    int64_t pause_since_ms, last_retry_ms;
+    int repause; /* partitions were assigned while paused */
+    rs_tp_t *assigned;
+    size_t n_assigned, cap_assigned;
 };
 
 /* ------------------------------------------------------------- outputs */
@@ -203,6 +226,39 @@ typedef struct commit_job {
 
 static void commit_start(rs_daemon_t *d);
 
+/* Pauses or resumes every assigned partition. */
+static void consume_pause(rs_daemon_t *d, int pause) {
+    char err[256];
+    if (d->n_assigned &&
+        rs_consumer_pause(d->consumer, d->assigned, d->n_assigned, pause, err, sizeof(err)))
+        rs_warn("daemon", "%s", err);
+}
+
+/* A state write failed: pause consumption (once) and remember why. */
+static void write_failed(rs_daemon_t *d, const char *err) {
+    if (!strncmp(err, "write: ", 7)) err += 7; /* rs_rocks' prefix */
+    snprintf(d->pause_err, sizeof(d->pause_err), "%s", err);
+    if (d->paused) return;
+    d->paused = 1;
+    d->pause_since_ms = d->last_retry_ms = rs_now_ms();
+    d->stats.state_write_failures++;
+    d->stats.state_write_paused = 1;
+    rs_error("state", "write failed (%s): consumption paused, retrying every %d ms", err,
+             d->conf->state_retry_ms);
+    consume_pause(d, 1);
+}
+
+static void write_ok(rs_daemon_t *d) {
+    if (!d->paused) return;
+    d->paused = 0;
+    d->stats.state_write_paused = 0;
+    rs_warn("state",
+            "write succeeded again after %.1f s (%" PRIu64 " retries so far): "
+            "consumption resumed",
+            (double)(rs_now_ms() - d->pause_since_ms) / 1000, d->stats.state_write_retries);
+    consume_pause(d, 0);
+}
+
 /* The state's consumed offsets at this moment: exactly what the batch being
  * prepared now holds, so they can go to Kafka once it is durable. Topic
  * strings belong to the state. */
@@ -246,16 +302,13 @@ static void commit_done(void *opaque) { /* loop thread */
     d->inflight = 0;
     if (j->rc) {
         d->stats.commit_errors++;
-        if (!d->commit_failing)
-            rs_error("daemon", "commit failed, consumption paused until it succeeds: %s", j->err);
-        d->commit_failing = 1;
+        write_failed(d, j->err);
         /* keep the offsets for the retry of the same batch */
         d->retry_job = j;
         if (d->stopping) shutdown_now(d);
         return;
     }
-    if (d->commit_failing) rs_info("daemon", "commit succeeded again, resuming");
-    d->commit_failing = 0;
+    write_ok(d);
     d->stats.batches++;
     rs_hist_add(&d->stats.commit_us, (uint64_t)(rs_mono_us() - j->t0));
     rs_hist_add(&d->stats.batch_events, j->events);
@@ -295,7 +348,9 @@ static void commit_start(rs_daemon_t *d) {
     d->last_commit_ms = rs_now_ms();
     d->inflight = 1;
     d->cur_job = j;
-    if (rs_work_submit(d->loop, commit_work, commit_done, j)) {
+    /* a retry after a failure writes on the loop thread: rs_rocks may reopen
+     * the db in that call, which must not race the loop's reads */
+    if (d->paused || rs_work_submit(d->loop, commit_work, commit_done, j)) {
         /* no pool: write inline */
         commit_work(j);
         commit_done(j);
@@ -309,13 +364,13 @@ static int flush(rs_daemon_t *d) {
     rs_pipeline_score(d->pipe);
     int rc = rs_pipeline_commit(d->pipe, err, sizeof(err));
     if (rc) {
-        rs_error("daemon", "commit failed: %s", err);
-        d->commit_failing = 1;
+        if (d->paused) rs_debug("state", "synchronous commit failed: %s", err);
+        write_failed(d, err);
         return rc;
     }
     job_free(d->retry_job); /* its batch was written by the synchronous commit */
     d->retry_job = NULL;
-    d->commit_failing = 0;
+    write_ok(d);
     commit_job_t snap = {0};
     offsets_snapshot(d, &snap);
     offsets_store(d, &snap);
@@ -343,9 +398,18 @@ static int is_catalog(const rs_daemon_t *d, const rs_msg_t *m) {
 /* Drains the consumer queue into the pipeline, then commits. */
 static void drain(void *opaque) {
     rs_daemon_t *d = opaque;
-    if (d->stopping || d->commit_failing) return;
+    if (d->stopping) return;
+    /* Paused on a write failure: keep polling (rebalances, group liveness)
+     * with every partition paused, so normally nothing arrives; whatever
+     * does is applied and queued behind the failed batch, which is exact. */
+    if (d->paused && d->repause) {
+        d->repause = 0;
+        consume_pause(d, 1);
+    }
     /* backpressure: at most one batch in flight plus commit.max.events more */
-    if (d->inflight && rs_pipeline_pending(d->pipe) >= (size_t)d->conf->commit_max_events) return;
+    if (!d->paused && d->inflight &&
+        rs_pipeline_pending(d->pipe) >= (size_t)d->conf->commit_max_events)
+        return;
     size_t total = 0, cap = (size_t)d->conf->batch_max_events;
     int64_t t_end = rs_mono_us() + DRAIN_MAX_US;
     for (;;) {
@@ -377,17 +441,38 @@ static void drain(void *opaque) {
     /* lists go out now (latency); state + offsets once per commit interval */
     rs_pipeline_score(d->pipe);
     rs_producer_poll(d->producer);
-    if (commit_due(d)) commit_start(d);
+    if (!d->paused && commit_due(d)) commit_start(d);
     if (total >= cap) rs_defer_arm(d->more); /* more may be queued: no new wake-up will come */
     maybe_finish(d);
 }
 
 /* ------------------------------------------------------------- rebalance */
 
+/* The assignment, kept to pause it on a state write failure. */
+static void assigned_add(rs_daemon_t *d, const rs_tp_t *tp) {
+    if (d->n_assigned == d->cap_assigned) {
+        d->cap_assigned = d->cap_assigned ? 2 * d->cap_assigned : 16;
+        d->assigned = rs_xrealloc(d->assigned, d->cap_assigned * sizeof(*d->assigned));
+    }
+    d->assigned[d->n_assigned++] = (rs_tp_t){rs_xstrdup(tp->topic), tp->partition};
+}
+
+static void assigned_del(rs_daemon_t *d, const rs_tp_t *tp) {
+    for (size_t i = 0; i < d->n_assigned; i++) {
+        rs_tp_t *a = &d->assigned[i];
+        if (a->partition != tp->partition || strcmp(a->topic, tp->topic)) continue;
+        free((char *)a->topic);
+        *a = d->assigned[--d->n_assigned];
+        return;
+    }
+}
+
 static void on_assign(void *opaque, const rs_tp_t *tps, size_t n, int64_t *offsets) {
     rs_daemon_t *d = opaque;
     rs_state_t *st = rs_pipeline_state(d->pipe);
+    if (d->paused) d->repause = 1; /* paused once assigned, before the next poll */
     for (size_t i = 0; i < n; i++) {
+        assigned_add(d, &tps[i]);
         int64_t o = rs_state_offset(st, tps[i].topic, tps[i].partition);
         if (o >= 0) offsets[i] = o;
         rs_info("daemon", "assigned %s [%d] from %s%" PRId64, tps[i].topic, tps[i].partition,
@@ -409,10 +494,10 @@ static void commit_wait(rs_daemon_t *d) {
     rs_state_commit_end(rs_pipeline_state(d->pipe), j->c, j->rc);
     if (j->rc) {
         d->stats.commit_errors++;
-        d->commit_failing = 1;
-        rs_error("daemon", "commit failed during a revoke: %s", j->err);
+        write_failed(d, j->err);
         return;
     }
+    write_ok(d);
     d->stats.batches++;
     offsets_store(d, j);
 }
@@ -426,6 +511,12 @@ static void on_revoke(void *opaque, const rs_tp_t *tps, size_t n, int lost) {
      * so it cannot run the completion), then the rest is written here. */
     commit_wait(d);
     if (!d->inflight && rs_pipeline_pending(d->pipe)) flush(d);
+    for (size_t i = 0; i < n; i++) assigned_del(d, &tps[i]);
+    if (d->paused && n)
+        rs_warn("state",
+                "%zu partition(s) %s while state writes fail: their unwritten records "
+                "may be applied again by the next owner",
+                n, lost ? "lost" : "revoked");
     rs_info("daemon", "%s %zu partition(s)", lost ? "lost" : "revoked", n);
     d->stats.partitions_assigned =
         d->stats.partitions_assigned > n ? d->stats.partitions_assigned - n : 0;
@@ -445,6 +536,13 @@ static void shutdown_now(rs_daemon_t *d) {
     if (rs_pipeline_pending(d->pipe)) flush(d);
     if (d->consumer) rs_consumer_close(d->consumer); /* revoke -> commit */
     if (rs_pipeline_pending(d->pipe)) flush(d);
+    if (d->paused) {
+        rs_error("state",
+                 "exiting with %zu unwritten change(s) (%s): their records are "
+                 "consumed again from the last written offsets on the next start",
+                 rs_pipeline_pending(d->pipe), d->pause_err);
+        d->exit_rc = RS_ESTATE_IO;
+    }
     rs_producer_flush(d->producer, 10000);
     rs_producer_poll(d->producer);
     rs_watch_close(d->pw), d->pw = NULL;
@@ -472,8 +570,14 @@ static void on_producer(void *opaque) {
 static void on_tick(void *opaque) {
     rs_daemon_t *d = opaque;
     rs_producer_poll(d->producer);
-    if (d->commit_failing) {
-        commit_start(d); /* retry the failed batch */
+    if (d->paused) {
+        int64_t now = rs_now_ms();
+        if (now - d->last_retry_ms >= d->conf->state_retry_ms) { /* retry the failed batch */
+            d->last_retry_ms = now;
+            d->stats.state_write_retries++;
+            commit_start(d);
+        }
+        if (d->paused) drain(d); /* serve rebalances; re-pause new partitions */
     } else if (commit_due(d) ||
                (d->opts.stop_after_events && d->stats.events_in >= d->opts.stop_after_events &&
                 rs_pipeline_pending(d->pipe))) {
@@ -528,10 +632,16 @@ static void http_health(void *opaque, const char *path, const char *query, rs_ht
 
 static void http_ready(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
     rs_daemon_t *d = opaque;
-    if (d->commit_failing || d->stopping) {
+    if (d->stopping) {
         r->status = 503;
-        rs_buf_printf(&r->body, "not ready: %s\n",
-                      d->stopping ? "shutting down" : "state commits failing");
+        rs_buf_printf(&r->body, "not ready: shutting down\n");
+    } else if (d->paused) {
+        r->status = 503;
+        rs_buf_printf(&r->body,
+                      "not ready: state write failed (%s): consumption paused for %" PRId64
+                      " s, retrying every %d ms\n",
+                      d->pause_err, (rs_now_ms() - d->pause_since_ms) / 1000,
+                      d->conf->state_retry_ms);
     } else {
         rs_buf_append(&r->body, "ready\n", 6);
     }
@@ -673,6 +783,8 @@ void rs_daemon_destroy(rs_daemon_t *d) {
     if (d->stop_pipe[0] >= 0) close(d->stop_pipe[0]);
     if (d->stop_pipe[1] >= 0) close(d->stop_pipe[1]);
     job_free(d->retry_job);
+    for (size_t i = 0; i < d->n_assigned; i++) free((char *)d->assigned[i].topic);
+    free(d->assigned);
     free(d->msgs);
     free(d);
 }

@@ -24,12 +24,34 @@
  * rs_rocks_write() reports it instead of writing to the wrong family.
  * Iterators seek to the prefix and stop at the first key without it; an
  * iterate_upper_bound (prefix + 1) additionally lets RocksDB skip tombstones
- * past the range. We do not use prefix extractors. */
+ * past the range. We do not use prefix extractors.
+ *
+ * Write failures: after an I/O error in a WAL append or a flush (disk full,
+ * EIO, read-only remount) RocksDB 7.8 keeps a "background error" and fails
+ * every later write, even once the cause is gone (measured: ENOSPC on a full
+ * tmpfs, space freed, writes still failed 3 s later; a reopen fixed it), and
+ * its C API has no Resume(). So a failed write marks the handle broken and
+ * the NEXT rs_rocks_write() first closes and reopens the db in place (same
+ * rs_rocks_t, so batches stay bound; a WriteBatch stores column family ids,
+ * which the MANIFEST keeps across opens). If the read-write open fails (disk
+ * still full: recovery must write an SST and a new WAL), the db is opened
+ * read-only so reads keep answering, and the write fails again; the next
+ * call tries again. If even that fails, reads fail with RS_ESTATE_IO rather
+ * than answer "absent". Exactly-once across the reopen: the latest sequence
+ * number is recorded before each write; after the reopen it must equal
+ * that (the failed batch was not logged: write it) or that plus the batch's
+ * entry count (a torn-looking failure that did reach the WAL: do not write
+ * it twice); anything else refuses to write. A reopen is refused while
+ * iterators are open (they would dangle).
+ * Test hook RS_FAULT_ROCKS_WRITE=<file> (read at open): while <file>
+ * exists, writes fail as if the disk were full and so does the read-write
+ * reopen (the read-only fallback works), exercising the whole path above. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <rocksdb/c.h>
 
@@ -47,9 +69,19 @@ struct rs_rocks {
     rocksdb_column_family_handle_t **all;             /* every opened handle, incl. default */
     int nall;
     int read_only;
-    /* compaction filters (opts.filter), made once; the options only point
-     * at them, so they are destroyed after the db */
+    /* write-failure recovery (see "Write failures" above) */
+    char *dir;
+    rs_rocks_opts_t opts;
+    char *fault_path;                 /* RS_FAULT_ROCKS_WRITE test hook, NULL if unset */
+    int broken;                       /* a write failed: reopen before the next one */
+    int ro_fallback;                  /* reopened read-only because a read-write open failed */
+    int n_iters;                      /* live iterators (a reopen would leave them dangling) */
+    uint64_t seq_failed;              /* sequence number before the failed write */
+    const rs_rocks_batch_t *failed_b; /* the batch that failed, its entry count */
+    /* compaction filters (opts.filter), made once and kept across reopens;
+     * the options only point at them, so they are destroyed after the db */
     rocksdb_compactionfilter_t *filt[RS_CF__COUNT];
+    int failed_n;
 };
 
 struct rs_rocks_batch {
@@ -59,7 +91,9 @@ struct rs_rocks_batch {
 };
 
 struct rs_rocks_iter {
-    rocksdb_iterator_t *it; /* NULL: family absent, iterator is empty */
+    rs_rocks_t *db;
+    rocksdb_iterator_t *it; /* NULL: family absent or db closed, iterator is empty */
+    int closed;             /* created while the db was closed: status is an error */
     rocksdb_readoptions_t *ro;
     unsigned char *prefix, *upper; /* upper must outlive ro (RocksDB keeps a pointer) */
     size_t plen;
@@ -72,6 +106,9 @@ static const char *const cf_names[RS_CF__COUNT] = {"users", "items", "cooc",
 const char *rs_cf_name(rs_cf_t cf) {
     return (unsigned)cf < RS_CF__COUNT ? cf_names[cf] : "?";
 }
+
+static const char closed_msg[] =
+    "state store closed or read-only after a failed write (reopen pending)";
 
 static int cf_ok(const rs_rocks_t *db, rs_cf_t cf) {
     return db && (unsigned)cf < RS_CF__COUNT && db->cf[cf];
@@ -253,6 +290,14 @@ static rocksdb_options_t *make_opts(const rs_rocks_opts_t *o, rocksdb_cache_t *c
     rocksdb_options_increase_parallelism(opt, 2);
     rocksdb_options_set_max_background_jobs(opt, 2);
     rocksdb_options_set_keep_log_file_num(opt, 5);
+    /* RocksDB's LOG keeps only its header (version, options): this
+     * librocksdb is built with assertions, and once the LOG writer has hit
+     * ENOSPC the next line logged aborts the process (measured: assertion in
+     * WritableFileWriter via ErrorHandler's own message), which would turn a
+     * full disk into a crash instead of a pause. At FATAL nothing is logged
+     * after open (our own log reports state errors); the C API cannot
+     * install another logger, and open fails without a LOG file. */
+    rocksdb_options_set_info_log_level(opt, 4 /* FATAL_LEVEL */);
     int wb_mb = o->write_buffer_mb > 0 ? o->write_buffer_mb : 64;
     rocksdb_options_set_write_buffer_size(opt, (size_t)wb_mb << 20);
     rocksdb_options_set_max_write_buffer_number(opt, 2);
@@ -334,17 +379,15 @@ static rocksdb_t *try_open(rs_rocks_t *db, const char *dir, const rs_rocks_opts_
     return r;
 }
 
-rs_err_t rs_rocks_open(rs_rocks_t **out, const char *dir, const rs_rocks_opts_t *o, char *errstr,
-                       size_t errstr_size) {
-    if (!out || !dir || !*dir || !o) return rs_seterr(errstr, errstr_size, RS_EARG, "bad args");
-    *out = NULL;
+/* Opens dir into db's handle fields (db->read_only says how). On failure
+ * every handle it made is released again and the fields are NULL. */
+static int open_into(rs_rocks_t *db, const char *dir, const rs_rocks_opts_t *o, char *errstr,
+                     size_t errstr_size) {
     int rc = RS_OK;
     char **existing = NULL;
     size_t nexisting = 0;
     const char **names = NULL;
     int *ids = NULL;
-    rs_rocks_t *db = rs_xcalloc(1, sizeof(*db));
-    db->read_only = o->read_only;
 
     if (!o->read_only && mkdir_p(dir)) {
         rc = rs_seterr(errstr, errstr_size, RS_EIO, "mkdir %s: %s", dir, strerror(errno));
@@ -419,19 +462,20 @@ rs_err_t rs_rocks_open(rs_rocks_t **out, const char *dir, const rs_rocks_opts_t 
     db->ropts = rocksdb_readoptions_create();
     rs_debug(SUBSYS, "opened %s (%d families, %s, cache %d MB%s)", dir, n,
              lz4 ? "lz4" : "no compression", cache_mb, o->read_only ? ", read-only" : "");
-    *out = db;
-    db = NULL;
 
 fail:
     free(names);
     free(ids);
     if (existing) rocksdb_list_column_families_destroy(existing, nexisting);
-    rs_rocks_close(db);
+    if (rc) {
+        free(db->all), db->all = NULL;
+        if (db->cache) rocksdb_cache_destroy(db->cache), db->cache = NULL;
+    }
     return rc;
 }
 
-void rs_rocks_close(rs_rocks_t *db) {
-    if (!db) return;
+/* Releases every RocksDB object of db but keeps the struct (reopen). */
+static void close_handles(rs_rocks_t *db) {
     /* Handles before the db: their destructors take the db mutex. */
     for (int i = db->nall - 1; i >= 0; i--)
         if (db->all[i]) rocksdb_column_family_handle_destroy(db->all[i]);
@@ -439,9 +483,41 @@ void rs_rocks_close(rs_rocks_t *db) {
     if (db->ropts) rocksdb_readoptions_destroy(db->ropts);
     if (db->wopts) rocksdb_writeoptions_destroy(db->wopts);
     if (db->cache) rocksdb_cache_destroy(db->cache);
+    free(db->all);
+    db->db = NULL, db->ropts = NULL, db->wopts = NULL, db->cache = NULL, db->all = NULL;
+    db->nall = 0;
+    memset(db->cf, 0, sizeof(db->cf));
+}
+
+rs_err_t rs_rocks_open(rs_rocks_t **out, const char *dir, const rs_rocks_opts_t *o, char *errstr,
+                       size_t errstr_size) {
+    if (!out || !dir || !*dir || !o) return rs_seterr(errstr, errstr_size, RS_EARG, "bad args");
+    *out = NULL;
+    rs_rocks_t *db = rs_xcalloc(1, sizeof(*db));
+    db->read_only = o->read_only;
+    db->opts = *o;
+    db->dir = rs_xstrdup(dir);
+    const char *fault = getenv("RS_FAULT_ROCKS_WRITE");
+    if (fault && *fault && !o->read_only) {
+        db->fault_path = rs_xstrdup(fault);
+        rs_warn(SUBSYS, "test hook RS_FAULT_ROCKS_WRITE: writes fail while %s exists", fault);
+    }
+    int rc = open_into(db, dir, o, errstr, errstr_size);
+    if (rc) {
+        rs_rocks_close(db);
+        return rc;
+    }
+    *out = db;
+    return RS_OK;
+}
+
+void rs_rocks_close(rs_rocks_t *db) {
+    if (!db) return;
+    close_handles(db);
     for (int c = 0; c < RS_CF__COUNT; c++)
         if (db->filt[c]) rocksdb_compactionfilter_destroy(db->filt[c]);
-    free(db->all);
+    free(db->dir);
+    free(db->fault_path);
     free(db);
 }
 
@@ -451,6 +527,8 @@ rs_err_t rs_rocks_get(rs_rocks_t *db, rs_cf_t cf, const void *key, size_t klen, 
                       char *errstr, size_t errstr_size) {
     if (!db || (unsigned)cf >= RS_CF__COUNT || !val || (!key && klen))
         return rs_seterr(errstr, errstr_size, RS_EARG, "bad args");
+    if (!db->db) /* never "absent": the caller would take a stored row for a new one */
+        return rs_seterr(errstr, errstr_size, RS_ESTATE_IO, "get: %s", closed_msg);
     if (!db->cf[cf]) return RS_ENOTFOUND;
     char *err = NULL;
     /* A pinned slice saves the malloc+copy of rocksdb_get_cf. */
@@ -532,15 +610,91 @@ size_t rs_rocks_batch_bytes(const rs_rocks_batch_t *b) {
     return n;
 }
 
+static int fault_active(const rs_rocks_t *db) {
+    return db->fault_path && access(db->fault_path, F_OK) == 0;
+}
+
+/* Closes the broken handle and opens the db again read-write; if that
+ * fails, read-only, so reads keep working until the next attempt. */
+static int reopen(rs_rocks_t *db, char *errstr, size_t errstr_size) {
+    if (db->n_iters)
+        return rs_seterr(errstr, errstr_size, RS_ESTATE_IO,
+                         "cannot reopen after a failed write: %d iterator(s) open", db->n_iters);
+    close_handles(db);
+    rs_rocks_opts_t o = db->opts;
+    o.read_only = 0;
+    char rw[512], ro[256];
+    int rc;
+    if (fault_active(db))
+        rc = rs_seterr(rw, sizeof(rw), RS_ESTATE_IO,
+                       "open: IO error: injected by RS_FAULT_ROCKS_WRITE (%s exists)",
+                       db->fault_path);
+    else
+        rc = open_into(db, db->dir, &o, rw, sizeof(rw));
+    if (rc == RS_OK) {
+        db->ro_fallback = 0;
+        return RS_OK;
+    }
+    o.read_only = 1;
+    db->ro_fallback = open_into(db, db->dir, &o, ro, sizeof(ro)) == RS_OK;
+    if (!db->ro_fallback) rs_error(SUBSYS, "%s cannot even be opened read-only: %s", db->dir, ro);
+    return rs_seterr(errstr, errstr_size, RS_ESTATE_IO, "reopen after a failed write: %s", rw);
+}
+
+/* After a reopen: was the failed batch (which RocksDB may have logged
+ * before the error) applied? Decided by the sequence number, which grows by
+ * exactly the batch's entry count per applied write. 1: yes, 0: no. */
+static int failed_applied(rs_rocks_t *db, const rs_rocks_batch_t *b, char *errstr,
+                          size_t errstr_size) {
+    uint64_t seq = rocksdb_get_latest_sequence_number(db->db);
+    if (seq == db->seq_failed) return 0;
+    int n = rs_rocks_batch_count(b);
+    if (b == db->failed_b && n == db->failed_n && seq == db->seq_failed + (uint64_t)n) return 1;
+    return rs_seterr(errstr, errstr_size, RS_ESTATE_IO,
+                     "after reopening, the last sequence number is %llu where %llu (or %llu "
+                     "with the failed batch) was expected: not writing",
+                     (unsigned long long)seq, (unsigned long long)db->seq_failed,
+                     (unsigned long long)(db->seq_failed + (uint64_t)db->failed_n));
+}
+
 rs_err_t rs_rocks_write(rs_rocks_t *db, rs_rocks_batch_t *b, char *errstr, size_t errstr_size) {
     if (!db || !b) return rs_seterr(errstr, errstr_size, RS_EARG, "bad args");
     if (b->bad || (b->db && b->db != db))
         return rs_seterr(errstr, errstr_size, RS_EARG,
                          "batch was filled with an invalid column family or for another db");
     if (db->read_only) return rs_seterr(errstr, errstr_size, RS_ESTATE, "db is read-only");
+    if (db->broken) {
+        int rc = reopen(db, errstr, errstr_size);
+        if (rc) return rc;
+        rc = failed_applied(db, b, errstr, errstr_size);
+        if (rc < 0) return rc; /* stays broken: an operator must look */
+        db->broken = 0;
+        if (rc == 1) {
+            rs_warn(SUBSYS,
+                    "reopened %s: the failed write had reached the WAL, not applying it "
+                    "twice",
+                    db->dir);
+            return RS_OK;
+        }
+        rs_info(SUBSYS, "reopened %s after a failed write", db->dir);
+    }
+    uint64_t seq0 = rocksdb_get_latest_sequence_number(db->db);
     char *err = NULL;
-    rocksdb_write(db->db, db->wopts, b->wb, &err);
-    if (err) return take_err(err, errstr, errstr_size, RS_ESTATE_IO, "write");
+    int injected = fault_active(db);
+    if (!injected) rocksdb_write(db->db, db->wopts, b->wb, &err);
+    if (injected || err) {
+        /* RocksDB refuses every later write after a WAL/flush I/O error until
+         * the db is reopened (7.8 has no Resume() in the C API) */
+        db->broken = 1;
+        db->seq_failed = seq0;
+        db->failed_b = b;
+        db->failed_n = rs_rocks_batch_count(b);
+        if (injected)
+            return rs_seterr(errstr, errstr_size, RS_ESTATE_IO,
+                             "write: IO error: No space left on device (injected: %s exists)",
+                             db->fault_path);
+        return take_err(err, errstr, errstr_size, RS_ESTATE_IO, "write");
+    }
     return RS_OK;
 }
 
@@ -557,7 +711,10 @@ static void iter_check(rs_rocks_iter_t *it) {
 rs_rocks_iter_t *rs_rocks_iter_new(rs_rocks_t *db, rs_cf_t cf, const void *prefix, size_t plen) {
     if (!db || (unsigned)cf >= RS_CF__COUNT || (!prefix && plen)) return NULL;
     rs_rocks_iter_t *it = rs_xcalloc(1, sizeof(*it));
-    if (!db->cf[cf]) return it; /* absent family (read-only): empty */
+    it->closed = !db->db;
+    if (!db->cf[cf]) return it; /* absent family (read-only) or closed db: empty */
+    it->db = db;
+    db->n_iters++;
     it->ro = rocksdb_readoptions_create();
     it->plen = plen;
     if (plen) {
@@ -617,6 +774,7 @@ const void *rs_rocks_iter_value(rs_rocks_iter_t *it, size_t *len) {
 
 rs_err_t rs_rocks_iter_status(rs_rocks_iter_t *it, char *errstr, size_t errstr_size) {
     if (!it) return rs_seterr(errstr, errstr_size, RS_EARG, "no iterator");
+    if (it->closed) return rs_seterr(errstr, errstr_size, RS_ESTATE_IO, "iterate: %s", closed_msg);
     if (!it->it) return RS_OK;
     char *err = NULL;
     rocksdb_iter_get_error(it->it, &err);
@@ -626,6 +784,7 @@ rs_err_t rs_rocks_iter_status(rs_rocks_iter_t *it, char *errstr, size_t errstr_s
 
 void rs_rocks_iter_destroy(rs_rocks_iter_t *it) {
     if (!it) return;
+    if (it->db) it->db->n_iters--;
     if (it->it) rocksdb_iter_destroy(it->it);
     if (it->ro) rocksdb_readoptions_destroy(it->ro); /* after the iterator: it reads ro */
     free(it->prefix);
@@ -663,6 +822,8 @@ uint64_t rs_rocks_property_int(rs_rocks_t *db, rs_cf_t cf, const char *name) {
 rs_err_t rs_rocks_flush(rs_rocks_t *db, char *errstr, size_t errstr_size) {
     if (!db) return rs_seterr(errstr, errstr_size, RS_EARG, "no db");
     if (db->read_only) return rs_seterr(errstr, errstr_size, RS_ESTATE, "db is read-only");
+    if (!db->db || db->ro_fallback)
+        return rs_seterr(errstr, errstr_size, RS_ESTATE_IO, "flush: %s", closed_msg);
     rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(fo, 1);
     int rc = RS_OK;
@@ -702,6 +863,7 @@ rs_err_t rs_rocks_set_option(rs_rocks_t *db, rs_cf_t cf, const char *name, const
 rs_err_t rs_rocks_compact(rs_rocks_t *db) {
     if (!db) return RS_EARG;
     if (db->read_only) return RS_ESTATE;
+    if (!db->db || db->ro_fallback) return RS_ESTATE_IO;
     for (int i = 0; i < db->nall; i++)
         rocksdb_compact_range_cf(db->db, db->all[i], NULL, 0, NULL, 0);
     return RS_OK;
