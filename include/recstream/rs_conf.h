@@ -57,12 +57,12 @@ typedef struct rs_conf {
                                   interval */
     int commit_max_events;     /* commit.max.events = 500000: commit early beyond this */
     int dedup_window;          /* dedup.window = 1000000: event ids remembered */
+
     /* retention and privacy (F19) */
     int64_t state_user_ttl_ms;         /* state.user.ttl.ms = 0: idle users expire (0 = never) */
     int64_t state_user_ttl_compact_ms; /* state.user.ttl.compact.ms = 86400000: users rewrite */
     int privacy_user_id_hash;          /* privacy.user.id.hash = false: keyed hash of user ids */
     char *privacy_user_id_salt;        /* privacy.user.id.salt = "": the HMAC key (secret) */
-
 
     /* profiles / co-occurrence */
     int recent_items;      /* profile.recent.items = 20: ring of recent items per user */
@@ -172,6 +172,7 @@ const char *rs_conf_get_kafka(const rs_conf_t *conf, const char *key);
 void rs_conf_dump(const rs_conf_t *conf, FILE *out);
 /* Markdown reference generated from the table (docs/CONFIGURATION.md). */
 void rs_conf_write_reference(FILE *out);
+
 /* Short "key  description (default X)" listing for --help. */
 void rs_conf_write_help(FILE *out);
 
@@ -213,6 +214,20 @@ typedef struct rs_conf_prop {
 } rs_conf_prop_t;
 
 extern const rs_conf_prop_t rs_conf_props[]; /* ended by a row with name NULL */
+
+struct rs_buf;
+/* Live reload (the daemon on SIGHUP). 1 when a change of key p takes effect
+ * in a running daemon (see the list in rs_conf.c; shown in the reference). */
+int rs_conf_prop_live(const rs_conf_prop_t *p);
+/* Copies into `running` every live key whose value differs in `fresh` (a
+ * configuration loaded and checked the same way as at start) and appends
+ * one line per differing key to report: "key: old -> new", or "... needs a
+ * restart (kept old)" for the others (secrets masked). Returns the number
+ * of keys applied (>= 0), or a negative code, with `running` unchanged, when
+ * the result breaks a cross-key rule of rs_conf_check (errstr says which).
+ * Thread: the thread that owns `running` (the loop thread). */
+int rs_conf_reload(rs_conf_t *running, const rs_conf_t *fresh, struct rs_buf *report, char *errstr,
+                   size_t errstr_size);
 
 /* Parses "name=ms,name=ms" (rec.repurchase.categories), calling fn (may be
  * NULL: validate only) per entry; 0, or -1 with a reason in msg. */

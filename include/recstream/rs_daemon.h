@@ -33,6 +33,12 @@ typedef struct rs_daemon_opts {
     int idle_exit_ms;
     /* Do not install SIGINT/SIGTERM/SIGHUP handlers (embedding, tests). */
     int no_signals;
+    /* SIGHUP: re-read the configuration and apply what may change live to
+     * the conf given to rs_daemon_new (its owner does it: rs_conf_reload).
+     * Called on the loop thread; appends one line per changed key to report;
+     * returns the number of keys applied, or a negative code with errstr
+     * (nothing changed). NULL: SIGHUP logs that there is nothing to reload. */
+    int (*reload)(void *opaque, struct rs_buf *report, char *errstr, size_t errstr_size);
     /* Called on the loop thread after every flush (tests, progress). */
     void (*on_flush)(void *opaque, const rs_stats_t *stats);
     void *opaque;

@@ -69,7 +69,18 @@ typedef struct rs_consumer_cbs {
     void (*on_assign)(void *opaque, const rs_tp_t *tps, size_t n, int64_t *offsets_out);
     /* lost != 0: the assignment was lost (session timeout) rather than revoked. */
     void (*on_revoke)(void *opaque, const rs_tp_t *tps, size_t n, int lost);
+    /* A client-level error (may be NULL), on the polling thread: kind is
+     * RS_KAFKA_ERR_*; msg names it. Logged by the wrapper either way. */
+    void (*on_error)(void *opaque, int kind, const char *msg);
 } rs_consumer_cbs_t;
+
+enum {
+    RS_KAFKA_ERR_OTHER = 0,
+    RS_KAFKA_ERR_DOWN,  /* all brokers down */
+    RS_KAFKA_ERR_CONN,  /* one connection failed (transport, resolve) */
+    RS_KAFKA_ERR_AUTH,  /* authentication refused */
+    RS_KAFKA_ERR_FATAL, /* the client cannot go on */
+};
 
 typedef struct rs_consumer rs_consumer_t;
 

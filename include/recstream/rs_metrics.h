@@ -32,19 +32,19 @@ uint64_t rs_hist_quantile(const rs_hist_t *h, double q);
 void rs_hist_reset(rs_hist_t *h);
 
 typedef struct rs_stats {
-    uint64_t events_in;          /* records consumed from the events topic */
-    uint64_t events_applied;     /* valid, non-duplicate events applied */
-    uint64_t events_duplicate;   /* dropped by event_id */
-    uint64_t events_late;        /* applied with ts older than the user's last event */
-    uint64_t dlq[RS_REJ__COUNT]; /* rejected, per reason */
-    uint64_t dlq_produce_errors; /* DLQ delivery failures */
-    uint64_t batches;            /* WriteBatches committed */
-    uint64_t commit_errors;         /* failed WriteBatch writes, retries included */
+    uint64_t events_in;            /* records consumed from the events topic */
+    uint64_t events_applied;       /* valid, non-duplicate events applied */
+    uint64_t events_duplicate;     /* dropped by event_id */
+    uint64_t events_late;          /* applied with ts older than the user's last event */
+    uint64_t dlq[RS_REJ__COUNT];   /* rejected, per reason */
+    uint64_t dlq_produce_errors;   /* DLQ delivery failures */
+    uint64_t batches;              /* WriteBatches committed */
+    uint64_t commit_errors;        /* failed WriteBatch writes, retries included */
     uint64_t state_write_failures; /* times a failed write paused consumption */
     uint64_t state_write_retries;  /* writes retried while paused */
     uint64_t state_write_paused;   /* gauge: 1 while paused on a failed write */
-    uint64_t recs_emitted;   /* recommendation lists produced (changed) */
-    uint64_t recs_unchanged; /* recomputed, identical, not emitted */
+    uint64_t recs_emitted;         /* recommendation lists produced (changed) */
+    uint64_t recs_unchanged;       /* recomputed, identical, not emitted */
     uint64_t recs_produce_errors;
     uint64_t alerts[RS_ALERT__RULE_COUNT]; /* alerts emitted, per rule */
     uint64_t alerts_produce_errors;
@@ -53,19 +53,23 @@ typedef struct rs_stats {
     uint64_t segment_rfm[RS_RFM__COUNT];               /* gauge: users per RFM segment */
     uint64_t segment_cluster[RS_SEGMENT_MAX_CLUSTERS]; /* gauge: users per cluster */
     uint32_t segment_clusters;                         /* gauge: clusters learnt so far */
-    uint64_t catalog_records;     /* records consumed from the item catalog topic */
-    uint64_t catalog_rejected;    /* of those, sent to the dead-letter topic */
-    uint64_t users_cached;        /* gauge */
-    uint64_t items;               /* gauge */
-    uint64_t cooc_pairs;          /* gauge: stored (a,b) entries, both directions */
-    uint64_t partitions_assigned; /* gauge */
-    int64_t consumer_lag;         /* gauge, -1 unknown */
-    uint64_t state_bytes;         /* gauge */
-    rs_hist_t batch_events;       /* events per batch */
-    rs_hist_t commit_us;          /* WriteBatch write time */
-    rs_hist_t batch_us;           /* whole batch: apply + commit + score + produce */
-    rs_hist_t e2e_us;             /* event produce time -> rec delivered */
-    rs_hist_t consume_us;         /* event produce time -> consumed by the pipeline */
+    uint64_t catalog_records;      /* records consumed from the item catalog topic */
+    uint64_t catalog_rejected;     /* of those, sent to the dead-letter topic */
+    uint64_t users_cached;         /* gauge */
+    uint64_t items;                /* gauge */
+    uint64_t cooc_pairs;           /* gauge: stored (a,b) entries, both directions */
+    uint64_t partitions_assigned;  /* gauge */
+    int64_t consumer_lag;          /* gauge, -1 unknown */
+    uint64_t state_bytes;          /* gauge */
+    uint64_t users_expired;        /* idle users dropped by state.user.ttl.ms */
+    uint64_t kafka_ready;          /* gauge: 0 while the brokers are down or refuse us */
+    uint64_t config_reloads;       /* SIGHUP reloads applied */
+    uint64_t config_reload_errors; /* SIGHUP reloads refused (bad file or rule) */
+    rs_hist_t batch_events;        /* events per batch */
+    rs_hist_t commit_us;           /* WriteBatch write time */
+    rs_hist_t batch_us;            /* whole batch: apply + commit + score + produce */
+    rs_hist_t e2e_us;              /* event produce time -> rec delivered */
+    rs_hist_t consume_us;          /* event produce time -> consumed by the pipeline */
 } rs_stats_t;
 
 /* Prometheus text exposition format (version 0.0.4) of all fields, metric

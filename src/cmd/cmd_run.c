@@ -21,7 +21,9 @@ static void usage(FILE *out) {
                  "      --stats-json FILE write final statistics as JSON on exit\n"
                  "  -h, --help\n"
                  "\n"
-                 "Signals: SIGINT/SIGTERM commit and exit 0. Exit 2 on bad configuration.\n");
+                 "Signals: SIGINT/SIGTERM commit and exit 0; SIGHUP re-reads the file and -X\n"
+                 "(keys marked Live in docs/CONFIGURATION.md change at once, others are kept\n"
+                 "and logged; GET /v1/config shows what runs). Exit 2 on bad configuration.\n");
 }
 
 static void write_stats(const char *path, const rs_stats_t *s, double secs) {
@@ -47,6 +49,21 @@ static void write_stats(const char *path, const rs_stats_t *s, double secs) {
             rs_hist_quantile(&s->consume_us, 0.99) / 1000.0,
             rs_hist_quantile(&s->e2e_us, 0.9) / 1000.0);
     fclose(f);
+}
+
+/* SIGHUP (loop thread): the same file and -X as at start, read again. */
+typedef struct reload_ctx {
+    const rs_cli_conf_t *cc;
+    rs_conf_t *conf;
+} reload_ctx_t;
+
+static int reload(void *opaque, rs_buf_t *report, char *errstr, size_t errstr_size) {
+    reload_ctx_t *r = opaque;
+    rs_conf_t *fresh = rs_cli_conf_load(r->cc, errstr, errstr_size);
+    if (!fresh) return RS_ECONF;
+    int n = rs_conf_reload(r->conf, fresh, report, errstr, errstr_size);
+    rs_conf_destroy(fresh);
+    return n;
 }
 
 int cmd_run(int argc, char **argv) {
@@ -79,14 +96,20 @@ int cmd_run(int argc, char **argv) {
         }
     }
     rs_conf_t *conf = rs_cli_conf_build(&cc, "recstream run");
-    rs_cli_conf_free(&cc);
-    if (!conf) return RS_EXIT_FAIL;
+    if (!conf) {
+        rs_cli_conf_free(&cc);
+        return RS_EXIT_FAIL;
+    }
+    reload_ctx_t rctx = {&cc, conf};
+    opts.reload = reload;
+    opts.opaque = &rctx;
     char err[512];
     rs_daemon_t *d = NULL;
     int rc = rs_daemon_new(&d, conf, &opts, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "recstream run: %s\n", err);
         rs_conf_destroy(conf);
+        rs_cli_conf_free(&cc);
         return rc == RS_ECONF ? RS_EXIT_FAIL : 1;
     }
     rc = rs_daemon_run(d);
@@ -95,5 +118,6 @@ int cmd_run(int argc, char **argv) {
     if (stats_json) write_stats(stats_json, rs_daemon_stats(d), secs);
     rs_daemon_destroy(d);
     rs_conf_destroy(conf);
+    rs_cli_conf_free(&cc);
     return rc ? 1 : 0;
 }

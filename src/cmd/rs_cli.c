@@ -44,19 +44,27 @@ int rs_cli_common_opt(int opt, const char *arg, rs_cli_conf_t *c, void (*usage)(
     return 1;
 }
 
-rs_conf_t *rs_cli_conf_build(rs_cli_conf_t *c, const char *prog) {
-    char err[512];
+rs_conf_t *rs_cli_conf_load(const rs_cli_conf_t *c, char *errstr, size_t errstr_size) {
     rs_conf_t *conf = rs_conf_new();
-    if (c->file && rs_conf_load_file(conf, c->file, err, sizeof(err))) goto fail;
+    if (c->file && rs_conf_load_file(conf, c->file, errstr, errstr_size)) goto fail;
     for (int i = 0; i < c->n_x; i++)
-        if (rs_conf_set_kv(conf, c->x[i], err, sizeof(err))) goto fail;
-    if (rs_conf_check(conf, err, sizeof(err))) goto fail;
-    rs_log_level = (rs_log_level_t)conf->log_level;
+        if (rs_conf_set_kv(conf, c->x[i], errstr, errstr_size)) goto fail;
+    if (rs_conf_check(conf, errstr, errstr_size)) goto fail;
     return conf;
 fail:
-    fprintf(stderr, "%s: %s\n", prog, err);
     rs_conf_destroy(conf);
     return NULL;
+}
+
+rs_conf_t *rs_cli_conf_build(rs_cli_conf_t *c, const char *prog) {
+    char err[512];
+    rs_conf_t *conf = rs_cli_conf_load(c, err, sizeof(err));
+    if (!conf) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return NULL;
+    }
+    rs_log_level = (rs_log_level_t)conf->log_level;
+    return conf;
 }
 
 double rs_cli_peak_rss_mb(void) {

@@ -20,6 +20,9 @@ typedef struct rs_cli_conf {
 } rs_cli_conf_t;
 
 void rs_cli_conf_add_x(rs_cli_conf_t *c, const char *kv);
+/* File then -X in order, checked; NULL with errstr on an error. */
+rs_conf_t *rs_cli_conf_load(const rs_cli_conf_t *c, char *errstr, size_t errstr_size);
+/* rs_cli_conf_load, printing the error as "prog: ..."; sets the log level. */
 rs_conf_t *rs_cli_conf_build(rs_cli_conf_t *c, const char *prog);
 /* The options every command shares, for a getopt switch's default branch:
  * -c FILE and -X key=value are recorded in c (returns 0: go on parsing);

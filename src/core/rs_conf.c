@@ -636,7 +636,12 @@ void rs_conf_write_reference(FILE *out) {
           "values is trimmed and values are otherwise taken literally (no quotes, no trailing\n"
           "comments). Unknown keys, bad values and a key set twice in one file are errors\n"
           "reported as `FILE:LINE: message`. Booleans accept `true`/`false`, `yes`/`no` and\n"
-          "`1`/`0`.\n",
+          "`1`/`0`.\n"
+          "\n"
+          "`recstream run` re-reads the file (and re-applies its `-X` overrides) on SIGHUP.\n"
+          "Keys marked \"Live\" below take effect at once; a change to any other key (or to a\n"
+          "`kafka.*` key) is logged as needing a restart and the running value is kept. A file\n"
+          "that no longer loads is logged with its `FILE:LINE` and changes nothing.\n",
           out);
 
     for (const rs_conf_prop_t *p = rs_conf_props; p->name; p++) {
@@ -654,7 +659,13 @@ void rs_conf_write_reference(FILE *out) {
         md_cell(out, type_name(p->type), 0);
         md_cell(out, (p->flags & RS_CONF_F_SENSITIVE) ? "***" : val, 1);
         md_cell(out, allowed, 0);
-        md_cell(out, p->desc, 0);
+        if (rs_conf_prop_live(p)) {
+            char d[1024];
+            snprintf(d, sizeof(d), "%s Live: SIGHUP applies it.", p->desc);
+            md_cell(out, d, 0);
+        } else {
+            md_cell(out, p->desc, 0);
+        }
         fputc('\n', out);
     }
 
@@ -675,4 +686,117 @@ void rs_conf_write_reference(FILE *out) {
           "reported as `-X: message`.\n",
           out);
     rs_conf_destroy(def);
+}
+
+/* ---- live reload (SIGHUP) ---- */
+
+/* Keys whose change a running daemon applies at once. Each is a scalar that
+ * the loop thread reads from the conf at every use (scoring, validation,
+ * detectors, logging), never to size a buffer, lay out stored state or arm a
+ * timer, and that the thread-pool work (k-means) never reads; so overwriting
+ * it between batches is safe. A "prefix." entry covers a whole family. */
+static const char *const live_keys[] = {
+    "log.level",
+    "weight.",
+    "rec.recent",
+    "rec.recency",
+    "rec.recency.decay",
+    "rec.type.boost",
+    "rec.category.fill",
+    "rec.content.weight",
+    "rec.diversity.max",
+    "rec.exclude.seen",
+    "rec.exclude.purchased",
+    "rec.min.interval.ms",
+    "rec.repurchase.ms",
+    "rec.trending.min",
+    "rules.min.count",
+    "rules.min.support",
+    "rules.min.confidence",
+    "rules.min.lift",
+    "segments.refresh.ms",
+    "alert.episode.gap.ms",
+    "alert.rate.z",
+    "alert.rate.min.events",
+    "alert.bot.min.views",
+    "alert.bot.max.dwell.ms",
+    "alert.amount.factor",
+    "alert.amount.min.history",
+    "alert.card.min.purchases",
+    "alert.item.z",
+    "alert.item.factor",
+    "alert.item.min.events",
+    "validate.max.future.ms",
+    "validate.max.price",
+    "validate.max.bytes",
+    "validate.max.id.len",
+    NULL,
+};
+
+int rs_conf_prop_live(const rs_conf_prop_t *p) {
+    if (p->type == RS_CONF_STR) return 0;
+    for (const char *const *k = live_keys; *k; k++) {
+        size_t n = strlen(*k);
+        if ((*k)[n - 1] == '.' ? !strncmp(p->name, *k, n) : !strcmp(p->name, *k)) return 1;
+    }
+    return 0;
+}
+
+static size_t scalar_size(const rs_conf_prop_t *p) {
+    return p->type == RS_CONF_INT64 ? sizeof(int64_t)
+           : p->type == RS_CONF_DBL ? sizeof(double)
+                                    : sizeof(int);
+}
+
+static int same_value(const rs_conf_t *a, const rs_conf_t *b, const rs_conf_prop_t *p) {
+    if (p->type == RS_CONF_STR) {
+        const char *x = *(char *const *)cfield(a, p), *y = *(char *const *)cfield(b, p);
+        return !strcmp(x ? x : "", y ? y : "");
+    }
+    return !memcmp(cfield(a, p), cfield(b, p), scalar_size(p));
+}
+
+static int same_kafka(const rs_conf_t *a, const rs_conf_t *b) {
+    if (a->kafka_cnt != b->kafka_cnt) return 0;
+    for (size_t i = 0; i < a->kafka_cnt; i++) {
+        const char *v = rs_conf_get_kafka(b, a->kafka[i].key);
+        if (!v || strcmp(v, a->kafka[i].val)) return 0;
+    }
+    return 1;
+}
+
+int rs_conf_reload(rs_conf_t *running, const rs_conf_t *fresh, rs_buf_t *report, char *errstr,
+                   size_t errstr_size) {
+    enum { MAXLIVE = 128 };
+    struct {
+        const rs_conf_prop_t *p;
+        unsigned char old[8];
+    } undo[MAXLIVE];
+    int n = 0;
+    char was[128], now[128];
+    for (const rs_conf_prop_t *p = rs_conf_props; p->name; p++) {
+        if (same_value(running, fresh, p)) continue;
+        int secret = p->flags & RS_CONF_F_SENSITIVE;
+        fmt_value(running, p, was, sizeof(was));
+        fmt_value(fresh, p, now, sizeof(now));
+        if (!rs_conf_prop_live(p) || n == MAXLIVE) {
+            rs_buf_printf(report, "%s: %s -> %s needs a restart (kept %s)\n", p->name,
+                          secret ? "***" : was, secret ? "***" : now, secret ? "***" : was);
+            continue;
+        }
+        undo[n].p = p;
+        memcpy(undo[n].old, cfield(running, p), scalar_size(p));
+        memcpy(field(running, p), cfield(fresh, p), scalar_size(p));
+        n++;
+        rs_buf_printf(report, "%s: %s -> %s\n", p->name, was, now);
+    }
+    if (!same_kafka(running, fresh))
+        rs_buf_printf(report, "kafka.*: changed, needs a restart (kept the running client)\n");
+    /* Cross-key rules (rs_conf_check) over the mix of kept and new values. */
+    rs_err_t rc = rs_conf_check(running, errstr, errstr_size);
+    if (rc) {
+        while (n--) memcpy(field(running, undo[n].p), undo[n].old, scalar_size(undo[n].p));
+        return rc;
+    }
+    return n;
 }

@@ -180,6 +180,14 @@ void rs_metrics_render(const rs_stats_t *s, rs_buf_t *out) {
             "Catalog records sent to the dead-letter topic (also counted in dlq_total).");
 
     gauge(out, "users_cached", (int64_t)s->users_cached, "User profiles held in memory.");
+    counter(out, "state_users_expired_total", s->users_expired,
+            "Idle users dropped after state.user.ttl.ms of event time.");
+    gauge(out, "kafka_ready", (int64_t)s->kafka_ready,
+          "1 while the brokers answer; 0 after all brokers went down or refused authentication.");
+    counter(out, "config_reloads_total", s->config_reloads,
+            "Configuration reloads (SIGHUP) applied.");
+    counter(out, "config_reload_errors_total", s->config_reload_errors,
+            "Configuration reloads (SIGHUP) refused: the file did not load or broke a rule.");
     gauge(out, "items", (int64_t)s->items, "Items known to the state.");
     gauge(out, "cooc_pairs", (int64_t)s->cooc_pairs,
           "Stored item co-occurrence entries, both directions.");

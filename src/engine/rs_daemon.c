@@ -38,48 +38,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "recstream/rs_catalog.h"
-#include "recstream/rs_daemon.h"
-#include "recstream/rs_http.h"
-#include "recstream/rs_inspect.h"
-#include "recstream/rs_kafka.h"
+#include "engine/rs_daemon_int.h"
 #include "recstream/rs_log.h"
-#include "recstream/rs_loop.h"
-#include "recstream/rs_pipeline.h"
-
-#define POLL_CHUNK   1024
-#define DRAIN_MAX_US 200000 /* keep the loop (HTTP, delivery reports) responsive */
-
-struct rs_daemon {
-    const rs_conf_t *conf;
-    rs_daemon_opts_t opts;
-    rs_stats_t stats;
-    rs_loop_t *loop;
-    rs_consumer_t *consumer;
-    rs_producer_t *producer;
-    rs_pipeline_t *pipe;
-    rs_catalog_t *catalog; /* NULL unless topic.items is set */
-    rs_http_t *http;
-    rs_watch_t *cw, *pw, *stop_w;
-    rs_defer_t *more;
-    rs_timer_t *tick;
-    rs_sigwatch_t *sig[3];
-    int stop_pipe[2];
-    rs_msg_t *msgs;
-    int stopping, stopped, paused, inflight;
-    struct commit_job *cur_job;   /* the write on the pool, while inflight */
-    struct commit_job *retry_job; /* a failed commit waiting to be retried */
-    int64_t last_msg_ms, last_commit_ms;
-    int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
-    uint64_t in_flight;   /* produced, not yet delivered */
-    rs_err_t exit_rc;
-    /* state write failure (see the top of this file) */
-    char pause_err[512];
-    int64_t pause_since_ms, last_retry_ms;
-    int repause; /* partitions were assigned while paused */
-    rs_tp_t *assigned;
-    size_t n_assigned, cap_assigned;
-};
 
 /* ------------------------------------------------------------- outputs */
 
@@ -435,6 +395,7 @@ static void drain(void *opaque) {
         }
     }
     if (total) {
+        rs_daemon__kafka_alive(d);
         d->last_msg_ms = rs_now_ms();
         if (!d->first_msg_us) d->first_msg_us = rs_mono_us();
     }
@@ -479,6 +440,7 @@ static void on_assign(void *opaque, const rs_tp_t *tps, size_t n, int64_t *offse
                 o >= 0 ? "stored offset " : "committed/reset ", o >= 0 ? o : (int64_t)0);
     }
     d->stats.partitions_assigned += n;
+    rs_daemon__kafka_alive(d);
 }
 
 /* Waits for the write running on the pool and completes it here, so its
@@ -591,6 +553,8 @@ static void on_tick(void *opaque) {
     d->stats.cooc_pairs = rs_state_cooc_entries(st);
     d->stats.consumer_lag = rs_consumer_lag(d->consumer);
     d->stats.partitions_assigned = rs_consumer_assignment_count(d->consumer);
+    d->stats.users_expired = rs_state_users_expired(st);
+    rs_daemon__kafka_tick(d);
     maybe_finish(d);
     if (!d->stopped && d->opts.idle_exit_ms && d->last_msg_ms &&
         rs_now_ms() - d->last_msg_ms > d->opts.idle_exit_ms)
@@ -617,57 +581,6 @@ void rs_daemon_stop_async(rs_daemon_t *d) {
     }
 }
 
-/* ------------------------------------------------------------- HTTP */
-
-static void http_metrics(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
-    rs_daemon_t *d = opaque;
-    d->stats.state_bytes = rs_state_bytes(rs_pipeline_state(d->pipe));
-    r->content_type = "text/plain; version=0.0.4";
-    rs_metrics_render(&d->stats, &r->body);
-}
-
-static void http_health(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
-    rs_buf_append(&r->body, "ok\n", 3);
-}
-
-static void http_ready(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
-    rs_daemon_t *d = opaque;
-    if (d->stopping) {
-        r->status = 503;
-        rs_buf_printf(&r->body, "not ready: shutting down\n");
-    } else if (d->paused) {
-        r->status = 503;
-        rs_buf_printf(&r->body,
-                      "not ready: state write failed (%s): consumption paused for %" PRId64
-                      " s, retrying every %d ms\n",
-                      d->pause_err, (rs_now_ms() - d->pause_since_ms) / 1000,
-                      d->conf->state_retry_ms);
-    } else {
-        rs_buf_append(&r->body, "ready\n", 6);
-    }
-}
-
-/* GET /users/<id>, /items/<id> (SPEC F16, F18): the rs_inspect JSON of the
- * live state; a temporary scorer per request (cheap next to the request). */
-static void http_user(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
-    rs_daemon_t *d = opaque;
-    rs_inspect_http(rs_pipeline_state(d->pipe), d->conf, NULL, RS_INSPECT_USER,
-                    path + strlen("/users/"), query, r);
-}
-
-static void http_item(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
-    rs_daemon_t *d = opaque;
-    rs_inspect_http(rs_pipeline_state(d->pipe), d->conf, NULL, RS_INSPECT_ITEM,
-                    path + strlen("/items/"), query, r);
-}
-
-/* GET /v1/users/<id>/recommendations, /v1/users/<id>/profile,
- * /v1/items/<id>/similar: the stable read API (rs_inspect_http_v1). */
-static void http_v1(void *opaque, const char *path, const char *query, rs_http_resp_t *r) {
-    rs_daemon_t *d = opaque;
-    rs_inspect_http_v1(rs_pipeline_state(d->pipe), d->conf, NULL, path + strlen("/v1/"), query, r);
-}
-
 /* ------------------------------------------------------------- new/run */
 
 rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon_opts_t *opts,
@@ -686,7 +599,8 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
     rc = rs_producer_new(&d->producer, conf->kafka, conf->kafka_cnt, on_delivery, d, errstr,
                          errstr_size);
     if (rc) goto fail;
-    rs_consumer_cbs_t cbs = {d, on_assign, on_revoke};
+    rs_consumer_cbs_t cbs = {d, on_assign, on_revoke, rs_daemon__kafka_error};
+    d->stats.kafka_ready = 1;
     rc = rs_consumer_new(&d->consumer, conf->kafka, conf->kafka_cnt, conf->group_id, &cbs, errstr,
                          errstr_size);
     if (rc) goto fail;
@@ -714,16 +628,12 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
     if (!d->opts.no_signals) {
         d->sig[0] = rs_signal_watch(d->loop, SIGINT, on_signal, d);
         d->sig[1] = rs_signal_watch(d->loop, SIGTERM, on_signal, d);
+        d->sig[2] = rs_signal_watch(d->loop, SIGHUP, rs_daemon__on_hup, d);
     }
     if (conf->http_port > 0) {
         rc = rs_http_new(&d->http, d->loop, conf->http_host, conf->http_port, errstr, errstr_size);
         if (rc) goto fail;
-        rs_http_route(d->http, "/metrics", http_metrics, d);
-        rs_http_route(d->http, "/healthz", http_health, d);
-        rs_http_route(d->http, "/readyz", http_ready, d);
-        rs_http_route(d->http, "/users/", http_user, d);
-        rs_http_route(d->http, "/items/", http_item, d);
-        rs_http_route(d->http, "/v1/", http_v1, d);
+        rs_daemon__http_routes(d);
         rs_info("daemon", "HTTP on http://%s:%d/metrics", conf->http_host, rs_http_port(d->http));
     }
     const char *topics[2] = {conf->topic_events, conf->topic_items};

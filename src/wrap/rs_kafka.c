@@ -73,6 +73,9 @@ static const kv_default_t consumer_defaults[] = {
     {"queued.min.messages", "1000000"},
     {"queued.max.messages.kbytes", "16384"},
     {"enable.partition.eof", "false"},
+    /* librdkafka's 10 s cap leaves a restarted broker unused for up to 10 s
+     * (FACTS: 0.1-0.9 s recovery with 1 s) */
+    {"reconnect.backoff.max.ms", "1000"},
 };
 
 static const kv_default_t producer_defaults[] = {
@@ -81,6 +84,7 @@ static const kv_default_t producer_defaults[] = {
     {"linger.ms", "2"},
     {"enable.idempotence", "true"},
     {"queue.buffering.max.messages", "1000000"},
+    {"reconnect.backoff.max.ms", "1000"},
 };
 
 /* ---- shared helpers ---- */
@@ -311,6 +315,27 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     free(tps);
 }
 
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+
+/* Consumer errors: logged like the producer's, then classified for the
+ * owner (the daemon's readiness). Runs inside rs_consumer_poll. */
+static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    rs_consumer_t *c = opaque;
+    error_cb(rk, err, reason, opaque);
+    if (!c->cbs.on_error) return;
+    int kind = err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? RS_KAFKA_ERR_DOWN
+               : err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__RESOLVE
+                   ? RS_KAFKA_ERR_CONN
+               : err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+                       err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED
+                   ? RS_KAFKA_ERR_AUTH
+               : err == RD_KAFKA_RESP_ERR__FATAL ? RS_KAFKA_ERR_FATAL
+                                                 : RS_KAFKA_ERR_OTHER;
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s: %s", rd_kafka_err2str(err), reason);
+    c->cbs.on_error(c->cbs.opaque, kind, msg);
+}
+
 rs_err_t rs_consumer_new(rs_consumer_t **out, const rs_kv_t *kafka, size_t kafka_cnt,
                          const char *group_id, const rs_consumer_cbs_t *cbs, char *errstr,
                          size_t errstr_size) {
@@ -337,6 +362,7 @@ rs_err_t rs_consumer_new(rs_consumer_t **out, const rs_kv_t *kafka, size_t kafka
     if (conf_get(conf, "partition.assignment.strategy", buf, sizeof(buf)) == 0)
         c->cooperative_conf = strstr(buf, "cooperative-sticky") != NULL;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
     rd_kafka_conf_set_opaque(conf, c);
 
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, buf, sizeof(buf));

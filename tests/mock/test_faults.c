@@ -73,6 +73,9 @@ struct run {
     double paused_gauge, failures_paused;
     double events_a, events_b;
     int timed_out;
+    /* all-brokers-down scenario observations */
+    int ready_status_down;
+    double kafka_ready_down, kafka_ready_after;
     int backlog;          /* feed everything before the daemon starts */
     const char *extra[4]; /* more daemon settings, key=value */
 };
@@ -244,6 +247,26 @@ static void fault_rocks(run_t *r) {
     for (i = 0; i < 2000 && http_status(r->http_port, "/readyz", NULL, 0) != 200; i++)
         su_sleep_ms(10);
     r->ready_status_after = http_status(r->http_port, "/readyz", NULL, 0);
+}
+
+/* Every broker down for a while: /readyz says Kafka is down, then recovers
+ * once the brokers answer again; the state is still exact. */
+static void fault_all_down(run_t *r) {
+    wait_committed(r, N_EVENTS / 4);
+    for (int b = 1; b <= 3; b++) rs_mock_broker_down(g_mock, b);
+    int i;
+    for (i = 0; i < 3000 && http_status(r->http_port, "/readyz", NULL, 0) != 503; i++)
+        su_sleep_ms(10);
+    r->timed_out |= i == 3000;
+    r->ready_status_down =
+        http_status(r->http_port, "/readyz", r->ready_body, sizeof(r->ready_body));
+    r->kafka_ready_down = metric(r->http_port, "recstream_kafka_ready");
+    for (int b = 1; b <= 3; b++) rs_mock_broker_up(g_mock, b);
+    for (i = 0; i < 6000 && http_status(r->http_port, "/readyz", NULL, 0) != 200; i++)
+        su_sleep_ms(10);
+    r->timed_out |= i == 6000;
+    r->ready_status_after = http_status(r->http_port, "/readyz", NULL, 0);
+    r->kafka_ready_after = metric(r->http_port, "recstream_kafka_ready");
 }
 
 typedef struct ctl {
@@ -523,6 +546,24 @@ TEST(broker_down_up) {
     run_free(&r);
 }
 
+TEST(all_brokers_down) {
+    ASSERT(g_ref_dump != NULL);
+    if (skip("all_brokers_down")) return;
+    run_t r = {.name = "alldown"};
+    run_scenario(&r, fault_all_down);
+    if (!rs_test_failed_) {
+        printf("  down: /readyz %d \"%.*s\"\n", r.ready_status_down,
+               (int)strcspn(r.ready_body, "\n"), r.ready_body);
+        ASSERT_EQ(r.timed_out, 0);
+        ASSERT_EQ(r.ready_status_down, 503);
+        ASSERT(strstr(r.ready_body, "not ready: Kafka: ") != NULL);
+        ASSERT_EQ(r.kafka_ready_down, 0);
+        ASSERT_EQ(r.ready_status_after, 200);
+        ASSERT_EQ(r.kafka_ready_after, 1);
+    }
+    run_free(&r);
+}
+
 static size_t count_lines(const char *path, const char *needle) {
     FILE *f = fopen(path, "r");
     char line[4096];
@@ -574,7 +615,7 @@ int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     rs_log_level = RS_LOG_WARN;
     int rc = RUN_TESTS(t_reference, t_request_errors, t_leader_changes, t_broker_down_up,
-                       t_rocks_write_failure);
+                       t_all_brokers_down, t_rocks_write_failure);
     free(g_ref_dump);
     rs_mock_destroy(g_mock);
     return rc;

@@ -1,6 +1,7 @@
 /* test_conf.c -- the configuration table, loader, -X, dump and reference. */
 #include <unistd.h>
 
+#include "recstream/rs_buf.h"
 #include "recstream/rs_conf.h"
 #include "recstream/rs_event.h"
 #include "recstream/rs_log.h"
@@ -515,6 +516,60 @@ TEST(example_file) {
     rs_conf_destroy(c);
 }
 
+/* SIGHUP: live keys are copied, others reported and kept, a cross-key rule
+ * broken by the mix is refused with nothing changed. */
+TEST(reload) {
+    char err[256];
+    rs_conf_t *run = rs_conf_new(), *fresh = rs_conf_new();
+    ASSERT_OK(load_text(run, "alert.rate.z = 10\nstate.dir = /a\nkafka.acks = all\n", err,
+                        sizeof(err), NULL));
+    ASSERT_OK(load_text(fresh,
+                        "alert.rate.z = 12.5\nstate.dir = /b\nweight.view = 3\n"
+                        "kafka.acks = 1\n",
+                        err, sizeof(err), NULL));
+    rs_buf_t rep = {0};
+    ASSERT_EQ(rs_conf_reload(run, fresh, &rep, err, sizeof(err)), 2);
+    rs_buf_cstr(&rep);
+    ASSERT(run->alert_rate_z == 12.5);
+    ASSERT_EQ(run->weight[RS_EV_VIEW], 3);
+    ASSERT_STREQ(run->state_dir, "/a");
+    ASSERT_STREQ(rs_conf_get_kafka(run, "acks"), "all");
+    ASSERT(strstr(rep.p, "alert.rate.z: 10 -> 12.5\n") != NULL);
+    ASSERT(strstr(rep.p, "weight.view: 1 -> 3\n") != NULL);
+    ASSERT(strstr(rep.p, "state.dir: /a -> /b needs a restart (kept /a)\n") != NULL);
+    ASSERT(strstr(rep.p, "kafka.*: changed, needs a restart") != NULL);
+
+    /* the same again: nothing differs but the restart-only keys */
+    rs_buf_reset(&rep);
+    ASSERT_EQ(rs_conf_reload(run, fresh, &rep, err, sizeof(err)), 0);
+    rs_buf_cstr(&rep);
+    ASSERT(strstr(rep.p, "alert.rate.z") == NULL);
+
+    /* rec.recent is live but may not exceed profile.recent.items (not live) */
+    rs_conf_t *bad = rs_conf_new();
+    ASSERT_OK(load_text(bad, "profile.recent.items = 50\nrec.recent = 40\nrec.k = 7\n", err,
+                        sizeof(err), NULL));
+    int before = run->rec_recent;
+    rs_buf_reset(&rep);
+    ASSERT(rs_conf_reload(run, bad, &rep, err, sizeof(err)) < 0);
+    ASSERT_EQ(run->rec_recent, before);
+    ASSERT(strstr(err, "rec.recent") != NULL);
+
+    /* the reference marks exactly the live keys */
+    char *ref = capture(NULL, 1);
+    int live = 0;
+    for (const rs_conf_prop_t *p = rs_conf_props; p->name; p++) live += rs_conf_prop_live(p);
+    int marked = 0;
+    for (const char *q = ref; (q = strstr(q, "Live: SIGHUP applies it.")); q++) marked++;
+    ASSERT_EQ(marked, live);
+    ASSERT(live >= 30);
+    free(ref);
+    rs_buf_free(&rep);
+    rs_conf_destroy(bad);
+    rs_conf_destroy(run);
+    rs_conf_destroy(fresh);
+}
+
 static void cleanup(void) {
     if (!tmpdir[0]) return;
     char p[600];
@@ -529,7 +584,7 @@ static void cleanup(void) {
 int main(void) {
     int rc = RUN_TESTS(t_defaults, t_file_values, t_unknown_key, t_bad_values, t_bool_forms,
                        t_syntax_errors, t_override_order, t_kafka_passthrough, t_dump_masks_secrets,
-                       t_dump_reloads, t_reference, t_check, t_example_file);
+                       t_dump_reloads, t_reference, t_check, t_example_file, t_reload);
     cleanup();
     return rc;
 }
