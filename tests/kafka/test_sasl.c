@@ -22,9 +22,8 @@
  * Asserted: its log names the failure ("SASL authentication error:
  * Authentication failed") within 30 s; it reads nothing, owns no partition
  * and stores no offset; SIGTERM then stops it cleanly (or, had it exited by
- * itself, the exit code is non-zero). /readyz is reported, not asserted: it
- * does not track the brokers and answers "ready" (a known gap, see the
- * NOTE below and docs/KAFKA.md).
+ * itself, the exit code is non-zero); while it runs, /readyz answers
+ * "not ready: Kafka: ..." and recstream_kafka_ready is 0.
  *
  * Knobs: RS_KAFKA_SASL_EVENTS, RS_TEST_SEED, RS_KEEP_TMP. */
 #include "rs_test.h"
@@ -223,17 +222,12 @@ static void wrong_body(ko_ctx_t *x) {
         su_log("daemon still running after %.1f s: /readyz \"%s\", %.0f records read, %d "
                "partitions assigned",
                ku_secs(t0), ready ? strtok(ready, "\n") : "(no answer)", ev, a);
-        int not_ready = ready && !strncmp(ready, "not ready", 9);
+        int not_ready = ready && !strncmp(ready, "not ready: Kafka: ", 18);
         free(ready);
         ASSERT_EQ(ev, 0);
         ASSERT_EQ(a, 0);
-        /* Known gap, reported rather than asserted: the daemon's /readyz
-         * only reflects state commits and shutdown, not the brokers, so it
-         * says "ready" while every connection fails authentication. Make
-         * this an ASSERT once /readyz tracks Kafka errors. */
-        if (!not_ready)
-            su_log("NOTE: /readyz says ready while authentication fails (it does not track "
-                   "the brokers)");
+        ASSERT(not_ready); /* authentication refused: not ready */
+        ASSERT_EQ(ku_metric(port, "recstream_kafka_ready"), 0);
         kill(x->pid, SIGTERM);
         code = su_wait(x->pid, 60000);
         x->pid = -1;
