@@ -25,8 +25,30 @@
 #include "recstream/rs_buf.h"
 #include "recstream/rs_conf.h"
 #include "recstream/rs_daemon.h"
+#include "recstream/rs_gen.h"
 #include "recstream/rs_kafka.h"
 #include "recstream/rs_validate.h"
+
+/* ---- the reason a generated bad record must be rejected with ---- */
+
+static inline rs_reject_t e2e_reason_of(int kind) {
+    switch (kind) {
+    case RS_GEN_BAD_GARBAGE:
+        return RS_REJ_MALFORMED;
+    case RS_GEN_BAD_MISSING:
+        return RS_REJ_MISSING_FIELD;
+    case RS_GEN_BAD_NEGPRICE:
+        return RS_REJ_NEGATIVE_PRICE;
+    case RS_GEN_BAD_TYPE:
+        return RS_REJ_UNKNOWN_TYPE;
+    case RS_GEN_BAD_FUTURE:
+        return RS_REJ_FUTURE_TS;
+    case RS_GEN_BAD_OVERSIZE:
+        return RS_REJ_OVERSIZE;
+    default:
+        return RS_REJ_NONE;
+    }
+}
 
 /* ---- scratch directory ---- */
 

@@ -78,25 +78,6 @@ static uint32_t id_num(const char *p, size_t len, char prefix) {
     return v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
 }
 
-static rs_reject_t reason_of(rs_gen_kind_t k) {
-    switch (k) {
-    case RS_GEN_BAD_GARBAGE:
-        return RS_REJ_MALFORMED;
-    case RS_GEN_BAD_MISSING:
-        return RS_REJ_MISSING_FIELD;
-    case RS_GEN_BAD_NEGPRICE:
-        return RS_REJ_NEGATIVE_PRICE;
-    case RS_GEN_BAD_TYPE:
-        return RS_REJ_UNKNOWN_TYPE;
-    case RS_GEN_BAD_FUTURE:
-        return RS_REJ_FUTURE_TS;
-    case RS_GEN_BAD_OVERSIZE:
-        return RS_REJ_OVERSIZE;
-    default:
-        return RS_REJ_NONE;
-    }
-}
-
 /* ------------------------------------------------------------ oracle */
 
 typedef struct o_user {
@@ -296,7 +277,7 @@ static void produce_known_set(ctx_t *c) {
             }
             oracle_apply(c, ev, uid, iid);
         } else if (kind != RS_GEN_DUP) {
-            rs_reject_t r = reason_of(kind);
+            rs_reject_t r = e2e_reason_of(kind);
             c->expect_dlq[r]++;
             e2e_dlq_add(&c->dlq, val, vlen, ev->user_id.p, ev->user_id.len, r);
         }

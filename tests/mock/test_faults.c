@@ -97,25 +97,6 @@ static rs_gen_opts_t gen_opts(void) {
     return go;
 }
 
-static rs_reject_t reason_of(int kind) {
-    switch (kind) {
-    case RS_GEN_BAD_GARBAGE:
-        return RS_REJ_MALFORMED;
-    case RS_GEN_BAD_MISSING:
-        return RS_REJ_MISSING_FIELD;
-    case RS_GEN_BAD_NEGPRICE:
-        return RS_REJ_NEGATIVE_PRICE;
-    case RS_GEN_BAD_TYPE:
-        return RS_REJ_UNKNOWN_TYPE;
-    case RS_GEN_BAD_FUTURE:
-        return RS_REJ_FUTURE_TS;
-    case RS_GEN_BAD_OVERSIZE:
-        return RS_REJ_OVERSIZE;
-    default:
-        return RS_REJ_NONE;
-    }
-}
-
 static double metric(int port, const char *name) {
     char *b = su_http_get(port, "/metrics");
     double v = b ? su_metric(b, name) : -1;
@@ -458,7 +439,8 @@ static void run_scenario(run_t *r, fault_fn_t *fn) {
 
     /* exact outputs: each invalid record once in the DLQ, every list once */
     uint64_t expect[RS_REJ__COUNT] = {0};
-    for (int k = 0; k < 16; k++) expect[reason_of(k)] += reason_of(k) ? r->fs.bad_kind[k] : 0;
+    for (int k = 0; k < 16; k++)
+        expect[e2e_reason_of(k)] += e2e_reason_of(k) ? r->fs.bad_kind[k] : 0;
     dlq_read_t q;
     memset(&q, 0, sizeof(q));
     for (int p = 0; p < EV_PARTS; p++) q.seen[p] = rs_xcalloc(N_EVENTS, 1);
