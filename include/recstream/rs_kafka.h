@@ -72,6 +72,11 @@ typedef struct rs_consumer_cbs {
     /* A client-level error (may be NULL), on the polling thread: kind is
      * RS_KAFKA_ERR_*; msg names it. Logged by the wrapper either way. */
     void (*on_error)(void *opaque, int kind, const char *msg);
+    /* With on_error: every second (librdkafka statistics, unless the
+     * kafka.statistics.interval.ms passthrough says otherwise), the number
+     * of broker connections that are up. librdkafka reports connections
+     * going down but not coming back; this says when they did. */
+    void (*on_brokers_up)(void *opaque, int up);
 } rs_consumer_cbs_t;
 
 enum {

@@ -554,7 +554,6 @@ static void on_tick(void *opaque) {
     d->stats.consumer_lag = rs_consumer_lag(d->consumer);
     d->stats.partitions_assigned = rs_consumer_assignment_count(d->consumer);
     d->stats.users_expired = rs_state_users_expired(st);
-    rs_daemon__kafka_tick(d);
     maybe_finish(d);
     if (!d->stopped && d->opts.idle_exit_ms && d->last_msg_ms &&
         rs_now_ms() - d->last_msg_ms > d->opts.idle_exit_ms)
@@ -599,7 +598,8 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
     rc = rs_producer_new(&d->producer, conf->kafka, conf->kafka_cnt, on_delivery, d, errstr,
                          errstr_size);
     if (rc) goto fail;
-    rs_consumer_cbs_t cbs = {d, on_assign, on_revoke, rs_daemon__kafka_error};
+    rs_consumer_cbs_t cbs = {d, on_assign, on_revoke, rs_daemon__kafka_error,
+                             rs_daemon__kafka_brokers_up};
     d->stats.kafka_ready = 1;
     rc = rs_consumer_new(&d->consumer, conf->kafka, conf->kafka_cnt, conf->group_id, &cbs, errstr,
                          errstr_size);

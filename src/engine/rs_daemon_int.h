@@ -43,7 +43,7 @@ struct rs_daemon {
     int repause; /* partitions were assigned while paused */
     /* Kafka readiness (rs_daemon_ops.c) */
     int kafka_bad; /* RS_KAFKA_ERR_* that made us not ready, 0 = ready */
-    int64_t kafka_bad_since_ms, kafka_last_err_ms;
+    int64_t kafka_bad_since_ms;
     char kafka_err[512];
     rs_tp_t *assigned;
     size_t n_assigned, cap_assigned;
@@ -53,7 +53,7 @@ struct rs_daemon {
 void rs_daemon__http_routes(rs_daemon_t *d);
 void rs_daemon__on_hup(void *opaque); /* SIGHUP */
 void rs_daemon__kafka_error(void *opaque, int kind, const char *msg);
-void rs_daemon__kafka_alive(rs_daemon_t *d); /* an assignment or a record */
-void rs_daemon__kafka_tick(rs_daemon_t *d);
+void rs_daemon__kafka_alive(rs_daemon_t *d);            /* an assignment or a record */
+void rs_daemon__kafka_brokers_up(void *opaque, int up); /* statistics */
 
 #endif

@@ -4,11 +4,10 @@
  * Readiness (/readyz) fails while shutting down, while paused on a failed
  * state write, and while Kafka is unusable: all brokers down, authentication
  * refused, or a fatal client error. "Usable again" needs evidence: an
- * assignment or a record, or (outages only) KAFKA_QUIET_MS without another
- * connection error, since librdkafka reports every failed reconnect (at most
- * reconnect.backoff.max.ms apart) and says nothing when one succeeds on an
- * idle topic. A refused authentication does not clear on quiet: it would
- * look healthy between two refusals. A fatal error never clears.
+ * assignment, a record, or a broker connection up again (librdkafka's
+ * statistics, every second: it reports connections going down, with
+ * repeats suppressed, but not coming back, so the absence of errors proves
+ * nothing). A fatal error never clears.
  *
  * Reload: the owner of the conf re-reads file and -X (opts.reload, see
  * rs_conf_reload); only keys read at each use change, so nothing here has
@@ -22,8 +21,6 @@
 #include "recstream/rs_inspect.h"
 #include "recstream/rs_log.h"
 
-#define KAFKA_QUIET_MS 10000
-
 /* ------------------------------------------------------------- Kafka */
 
 void rs_daemon__kafka_error(void *opaque, int kind, const char *msg) {
@@ -36,9 +33,6 @@ void rs_daemon__kafka_error(void *opaque, int kind, const char *msg) {
         }
         if (d->kafka_bad != RS_KAFKA_ERR_FATAL) d->kafka_bad = kind;
         snprintf(d->kafka_err, sizeof(d->kafka_err), "%s", msg);
-        d->kafka_last_err_ms = now;
-    } else if (kind == RS_KAFKA_ERR_CONN && d->kafka_bad) {
-        d->kafka_last_err_ms = now;
     }
     d->stats.kafka_ready = !d->kafka_bad;
 }
@@ -54,9 +48,10 @@ void rs_daemon__kafka_alive(rs_daemon_t *d) {
     if (d->kafka_bad && d->kafka_bad != RS_KAFKA_ERR_FATAL) kafka_ok(d, "records or assignment");
 }
 
-void rs_daemon__kafka_tick(rs_daemon_t *d) {
-    if (d->kafka_bad == RS_KAFKA_ERR_DOWN && rs_now_ms() - d->kafka_last_err_ms >= KAFKA_QUIET_MS)
-        kafka_ok(d, "no connection error since");
+void rs_daemon__kafka_brokers_up(void *opaque, int up) {
+    rs_daemon_t *d = opaque;
+    if (up > 0 && d->kafka_bad && d->kafka_bad != RS_KAFKA_ERR_FATAL)
+        kafka_ok(d, "a broker connection is up");
 }
 
 /* ------------------------------------------------------------- SIGHUP */

@@ -336,6 +336,21 @@ static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
     c->cbs.on_error(c->cbs.opaque, kind, msg);
 }
 
+/* Broker connections up, from the statistics JSON: each broker object of
+ * "brokers" has "state":"UP" when connected (the consumer group's state is
+ * lower-case "up", partitions have "fetch_state"). A scan, not a parse: the
+ * JSON is librdkafka's own and this wrapper does not link a JSON library. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+    rs_consumer_t *c = opaque;
+    if (!c->cbs.on_brokers_up) return 0;
+    const char *b = strstr(json, "\"brokers\":{"), *end = b ? strstr(b, "\"topics\":") : NULL;
+    int up = 0;
+    for (const char *p = b; p && (p = strstr(p, "\"state\":\"UP\"")) && (!end || p < end); p++)
+        up++;
+    c->cbs.on_brokers_up(c->cbs.opaque, up);
+    return 0; /* librdkafka frees json */
+}
+
 rs_err_t rs_consumer_new(rs_consumer_t **out, const rs_kv_t *kafka, size_t kafka_cnt,
                          const char *group_id, const rs_consumer_cbs_t *cbs, char *errstr,
                          size_t errstr_size) {
@@ -363,6 +378,13 @@ rs_err_t rs_consumer_new(rs_consumer_t **out, const rs_kv_t *kafka, size_t kafka
         c->cooperative_conf = strstr(buf, "cooperative-sticky") != NULL;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
+    if (c->cbs.on_brokers_up) {
+        if (conf_get(conf, "statistics.interval.ms", buf, sizeof(buf)) || !strcmp(buf, "0"))
+            if ((err = conf_set1(conf, "statistics.interval.ms", "1000", "statistics.interval.ms",
+                                 errstr, errstr_size)))
+                goto fail;
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    }
     rd_kafka_conf_set_opaque(conf, c);
 
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, buf, sizeof(buf));

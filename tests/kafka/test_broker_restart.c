@@ -30,17 +30,18 @@
  *    break the sequence), as many as the daemon emitted; the DLQ holds
  *    exactly the malformed records.
  * Reported (su_log, in the ctest output): what the daemon did during the
- * outage, how long the stop and the restart took, and the catch-up: after
+ * outage (asserted: /readyz answers "not ready: Kafka: ..." from 5 s after
+ * the stop to the restart, and "ready" after the catch-up), how long the
+ * stop and the restart took, and the catch-up: after
  * the broker was back, when the producer delivered again and had delivered
  * all, when the daemon owned its partitions again, read its first record,
  * had read everything produced before the restart, and all N (the records
  * queued in the producer during the outage only reach the broker after it,
  * so the daemon's catch-up includes the producer's).
  *
- * The daemon and the producer run with librdkafka's defaults, as a user's
- * would: reconnect.backoff.max.ms is 10 s, so after an outage they may wait
- * up to 10 s before trying again. RS_KAFKA_RESTART_BACKOFF_MS sets it for
- * both (kafka.reconnect.backoff.max.ms for the daemon).
+ * The daemon and the producer run with recstream's defaults, as a user's
+ * would: reconnect.backoff.max.ms is 1 s (librdkafka's own is 10 s). RS_KAFKA_RESTART_BACKOFF_MS
+ * sets it for both (kafka.reconnect.backoff.max.ms for the daemon).
  *
  * Knobs: RS_KAFKA_RESTART_EVENTS, RS_KAFKA_OUTAGE_S, RS_KAFKA_RESTART_KILL,
  * RS_KAFKA_RESTART_BACKOFF_MS, RS_TEST_SEED, RS_KEEP_TMP. */
@@ -168,9 +169,11 @@ static void restart_body(rst_t *x) {
            ev_stop);
     char ready[256], last_ready[256] = "";
     double ev = 0, lag = 0;
-    int alive = 1, la = -1;
+    int alive = 1, la = -1, ready_late = 0;
     while (su_ms() - t_down < outage_ms) {
         readyz(port, ready, sizeof(ready));
+        /* 5 s after the stop every connection has failed: not ready */
+        if (su_ms() - t_down > 5000 && strncmp(ready, "not ready: Kafka: ", 18)) ready_late++;
         a = (int)ku_metric(port, "recstream_partitions_assigned");
         ev = ku_metric(port, "recstream_events_in_total");
         if (strcmp(ready, last_ready) || a != la)
@@ -185,7 +188,8 @@ static void restart_body(rst_t *x) {
         su_sleep_ms(500);
     }
     if (!alive) ku_tail(log, 30);
-    ASSERT(alive); /* the daemon rides out a broker outage */
+    ASSERT(alive);            /* the daemon rides out a broker outage */
+    ASSERT_EQ(ready_late, 0); /* /readyz said "not ready: Kafka: ..." all along */
     su_log("outage end (%.1f s): daemon alive, read %.0f (%.0f during the outage)", ku_secs(t_down),
            ev, ev - ev_stop);
 
@@ -261,6 +265,9 @@ static void restart_body(rst_t *x) {
     ASSERT_EQ(x->fs.delivered, n);
     ASSERT_EQ(x->fs.failed, 0);
     ASSERT(t_all > 0);
+    readyz(port, ready, sizeof(ready));
+    su_log("after the catch-up: /readyz \"%s\"", ready);
+    ASSERT(!strcmp(ready, "ready")); /* ready again once the brokers answer */
 
     kill(x->c.pid, SIGTERM);
     code = su_wait(x->c.pid, 60000);
