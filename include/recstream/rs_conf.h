@@ -138,9 +138,12 @@ typedef struct rs_conf {
     int validate_max_id_len;        /* validate.max.id.len = 256 */
 
     /* http / logging */
-    char *http_host; /* http.host = 127.0.0.1 */
-    int http_port;   /* http.port = 8080; 0 disables */
-    int log_level;   /* log.level = info (rs_log_level_t) */
+    char *http_host;         /* http.host = 127.0.0.1 */
+    int http_port;           /* http.port = 8080; 0 disables */
+    int http_max_rps;        /* http.max.rps = 1000: all clients, 0 = no limit */
+    int http_client_max_rps; /* http.client.max.rps = 250: per client IP, 0 = no limit */
+    int http_timeout_ms;     /* http.timeout.ms = 10000: connection lifetime, 0 = never */
+    int log_level;           /* log.level = info (rs_log_level_t) */
 
     /* kafka.* passthrough, in order of appearance (file, then -X) */
     rs_kv_t *kafka;

@@ -730,6 +730,9 @@ static const char *const live_keys[] = {
     "validate.max.price",
     "validate.max.bytes",
     "validate.max.id.len",
+    "http.max.rps",
+    "http.client.max.rps",
+    "http.timeout.ms",
     NULL,
 };
 

@@ -351,6 +351,13 @@ const rs_conf_prop_t rs_conf_props[] = {
     STR("http.host", S_HTTP, http_host, "127.0.0.1",
         "Address the HTTP server (metrics, health, read APIs) listens on."),
     INT("http.port", S_HTTP, http_port, 8080, 0, 65535, "HTTP port; 0 disables the server."),
+    INT("http.max.rps", S_HTTP, http_max_rps, 1000, 0, 1000000,
+        "Requests per second over all clients before 429 Too Many Requests (0 = no limit)."),
+    INT("http.client.max.rps", S_HTTP, http_client_max_rps, 250, 0, 1000000,
+        "Requests per second from one client IP address before 429 (0 = no limit); a "
+        "refused request does not use up `http.max.rps`."),
+    INT("http.timeout.ms", S_HTTP, http_timeout_ms, 10000, 0, 3600000,
+        "A connection is closed this long after it was accepted, answered or not (0 = never)."),
     {.name = "log.level",
      .section = S_HTTP,
      .type = RS_CONF_ENUM,

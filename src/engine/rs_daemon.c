@@ -634,6 +634,7 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
         rc = rs_http_new(&d->http, d->loop, conf->http_host, conf->http_port, errstr, errstr_size);
         if (rc) goto fail;
         rs_daemon__http_routes(d);
+        rs_daemon__http_limits(d);
         rs_info("daemon", "HTTP on http://%s:%d/metrics", conf->http_host, rs_http_port(d->http));
     }
     const char *topics[2] = {conf->topic_events, conf->topic_items};

@@ -51,7 +51,8 @@ struct rs_daemon {
 
 /* rs_daemon_ops.c */
 void rs_daemon__http_routes(rs_daemon_t *d);
-void rs_daemon__on_hup(void *opaque); /* SIGHUP */
+void rs_daemon__http_limits(rs_daemon_t *d); /* from the conf; again after SIGHUP */
+void rs_daemon__on_hup(void *opaque);        /* SIGHUP */
 void rs_daemon__kafka_error(void *opaque, int kind, const char *msg);
 void rs_daemon__kafka_alive(rs_daemon_t *d);            /* an assignment or a record */
 void rs_daemon__kafka_brokers_up(void *opaque, int up); /* statistics */

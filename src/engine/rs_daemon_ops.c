@@ -11,7 +11,7 @@
  *
  * Reload: the owner of the conf re-reads file and -X (opts.reload, see
  * rs_conf_reload); only keys read at each use change, so nothing here has
- * to be rebuilt except the log level. Everything on the loop thread. */
+ * to be rebuilt except the log level and the HTTP limits. Everything on the loop thread. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +73,7 @@ void rs_daemon__on_hup(void *opaque) {
     }
     d->stats.config_reloads++;
     rs_log_level = (rs_log_level_t)d->conf->log_level;
+    rs_daemon__http_limits(d);
     rs_info("config", "reloaded: %d key(s) applied%s", n, rep.len ? ":" : ", nothing changed");
     rs_buf_cstr(&rep);
     for (char *line = rep.p, *nl; rep.len && (nl = strchr(line, '\n')); line = nl + 1) {
@@ -156,6 +157,13 @@ static void http_config(void *opaque, const char *path, const char *query, rs_ht
     fclose(f);
     rs_buf_append(&r->body, p, n);
     free(p);
+}
+
+void rs_daemon__http_limits(rs_daemon_t *d) {
+    if (!d->http) return;
+    rs_http_set_limits(d->http, (unsigned)d->conf->http_max_rps,
+                       (uint64_t)d->conf->http_timeout_ms);
+    rs_http_set_client_limit(d->http, (unsigned)d->conf->http_client_max_rps);
 }
 
 void rs_daemon__http_routes(rs_daemon_t *d) {

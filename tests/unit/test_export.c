@@ -318,9 +318,8 @@ TEST(avro_roundtrip) {
     ASSERT(s == NULL);
 
     /* truncated in a later block (64 KiB blocks: 10 x 500 events make
-     * several): the whole blocks, then RS_EIO, never a crash. (A file cut
-     * inside its first block fails at open, where Avro C 1.11 leaks the
-     * parsed header: not exercised here so the test stays leak-free.) */
+     * several): the whole blocks, then RS_EIO, never a crash. (Files cut
+     * inside their header or first block: tests/unit/test_fileio.c.) */
     static rs_event_t many[10 * N_AVRO];
     for (int i = 0; i < 10 * N_AVRO; i++) many[i] = v[i % N_AVRO];
     ASSERT_OK(
