@@ -44,6 +44,7 @@ struct rs_daemon {
     /* Kafka readiness (rs_daemon_ops.c) */
     int kafka_bad; /* RS_KAFKA_ERR_* that made us not ready, 0 = ready */
     int64_t kafka_bad_since_ms;
+    int kafka_zero_up; /* statistics in a row with no broker connection up */
     char kafka_err[512];
     rs_tp_t *assigned;
     size_t n_assigned, cap_assigned;

@@ -7,7 +7,8 @@
  * assignment, a record, or a broker connection up again (librdkafka's
  * statistics, every second: it reports connections going down, with
  * repeats suppressed, but not coming back, so the absence of errors proves
- * nothing). A fatal error never clears.
+ * nothing). The same statistics also catch an outage that never produced
+ * the "all brokers down" error. A fatal error never clears.
  *
  * Reload: the owner of the conf re-reads file and -X (opts.reload, see
  * rs_conf_reload); only keys read at each use change, so nothing here has
@@ -22,6 +23,8 @@
 #include "recstream/rs_log.h"
 
 /* ------------------------------------------------------------- Kafka */
+
+#define KAFKA_DOWN_SAMPLES 3 /* statistics come every second */
 
 void rs_daemon__kafka_error(void *opaque, int kind, const char *msg) {
     rs_daemon_t *d = opaque;
@@ -50,8 +53,22 @@ void rs_daemon__kafka_alive(rs_daemon_t *d) {
 
 void rs_daemon__kafka_brokers_up(void *opaque, int up) {
     rs_daemon_t *d = opaque;
-    if (up > 0 && d->kafka_bad && d->kafka_bad != RS_KAFKA_ERR_FATAL)
-        kafka_ok(d, "a broker connection is up");
+    if (up > 0) {
+        d->kafka_zero_up = 0;
+        if (d->kafka_bad && d->kafka_bad != RS_KAFKA_ERR_FATAL)
+            kafka_ok(d, "a broker connection is up");
+        return;
+    }
+    /* librdkafka's "all brokers down" error only fires if every connection
+     * is down at one instant, which reconnect attempts can keep from
+     * happening: no connection up in KAFKA_DOWN_SAMPLES statistics in a row
+     * counts as down too. */
+    if (++d->kafka_zero_up == KAFKA_DOWN_SAMPLES && !d->kafka_bad) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "no broker connection up in %d statistics in a row",
+                 KAFKA_DOWN_SAMPLES);
+        rs_daemon__kafka_error(d, RS_KAFKA_ERR_DOWN, msg);
+    }
 }
 
 /* ------------------------------------------------------------- SIGHUP */
