@@ -39,6 +39,7 @@
 #include <avro.h>
 #include <zlib.h>
 
+#include "wrap/rs_json_doc.h"
 #include "recstream/rs_buf.h"
 #include "recstream/rs_codec.h"
 #include "recstream/rs_fileio.h"
@@ -186,6 +187,11 @@ static rs_err_t rd_header(rs_avro_file_t *f) {
     }
     if (!have_schema) {
         err = bad(f, at, "header: no avro.schema");
+        goto out;
+    }
+    char dup[128];
+    if (rs_json_avro_dup_name(schema.p, schema.len, dup, sizeof(dup))) {
+        err = bad(f, at, "header: writer schema defines %s twice", dup);
         goto out;
     }
     if (avro_schema_from_json_length(schema.p, schema.len, &f->ws)) {

@@ -32,4 +32,10 @@ int rs_json_doc_int(const rs_json_doc_t *d, const char *key, int64_t *v, char *e
 int rs_json_doc_num(const rs_json_doc_t *d, const char *key, double *v, char *errstr,
                     size_t errstr_size);
 
+/* Avro schema JSON: 1 when a named type (record, enum, fixed) is defined
+ * twice under one full name, with that name in dup; 0 otherwise (also for
+ * text that is not JSON). Avro C 1.11's parser leaks on such a schema, so
+ * readers of outside files check first. */
+int rs_json_avro_dup_name(const char *p, size_t n, char *dup, size_t dup_size);
+
 #endif
