@@ -124,6 +124,9 @@ rs_err_t rs_consumer_store_offsets(rs_consumer_t *c, const rs_tp_t *tps,
  * handed out twice). */
 rs_err_t rs_consumer_pause(rs_consumer_t *c, const rs_tp_t *tps, size_t n, int pause, char *errstr,
                            size_t errstr_size);
+/* The same for every partition of the current assignment. Partitions
+ * assigned later start unpaused. */
+rs_err_t rs_consumer_pause_all(rs_consumer_t *c, int pause, char *errstr, size_t errstr_size);
 /* Low (log start) and high watermark of a partition, asked of the broker
  * (blocks up to timeout_ms). */
 rs_err_t rs_consumer_watermarks(rs_consumer_t *c, const char *topic, int32_t partition,

@@ -189,9 +189,7 @@ static void commit_start(rs_daemon_t *d);
 /* Pauses or resumes every assigned partition. */
 static void consume_pause(rs_daemon_t *d, int pause) {
     char err[256];
-    if (d->n_assigned &&
-        rs_consumer_pause(d->consumer, d->assigned, d->n_assigned, pause, err, sizeof(err)))
-        rs_warn("daemon", "%s", err);
+    if (rs_consumer_pause_all(d->consumer, pause, err, sizeof(err))) rs_warn("daemon", "%s", err);
 }
 
 /* A state write failed: pause consumption (once) and remember why. */
@@ -409,31 +407,11 @@ static void drain(void *opaque) {
 
 /* ------------------------------------------------------------- rebalance */
 
-/* The assignment, kept to pause it on a state write failure. */
-static void assigned_add(rs_daemon_t *d, const rs_tp_t *tp) {
-    if (d->n_assigned == d->cap_assigned) {
-        d->cap_assigned = d->cap_assigned ? 2 * d->cap_assigned : 16;
-        d->assigned = rs_xrealloc(d->assigned, d->cap_assigned * sizeof(*d->assigned));
-    }
-    d->assigned[d->n_assigned++] = (rs_tp_t){rs_xstrdup(tp->topic), tp->partition};
-}
-
-static void assigned_del(rs_daemon_t *d, const rs_tp_t *tp) {
-    for (size_t i = 0; i < d->n_assigned; i++) {
-        rs_tp_t *a = &d->assigned[i];
-        if (a->partition != tp->partition || strcmp(a->topic, tp->topic)) continue;
-        free((char *)a->topic);
-        *a = d->assigned[--d->n_assigned];
-        return;
-    }
-}
-
 static void on_assign(void *opaque, const rs_tp_t *tps, size_t n, int64_t *offsets) {
     rs_daemon_t *d = opaque;
     rs_state_t *st = rs_pipeline_state(d->pipe);
     if (d->paused) d->repause = 1; /* paused once assigned, before the next poll */
     for (size_t i = 0; i < n; i++) {
-        assigned_add(d, &tps[i]);
         int64_t o = rs_state_offset(st, tps[i].topic, tps[i].partition);
         if (o >= 0) offsets[i] = o;
         rs_info("daemon", "assigned %s [%d] from %s%" PRId64, tps[i].topic, tps[i].partition,
@@ -473,7 +451,6 @@ static void on_revoke(void *opaque, const rs_tp_t *tps, size_t n, int lost) {
      * so it cannot run the completion), then the rest is written here. */
     commit_wait(d);
     if (!d->inflight && rs_pipeline_pending(d->pipe)) flush(d);
-    for (size_t i = 0; i < n; i++) assigned_del(d, &tps[i]);
     if (d->paused && n)
         rs_warn("state",
                 "%zu partition(s) %s while state writes fail: their unwritten records "
@@ -694,8 +671,6 @@ void rs_daemon_destroy(rs_daemon_t *d) {
     if (d->stop_pipe[0] >= 0) close(d->stop_pipe[0]);
     if (d->stop_pipe[1] >= 0) close(d->stop_pipe[1]);
     job_free(d->retry_job);
-    for (size_t i = 0; i < d->n_assigned; i++) free((char *)d->assigned[i].topic);
-    free(d->assigned);
     free(d->msgs);
     free(d);
 }

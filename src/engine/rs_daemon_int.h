@@ -37,7 +37,7 @@ struct rs_daemon {
     int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
     uint64_t in_flight;   /* produced, not yet delivered */
     rs_err_t exit_rc;
-    /* state write failure (see the top of this file) */
+    /* state write failure (see the top of rs_daemon.c) */
     char pause_err[512];
     int64_t pause_since_ms, last_retry_ms;
     int repause; /* partitions were assigned while paused */
@@ -46,8 +46,6 @@ struct rs_daemon {
     int64_t kafka_bad_since_ms;
     int kafka_zero_up; /* statistics in a row with no broker connection up */
     char kafka_err[512];
-    rs_tp_t *assigned;
-    size_t n_assigned, cap_assigned;
 };
 
 /* rs_daemon_ops.c */

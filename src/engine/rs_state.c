@@ -130,9 +130,12 @@ struct rs_state {
     uint32_t *pb_count;
     uint32_t cap_pb_count;
     size_t uncommitted;
-    rs_rocks_batch_t **unwritten; /* prepared, not yet durable, oldest first */
+    struct unwritten {
+        rs_rocks_batch_t *b; /* prepared, not yet durable, oldest first */
+        int64_t watermark;   /* event_now when it was prepared (rs_ttl_publish) */
+    } * unwritten;
     size_t n_unwritten, cap_unwritten;
-    int inflight; /* unwritten[0] is being written by another thread */
+    int inflight; /* unwritten[0].b is being written by another thread */
     int64_t event_now;
     double halflife;       /* ms, 0 = no decay */
     double trend_halflife; /* ms, the short window of the trending score */
@@ -171,8 +174,6 @@ struct rs_state {
     /* retention (rs_state_ttl.c) and id hashing */
     rs_ttl_t *ttl; /* NULL: users never expire */
     int64_t ttl_ms;
-    int64_t *unwritten_w; /* event_now when each unwritten batch was prepared */
-    size_t cap_unwritten_w;
     rs_state_expire_fn_t *expire_fn;
     void *expire_opaque;
     uint64_t users_expired;
@@ -1295,7 +1296,7 @@ void rs_state_close(rs_state_t *st) {
     }
     free(st->names);
     rs_strmap_free(&st->names_by_id);
-    for (size_t i = 0; i < st->n_unwritten; i++) rs_rocks_batch_destroy(st->unwritten[i]);
+    for (size_t i = 0; i < st->n_unwritten; i++) rs_rocks_batch_destroy(st->unwritten[i].b);
     rs_rocks_batch_destroy(st->open);
     free(st->unwritten);
     for (size_t i = 0; i < st->n_deleted; i++) free(st->deleted[i].id);
@@ -1309,7 +1310,6 @@ void rs_state_close(rs_state_t *st) {
     rs_rocks_close(st->db);
     rs_ttl_destroy(st->ttl); /* after the db: its compaction threads use it */
     rs_hmac_destroy(st->idh);
-    free(st->unwritten_w);
     rs_buf_free(&st->kbuf);
     rs_buf_free(&st->vbuf);
     free(st);
@@ -1920,20 +1920,14 @@ static void commit_prepare(rs_state_t *st) {
         return;
     }
     GROW(st->unwritten, st->n_unwritten, st->cap_unwritten);
-    if (st->cap_unwritten_w < st->cap_unwritten) {
-        st->cap_unwritten_w = st->cap_unwritten;
-        st->unwritten_w = rs_xrealloc(st->unwritten_w, st->cap_unwritten_w * sizeof(int64_t));
-    }
-    st->unwritten_w[st->n_unwritten] = st->event_now;
-    st->unwritten[st->n_unwritten++] = b;
+    st->unwritten[st->n_unwritten++] = (struct unwritten){b, st->event_now};
     st->batches_queued++;
 }
 
 static void unwritten_pop(rs_state_t *st) {
-    rs_rocks_batch_destroy(st->unwritten[0]);
-    rs_ttl_publish(st->ttl, st->unwritten_w[0]); /* the filter judges by durable state only */
+    rs_rocks_batch_destroy(st->unwritten[0].b);
+    rs_ttl_publish(st->ttl, st->unwritten[0].watermark); /* the filter judges durable state */
     memmove(st->unwritten, st->unwritten + 1, (st->n_unwritten - 1) * sizeof(*st->unwritten));
-    memmove(st->unwritten_w, st->unwritten_w + 1, (st->n_unwritten - 1) * sizeof(int64_t));
     st->n_unwritten--;
     st->batches_written++;
     /* deletes now durable: RocksDB itself answers "absent" for those users */
@@ -1957,7 +1951,7 @@ rs_err_t rs_state_commit(rs_state_t *st, char *errstr, size_t errstr_size) {
     if (st->inflight) return rs_seterr(errstr, errstr_size, RS_ESTATE, "a commit is in flight");
     commit_prepare(st);
     while (st->n_unwritten) {
-        int rc = rs_rocks_write(st->db, st->unwritten[0], errstr, errstr_size);
+        int rc = rs_rocks_write(st->db, st->unwritten[0].b, errstr, errstr_size);
         if (rc) return rc; /* kept: the next commit writes it first */
         unwritten_pop(st);
     }
@@ -1969,7 +1963,7 @@ rs_state_commit_t *rs_state_commit_begin(rs_state_t *st) {
     commit_prepare(st);
     if (!st->n_unwritten) return NULL;
     st->inflight = 1;
-    return (rs_state_commit_t *)st->unwritten[0];
+    return (rs_state_commit_t *)st->unwritten[0].b;
 }
 
 rs_err_t rs_state_commit_write(rs_state_t *st, rs_state_commit_t *c, char *errstr,
@@ -1979,7 +1973,7 @@ rs_err_t rs_state_commit_write(rs_state_t *st, rs_state_commit_t *c, char *errst
 
 int rs_state_commit_end(rs_state_t *st, rs_state_commit_t *c, rs_err_t rc) {
     st->inflight = 0;
-    if (rc == RS_OK && st->n_unwritten && (rs_state_commit_t *)st->unwritten[0] == c)
+    if (rc == RS_OK && st->n_unwritten && (rs_state_commit_t *)st->unwritten[0].b == c)
         unwritten_pop(st);
     return (int)st->n_unwritten;
 }

@@ -568,6 +568,24 @@ rs_err_t rs_consumer_pause(rs_consumer_t *c, const rs_tp_t *tps, size_t n, int p
     return RS_OK;
 }
 
+rs_err_t rs_consumer_pause_all(rs_consumer_t *c, int pause, char *errstr, size_t errstr_size) {
+    if (c->closed) return rs_seterr(errstr, errstr_size, RS_ESTATE, "consumer closed");
+    rd_kafka_topic_partition_list_t *l = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_assignment(c->rk, &l);
+    if (!e && l->cnt)
+        e = pause ? rd_kafka_pause_partitions(c->rk, l) : rd_kafka_resume_partitions(c->rk, l);
+    int at = 0;
+    if (!e && l->cnt) e = tp_list_err(l, &at);
+    if (e && l && l->cnt)
+        rs_seterr(errstr, errstr_size, RS_EKAFKA, "%s %s [%d]: %s", pause ? "pause" : "resume",
+                  l->elems[at].topic, (int)l->elems[at].partition, rd_kafka_err2str(e));
+    else if (e)
+        rs_seterr(errstr, errstr_size, RS_EKAFKA, "%s: %s", pause ? "pause" : "resume",
+                  rd_kafka_err2str(e));
+    if (l) rd_kafka_topic_partition_list_destroy(l);
+    return e ? RS_EKAFKA : RS_OK;
+}
+
 rs_err_t rs_consumer_watermarks(rs_consumer_t *c, const char *topic, int32_t partition,
                                 int64_t *low, int64_t *high, int timeout_ms, char *errstr,
                                 size_t errstr_size) {

@@ -78,10 +78,10 @@ struct rs_rocks {
     int n_iters;                      /* live iterators (a reopen would leave them dangling) */
     uint64_t seq_failed;              /* sequence number before the failed write */
     const rs_rocks_batch_t *failed_b; /* the batch that failed, its entry count */
+    int failed_n;
     /* compaction filters (opts.filter), made once and kept across reopens;
      * the options only point at them, so they are destroyed after the db */
     rocksdb_compactionfilter_t *filt[RS_CF__COUNT];
-    int failed_n;
 };
 
 struct rs_rocks_batch {

@@ -11,35 +11,15 @@
 set -euo pipefail
 
 : "${RS_BIN:?}" "${RS_SRC:?}"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rs-compose.XXXXXX")
-pid=
-cleanup() {
-    [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/daemon_util.sh" compose
 
 python3 "$RS_SRC/tools/check-compose" --bin "$RS_BIN"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$RS_BIN" run -X kafka.test.mock.num.brokers=1 -X "state.dir=$tmp/state" \
     -X http.host=127.0.0.1 -X "http.port=$port" --idle-exit-ms 60000 >"$tmp/run.log" 2>&1 &
 pid=$!
 
-ready=0
-for _ in $(seq 300); do
-    if curl -fsS -m 2 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
-        ready=1
-        break
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [[ $ready != 1 ]]; then
-    echo "test_compose: the daemon never became ready on port $port:" >&2
-    cat "$tmp/run.log" >&2
-    exit 1
-fi
+du_wait_ready
 curl -fsS -m 5 "http://127.0.0.1:$port/metrics" >"$tmp/metrics.txt"
 echo "test_compose: scraped $(grep -c '^recstream_' "$tmp/metrics.txt") samples"
 python3 "$RS_SRC/tools/check-compose" --bin "$RS_BIN" --metrics "$tmp/metrics.txt"

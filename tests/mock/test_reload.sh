@@ -12,13 +12,7 @@
 set -euo pipefail
 
 : "${RS_BIN:?}"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rs-reload.XXXXXX")
-pid=
-cleanup() {
-    [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/daemon_util.sh" reload
 fail() {
     echo "test_reload: FAIL: $*" >&2
     echo "--- daemon log" >&2
@@ -26,7 +20,6 @@ fail() {
     exit 1
 }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 conf=$tmp/recstream.conf
 write_conf() { # alert.rate.z weight.view state.dir [extra line]
     printf 'kafka.test.mock.num.brokers = 1\nhttp.host = 127.0.0.1\nhttp.port = %s\n' "$port" >"$conf"
@@ -47,11 +40,7 @@ wait_log() { # pattern count
 write_conf 10 1 "$tmp/state"
 "$RS_BIN" run -c "$conf" -X rec.min.interval.ms=5 >"$tmp/run.log" 2>&1 &
 pid=$!
-for _ in $(seq 300); do
-    get /readyz >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || fail "the daemon exited"
-    sleep 0.1
-done
+du_wait_ready
 [[ $(value alert.rate.z) == 10 ]] || fail "alert.rate.z at start: $(value alert.rate.z)"
 [[ $(value rec.min.interval.ms) == 5 ]] || fail "-X rec.min.interval.ms at start"
 
