@@ -53,6 +53,7 @@ typedef struct rs_conf {
     int state_write_buffer_mb; /* state.write.buffer.mb = 16: per column family memtable */
     int state_retry_ms;        /* state.retry.ms = 1000: retry of a failed state write */
     int batch_max_events;      /* batch.max.events = 100000: records per score/emit cycle */
+    int rec_coalesce_ms;       /* rec.coalesce.ms = 1000: under backlog, score at most this often */
     int commit_interval_ms;    /* commit.interval.ms = 1000: one WriteBatch (state + offsets) per
                                   interval */
     int commit_max_events;     /* commit.max.events = 500000: commit early beyond this */

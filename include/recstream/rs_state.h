@@ -263,6 +263,9 @@ uint32_t rs_state_pair_scale(const rs_state_t *st);
  * sim(a,b) = cnt / (a->wpow * wpow[b]) inline (NULL for LLR: call rs_state_sim).
  * Valid until the next apply. */
 const double *rs_state_wpow(const rs_state_t *st);
+/* 1 where the item is hidden (RS_ITEM_HIDDEN), by item index: the scorer's
+ * per-neighbour test without touching the item. Valid until the next apply. */
+const uint8_t *rs_state_hidden_map(const rs_state_t *st);
 /* Popularity of an item at event time `now` (decayed weight). */
 double rs_state_item_popularity(const rs_state_t *st, const rs_item_t *it, int64_t now);
 uint64_t rs_state_bytes(rs_state_t *st);

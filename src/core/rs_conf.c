@@ -708,6 +708,7 @@ static const char *const live_keys[] = {
     "rec.exclude.seen",
     "rec.exclude.purchased",
     "rec.min.interval.ms",
+    "rec.coalesce.ms",
     "rec.repurchase.ms",
     "rec.trending.min",
     "rules.min.count",

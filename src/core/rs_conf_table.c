@@ -121,6 +121,12 @@ const rs_conf_prop_t rs_conf_props[] = {
         "Most records taken from the consumer (and at most 200 ms of work) before the users "
         "they touched are re-scored and their changed lists emitted. Under backlog a larger "
         "batch refreshes a busy user's list once instead of once per event."),
+    INT("rec.coalesce.ms", S_STATE, rec_coalesce_ms, 1000, 0, 600000,
+        "Under backlog (the consumer holds more records than one batch takes), the users "
+        "touched are re-scored at most once per this interval instead of after every batch, "
+        "and always before a commit and once caught up: during a catch-up a busy user gets "
+        "one list instead of a list per batch, as Kafka Streams' record cache does. 0: after "
+        "every batch."),
     INT("commit.interval.ms", S_STATE, commit_interval_ms, 1000, 1, 600000,
         "State changes aggregate in memory and are written with the consumed offsets in ONE "
         "RocksDB WriteBatch at this interval; a crash replays at most this much."),

@@ -289,6 +289,8 @@ static void commit_start(rs_daemon_t *d) {
     commit_job_t *j = d->retry_job;
     d->retry_job = NULL;
     if (!j) {
+        rs_pipeline_score(d->pipe); /* the batch holds the versions of the lists sent */
+        d->score_held_us = 0;
         size_t events = rs_state_uncommitted(st);
         rs_pipeline_prepare_commit(d->pipe);
         rs_state_commit_t *c = rs_state_commit_begin(st);
@@ -397,8 +399,18 @@ static void drain(void *opaque) {
         d->last_msg_ms = rs_now_ms();
         if (!d->first_msg_us) d->first_msg_us = rs_mono_us();
     }
-    /* lists go out now (latency); state + offsets once per commit interval */
-    rs_pipeline_score(d->pipe);
+    /* Lists go out now (latency), unless records are still waiting: then the
+     * touched users accumulate for up to rec.coalesce.ms, so a catch-up
+     * scores a busy user once rather than once per drain. State + offsets
+     * go once per commit interval, always after the scoring they include. */
+    int backlog = total >= cap && d->conf->rec_coalesce_ms > 0;
+    int64_t now_us = rs_mono_us();
+    if (backlog && !d->score_held_us) d->score_held_us = now_us;
+    if (!backlog || now_us - d->score_held_us >= (int64_t)d->conf->rec_coalesce_ms * 1000 ||
+        (!d->paused && commit_due(d))) {
+        rs_pipeline_score(d->pipe);
+        d->score_held_us = 0;
+    }
     rs_producer_poll(d->producer);
     if (!d->paused && commit_due(d)) commit_start(d);
     if (total >= cap) rs_defer_arm(d->more); /* more may be queued: no new wake-up will come */

@@ -230,6 +230,7 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
 
     int nseeds = u->n_recent < conf->rec_recent ? u->n_recent : conf->rec_recent;
     const double *wpow = rs_state_wpow(st);
+    const uint8_t *hidden = rs_state_hidden_map(st);
     double decay = 1.0;
     double wview = conf->weight[RS_EV_VIEW] > 0 ? conf->weight[RS_EV_VIEW] : 1;
     for (int i = 0; i < nseeds; i++, decay *= conf->rec_recency_decay) {
@@ -246,8 +247,7 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
             if (x->mark == 2) continue;
             if (!x->mark || x->mark == 4) { /* first touch (4: already listed) */
                 int listed = x->mark == 4;
-                if ((rs_state_item_by_idx(st, b)->flags & RS_ITEM_HIDDEN) ||
-                    (sc->exclude && sc->exclude(sc->exclude_opaque, b))) {
+                if (hidden[b] || (sc->exclude && sc->exclude(sc->exclude_opaque, b))) {
                     x->mark = 2;
                     if (!listed) add_cand(sc, b);
                     continue;

@@ -98,8 +98,10 @@ struct rs_state {
     rs_rocks_batch_t *open; /* the WriteBatch being filled for the next commit */
     uint64_t total_weight;
     uint64_t cooc_entries;
-    double *w;  /* item weight by idx, dense: similarity needs W(b) for every neighbour */
-    double *wp; /* weight^(1-rec.alpha) by idx */
+    double *w;    /* item weight by idx, dense: similarity needs W(b) for every neighbour */
+    double *wp;   /* weight^(1-rec.alpha) by idx */
+    uint8_t *hid; /* 1 if the item is hidden (RS_ITEM_HIDDEN), by idx: the scorer
+                   * tests every neighbour and the item structs are cache misses */
     uint32_t cap_w;
 
     /* popularity top list, refreshed lazily from items touched since */
@@ -222,8 +224,11 @@ static void set_weight(rs_state_t *st, rs_item_t *it) {
         st->wp = rs_xrealloc(st->wp, ncap * sizeof(double));
         memset(st->w + st->cap_w, 0, (ncap - st->cap_w) * sizeof(double));
         memset(st->wp + st->cap_w, 0, (ncap - st->cap_w) * sizeof(double));
+        st->hid = rs_xrealloc(st->hid, ncap);
+        memset(st->hid + st->cap_w, 0, ncap - st->cap_w);
         st->cap_w = ncap;
     }
+    st->hid[it->idx] = (it->flags & RS_ITEM_HIDDEN) != 0;
     double w = (double)it->weight, al = st->conf->rec_alpha;
     st->w[it->idx] = w;
     /* the pair scale folded in: similarities read in pair units (<= 1 when
@@ -261,6 +266,10 @@ static inline float pair_sim(const rs_state_t *st, const rs_item_t *a, uint32_t 
 
 float rs_state_sim(const rs_state_t *st, const rs_item_t *a, uint32_t b, uint32_t cnt) {
     return pair_sim(st, a, b, cnt);
+}
+
+const uint8_t *rs_state_hidden_map(const rs_state_t *st) {
+    return st->hid;
 }
 
 const double *rs_state_wpow(const rs_state_t *st) {
@@ -1276,6 +1285,7 @@ void rs_state_close(rs_state_t *st) {
     free(st->popular);
     free(st->w);
     free(st->wp);
+    free(st->hid);
     free(st->pb);
     free(st->pb_tmp);
     free(st->pb_count);
@@ -1679,6 +1689,7 @@ rs_item_t *rs_state_item_meta(rs_state_t *st, const rs_item_meta_t *m) {
         if (m->stock == 0) it->flags |= RS_ITEM_OUT_OF_STOCK;
         if (m->attrs.len) it->attrs = rs_xstrndup(m->attrs.p, m->attrs.len);
     }
+    st->hid[it->idx] = (it->flags & RS_ITEM_HIDDEN) != 0; /* set_weight sized it */
     it->meta_dirty = 1;
     mark_item_dirty(st, it);
     pop_touch(st, it);
