@@ -54,7 +54,8 @@ typedef struct rs_msg {
     int32_t partition;
     int64_t offset;
     int64_t ts_ms;     /* message timestamp (CreateTime) or -1 */
-    int64_t origin_us; /* header "rs-ts-us" (decimal, wall clock us) if present, else ts_ms*1000 */
+    int64_t origin_us; /* produce time in us: ts_ms * 1000 (librdkafka stamps CreateTime at
+                          produce), or -1 */
     int err;           /* 0, or RS_EKAFKA for a consumer error event (payload = error text) */
     void *opaque_;     /* internal */
 } rs_msg_t;

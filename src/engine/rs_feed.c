@@ -72,11 +72,8 @@ int rs_feed_run(const rs_kv_t *kafka, size_t kafka_cnt, const char *topic, rs_ge
             break;
         }
         fs->bad_kind[kind & 15]++;
-        char ts[24];
-        int tl = snprintf(ts, sizeof(ts), "%" PRId64, rs_now_us());
-        rs_header_t h = {"rs-ts-us", ts, (size_t)tl};
-        for (;;) {
-            rc = rs_producer_send(p, topic, -1, ev->user_id.p, ev->user_id.len, val, vlen, &h, 1,
+        for (;;) { /* no headers: the record's CreateTime is its produce time */
+            rc = rs_producer_send(p, topic, -1, ev->user_id.p, ev->user_id.len, val, vlen, NULL, 0,
                                   NULL);
             if (rc != RS_EFULL) break;
             rs_producer_flush(p, 10);

@@ -55,7 +55,6 @@ _Static_assert(RS_OFFSET_END == RD_KAFKA_OFFSET_END, "offset constants");
 #define SUBSYS "kafka"
 /* Longest wait in rs_consumer_close for a first group assignment (#4381). */
 #define CLOSE_WAIT_MS 10000
-#define HDR_ORIGIN    "rs-ts-us"
 
 typedef struct kv_default {
     const char *key, *val;
@@ -157,18 +156,6 @@ static void close_fd(int *fd) {
 
 /* ---- messages ---- */
 
-/* Decimal, non-negative, at most 18 digits (fits int64). */
-static int parse_i64(const char *p, size_t n, int64_t *out) {
-    if (n == 0 || n > 18) return -1;
-    int64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') return -1;
-        v = v * 10 + (p[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 int rs_msg_header(const rs_msg_t *m, const char *name, const void **val, size_t *len) {
     rd_kafka_message_t *rkm = m ? m->opaque_ : NULL;
     rd_kafka_headers_t *hdrs;
@@ -193,12 +180,10 @@ static void msg_fill(rs_msg_t *m, rd_kafka_message_t *rkm) {
     m->partition = rkm->partition;
     m->offset = rkm->offset;
     m->ts_ms = rd_kafka_message_timestamp(rkm, &tstype);
+    /* Not from a header: librdkafka parses a message's headers into a
+     * malloc'd list on first access, which cost ~5% of the loop thread when
+     * every record carried one. Headers are read only when asked for. */
     m->origin_us = m->ts_ms >= 0 ? m->ts_ms * 1000 : -1;
-    const void *v;
-    size_t n;
-    int64_t us;
-    if (rs_msg_header(m, HDR_ORIGIN, &v, &n) >= 0 && v && parse_i64(v, n, &us) == 0)
-        m->origin_us = us;
 }
 
 /* ---- consumer ---- */

@@ -134,7 +134,7 @@ static void check_msg(void *ctx, const rs_msg_t *m) {
         return;
     }
     if (!strcmp(m->topic, "plain")) {
-        /* No rs-ts-us header: origin falls back to the message timestamp. */
+        /* No headers at all; origin is the message timestamp. */
         if (m->ts_ms <= 0 || m->origin_us != m->ts_ms * 1000 ||
             rs_msg_header(m, "rs-ts-us", NULL, NULL) != -1)
             k->bad++;
@@ -146,14 +146,17 @@ static void check_msg(void *ctx, const rs_msg_t *m) {
     size_t hl;
     char want[32];
     int wl = snprintf(want, sizeof(want), "b-%d", i);
+    char wts[32]; /* a header like any other: origin does not come from it */
+    int tl = snprintf(wts, sizeof(wts), "%lld", ORIGIN_BASE + i);
     if (i < 0 || i >= N_MSGS) {
         k->bad++;
         return;
     }
     if (k->seen[i]++) k->dup++;
     if (parse_suffix(m->payload, m->len, "value-") != i || m->partition != i % 4 ||
-        m->offset != i / 4 || m->origin_us != ORIGIN_BASE + i || strcmp(m->topic, "t4") ||
-        rs_msg_header(m, "h2", &hv, &hl) != wl || memcmp(hv, want, hl)) {
+        m->offset != i / 4 || m->ts_ms <= 0 || m->origin_us != m->ts_ms * 1000 ||
+        strcmp(m->topic, "t4") || rs_msg_header(m, "h2", &hv, &hl) != wl || memcmp(hv, want, hl) ||
+        rs_msg_header(m, "rs-ts-us", &hv, &hl) != tl || memcmp(hv, wts, hl)) {
         if (!k->bad)
             snprintf(k->why, sizeof(k->why), "msg %d: p%d o%" PRId64 " origin %" PRId64, i,
                      (int)m->partition, m->offset, m->origin_us);
