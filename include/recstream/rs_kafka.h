@@ -174,6 +174,9 @@ int rs_producer_poll(rs_producer_t *p);
 /* Messages produced but not yet delivered. */
 int rs_producer_outq_len(rs_producer_t *p);
 rs_err_t rs_producer_flush(rs_producer_t *p, int timeout_ms);
+/* Looks the topics up now (non-blocking) so the first records sent to them
+ * do not wait for a metadata round, which took up to a second. */
+void rs_producer_prepare(rs_producer_t *p, const char *const *topics, size_t n);
 void rs_producer_destroy(rs_producer_t *p); /* NULL-safe: flushes up to 5 s */
 
 /* ---- mock cluster (librdkafka's rdkafka_mock.h) ---- */

@@ -587,6 +587,9 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
     rc = rs_producer_new(&d->producer, conf->kafka, conf->kafka_cnt, on_delivery, d, errstr,
                          errstr_size);
     if (rc) goto fail;
+    const char *outs[] = {conf->topic_recommendations, conf->topic_dlq, conf->topic_alerts,
+                          conf->topic_segments};
+    rs_producer_prepare(d->producer, outs, sizeof(outs) / sizeof(outs[0]));
     rs_consumer_cbs_t cbs = {d, on_assign, on_revoke, rs_daemon__kafka_error,
                              rs_daemon__kafka_brokers_up};
     d->stats.kafka_ready = 1;

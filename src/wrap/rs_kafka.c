@@ -686,6 +686,8 @@ struct rs_producer {
     rs_dr_cb_t *dr_cb;
     void *opaque;
     int dr_cnt; /* delivery reports served so far */
+    rd_kafka_topic_t **known; /* rs_producer_prepare's topics, held until destroy */
+    size_t n_known;
 };
 
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
@@ -791,6 +793,16 @@ rs_err_t rs_producer_flush(rs_producer_t *p, int timeout_ms) {
     return e ? RS_EKAFKA : RS_OK;
 }
 
+void rs_producer_prepare(rs_producer_t *p, const char *const *topics, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (!topics[i] || !*topics[i]) continue;
+        rd_kafka_topic_t *t = rd_kafka_topic_new(p->rk, topics[i], NULL);
+        if (!t) continue; /* the first send reports the problem */
+        p->known = rs_xrealloc(p->known, (p->n_known + 1) * sizeof(*p->known));
+        p->known[p->n_known++] = t;
+    }
+}
+
 void rs_producer_destroy(rs_producer_t *p) {
     if (!p) return;
     if (p->rk) {
@@ -801,10 +813,12 @@ void rs_producer_destroy(rs_producer_t *p) {
             rd_kafka_queue_io_event_enable(p->q, -1, NULL, 0);
             rd_kafka_queue_destroy(p->q);
         }
+        for (size_t i = 0; i < p->n_known; i++) rd_kafka_topic_destroy(p->known[i]);
         rd_kafka_destroy(p->rk);
     }
     close_fd(&p->rfd);
     close_fd(&p->wfd);
+    free(p->known);
     free(p);
 }
 

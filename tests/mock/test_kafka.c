@@ -176,6 +176,9 @@ TEST(produce_consume_assign) {
     ASSERT_OK(rs_mock_topic_create(m, "plain", 1));
     kvset_t kv = base_kv(m);
     ASSERT_OK(rs_producer_new(&p, kv.kv, kv.n, dr_cb, &d, err, sizeof(err)));
+    /* topics looked up ahead (empty and NULL names skipped); every send below still counts */
+    const char *ahead[] = {"t4", "", NULL, "plain"};
+    rs_producer_prepare(p, ahead, 4);
 
     int64_t t0 = rs_mono_us();
     for (int i = 0; i < N_MSGS; i++) ASSERT_OK(send_i(p, "t4", i % 4, i, 1));
