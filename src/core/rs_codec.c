@@ -214,14 +214,13 @@ rs_err_t rs_codec_encode_rec(rs_codec_t *c, const rs_rec_t *rec, rs_format_t fmt
         rs_json_encode_rec(rec, out);
         return RS_OK;
     case RS_FMT_CONFLUENT: {
-        size_t mark = out->len;
         frame(out, schema_id);
-        rs_err_t err = rs_avro_encode_rec(c->avro, rec, out);
-        if (err) out->len = mark;
-        return err;
+        rs_codec_out_avro_rec(rec, out);
+        return RS_OK;
     }
     case RS_FMT_AVRO:
-        return rs_avro_encode_rec(c->avro, rec, out);
+        rs_codec_out_avro_rec(rec, out);
+        return RS_OK;
     default:
         return RS_EARG;
     }

@@ -48,7 +48,6 @@ int rs_codec_attr_next(const char **p, const char *end, rs_buf_t *key, rs_buf_t 
 rs_err_t rs_avro_new(rs_avro_t **out, char *errstr, size_t errstr_size);
 void rs_avro_destroy(rs_avro_t *a);
 rs_err_t rs_avro_encode_event(rs_avro_t *a, const rs_event_t *ev, rs_buf_t *out);
-rs_err_t rs_avro_encode_rec(rs_avro_t *a, const rs_rec_t *rec, rs_buf_t *out);
 rs_err_t rs_avro_encode_item(rs_avro_t *a, const rs_item_meta_t *m, int64_t updated_ms,
                              rs_buf_t *out);
 /* Hand-written decoders for exactly the embedded schemas (checked against

@@ -1,6 +1,8 @@
 /* rs_codec_out.c -- Avro binary and JSON for the two outputs of the
  * detectors: alerts (schemas/alert.avsc) and segment changes
- * (schemas/segment_change.avsc). rs_codec.c dispatches here after framing.
+ * (schemas/segment_change.avsc), and Avro binary for recommendation lists
+ * (schemas/recommendation.avsc: written per changed list, the hot one).
+ * rs_codec.c dispatches here after framing.
  *
  * Both formats are written and read by hand, without Avro C or jansson:
  * those are reached only through src/wrap (one file per library), the
@@ -144,6 +146,34 @@ void rs_codec_out_avro_alert(const rs_alert_t *a, int64_t created_ms, rs_buf_t *
     w_long(b, a->episode_start);
     w_long(b, created_ms);
     w_map(b, a->evidence, a->n_evidence);
+}
+
+/* float: little-endian IEEE 754 single. */
+static void w_float(rs_buf_t *b, float f) {
+    uint32_t u;
+    unsigned char t[4];
+    memcpy(&u, &f, 4);
+    t[0] = (unsigned char)u, t[1] = (unsigned char)(u >> 8);
+    t[2] = (unsigned char)(u >> 16), t[3] = (unsigned char)(u >> 24);
+    rs_buf_append(b, t, 4);
+}
+
+void rs_codec_out_avro_rec(const rs_rec_t *r, rs_buf_t *b) {
+    w_str(b, r->user_id.p, r->user_id.len);
+    w_long(b, r->version);
+    w_long(b, r->ts_ms);
+    w_long(b, r->created_ms);
+    w_str(b, r->strategy.p, r->strategy.len);
+    if (r->n_items) { /* one block with every item, then the empty block */
+        w_long(b, r->n_items);
+        for (uint32_t i = 0; i < r->n_items; i++) {
+            const rs_rec_item_t *it = &r->items[i];
+            w_str(b, it->item_id.p, it->item_id.len);
+            w_float(b, it->score);
+            w_str(b, it->reason.p, it->reason.len);
+        }
+    }
+    w_long(b, 0);
 }
 
 void rs_codec_out_avro_segment(const rs_segment_change_t *s, int64_t created_ms, rs_buf_t *b) {

@@ -1,7 +1,7 @@
 /* rs_codec_out.h -- private: the per-format bodies of the alert and
- * segment-change codecs (rs_codec_out.c). rs_codec.c does the public
- * dispatch, Confluent framing and AUTO detection, as for the other records,
- * and sizes the scratch arena with rs_codec_out_scratch() before decoding. */
+ * segment-change codecs and the Avro recommendation writer (rs_codec_out.c). rs_codec.c does the
+ * public dispatch, Confluent framing and AUTO detection, as for the other records, and sizes the
+ * scratch arena with rs_codec_out_scratch() before decoding. */
 #ifndef RS_CODEC_OUT_H
 #define RS_CODEC_OUT_H
 
@@ -16,6 +16,10 @@ void rs_codec_out_avro_alert(const rs_alert_t *a, int64_t created_ms, rs_buf_t *
 void rs_codec_out_json_alert(const rs_alert_t *a, int64_t created_ms, rs_buf_t *out);
 void rs_codec_out_avro_segment(const rs_segment_change_t *s, int64_t created_ms, rs_buf_t *out);
 void rs_codec_out_json_segment(const rs_segment_change_t *s, int64_t created_ms, rs_buf_t *out);
+/* A recommendation list (schemas/recommendation.avsc): written here too,
+ * as it is sent once per changed list, where Avro C's generic values cost
+ * ~10% of the loop thread. */
+void rs_codec_out_avro_rec(const rs_rec_t *r, rs_buf_t *out);
 
 /* Arena bytes a decode of an n-byte body may need (strings, the number
  * array and its alignment). */

@@ -263,24 +263,40 @@ static const char *verb(int type) {
     }
 }
 
+/* Appends s[0..n) to buf at *at, truncating at size - 1. */
+static void reason_put(char *buf, size_t size, size_t *at, const char *s, size_t n) {
+    if (*at + n > size - 1) n = size - 1 - *at;
+    memcpy(buf + *at, s, n);
+    *at += n;
+}
+
+/* Built with memcpy rather than snprintf: ten per emitted list, where
+ * snprintf's format parsing was ~3% of the loop thread. Names are cut at
+ * 100 bytes. */
 void rs_pipeline_reason(rs_state_t *st, uint32_t because, int because_type, char *buf,
                         size_t size) {
+    size_t at = 0;
+    if (!size) return;
     if (because_type == RS_BECAUSE_TRENDING) {
-        snprintf(buf, size, "trending");
-        return;
-    }
-    if (because_type == RS_BECAUSE_CATEGORY) {
+        reason_put(buf, size, &at, "trending", 8);
+    } else if (because_type == RS_BECAUSE_CATEGORY) {
         uint32_t n;
         const char *cat = rs_state_name(st, because, &n);
-        snprintf(buf, size, "popular in %.*s", (int)(n > 100 ? 100 : n), cat);
-        return;
+        reason_put(buf, size, &at, "popular in ", 11);
+        reason_put(buf, size, &at, cat, n > 100 ? 100 : n);
+    } else {
+        const rs_item_t *it = because == UINT32_MAX ? NULL : rs_state_item_by_idx(st, because);
+        if (!it) {
+            reason_put(buf, size, &at, "popular", 7);
+        } else {
+            const char *v = verb(because_type);
+            reason_put(buf, size, &at, "because you ", 12);
+            reason_put(buf, size, &at, v, strlen(v));
+            reason_put(buf, size, &at, " ", 1);
+            reason_put(buf, size, &at, it->id, it->id_len > 100 ? 100 : it->id_len);
+        }
     }
-    const rs_item_t *it = because == UINT32_MAX ? NULL : rs_state_item_by_idx(st, because);
-    if (!it)
-        snprintf(buf, size, "popular");
-    else
-        snprintf(buf, size, "because you %s %.*s", verb(because_type),
-                 (int)(it->id_len > 100 ? 100 : it->id_len), it->id);
+    buf[at] = 0;
 }
 
 /* Scores one user; emits the encoded list if it changed. */

@@ -1,14 +1,15 @@
 /* rs_avro.c -- Avro binary for events, recommendations and catalog items;
  * the only file that includes <avro.h>.
  *
- * Encode goes through Avro C's generic value API: one reusable value per
- * schema, parsed once in rs_avro_new, so what we write is what the reference
- * implementation writes. Decode is hand-written for exactly the two embedded
- * schemas, because the generic reader costs several allocations and copies
- * per record and the ingest path decodes every event. To keep the two from
- * drifting, rs_avro_new renders Avro C's parse of each embedded schema as a
- * type signature and refuses to start if it differs from the layout the
- * decoders below assume.
+ * Events and items are encoded through Avro C's generic value API: one
+ * reusable value per schema, parsed once in rs_avro_new, so what we write is
+ * what the reference implementation writes. Recommendation lists, sent once
+ * per changed list, are written by hand in rs_codec_out.c (test_codec_out
+ * checks Avro C writes the same bytes); their schema is still checked here. Decode is hand-written
+ * for exactly the two embedded schemas, because the generic reader costs several allocations and
+ * copies per record and the ingest path decodes every event. To keep the two from drifting,
+ * rs_avro_new renders Avro C's parse of each embedded schema as a type signature and refuses to
+ * start if it differs from the layout the decoders below assume.
  *
  * Decoder invariants: every read checks the remaining length first (no read
  * past p + n, whatever the bytes say); varints longer than 10 bytes or
@@ -255,26 +256,6 @@ static int fill_event(rs_avro_t *a, const rs_event_t *ev) {
 rs_err_t rs_avro_encode_event(rs_avro_t *a, const rs_event_t *ev, rs_buf_t *out) {
     if (fill_event(a, ev)) return RS_EARG;
     return write_value(a, &a->ev_val, out);
-}
-
-rs_err_t rs_avro_encode_rec(rs_avro_t *a, const rs_rec_t *rec, rs_buf_t *out) {
-    avro_value_t *v = &a->rec_val, f, items, el, x;
-    int rc = avro_value_reset(v); /* empties the items array */
-    rc = rc || field(v, 0, &f) || set_str(a, &f, rec->user_id);
-    rc = rc || field(v, 1, &f) || avro_value_set_long(&f, rec->version);
-    rc = rc || field(v, 2, &f) || avro_value_set_long(&f, rec->ts_ms);
-    rc = rc || field(v, 3, &f) || avro_value_set_long(&f, rec->created_ms);
-    rc = rc || field(v, 4, &f) || set_str(a, &f, rec->strategy);
-    rc = rc || field(v, 5, &items);
-    for (uint32_t i = 0; !rc && i < rec->n_items; i++) {
-        const rs_rec_item_t *it = &rec->items[i];
-        rc = avro_value_append(&items, &el, NULL);
-        rc = rc || field(&el, 0, &x) || set_str(a, &x, it->item_id);
-        rc = rc || field(&el, 1, &x) || avro_value_set_float(&x, it->score);
-        rc = rc || field(&el, 2, &x) || set_str(a, &x, it->reason);
-    }
-    if (rc) return RS_EARG;
-    return write_value(a, v, out);
 }
 
 rs_err_t rs_avro_encode_item(rs_avro_t *a, const rs_item_meta_t *m, int64_t updated_ms,
