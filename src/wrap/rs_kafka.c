@@ -685,7 +685,7 @@ struct rs_producer {
     int rfd, wfd;
     rs_dr_cb_t *dr_cb;
     void *opaque;
-    int dr_cnt; /* delivery reports served so far */
+    int dr_cnt;               /* delivery reports served so far */
     rd_kafka_topic_t **known; /* rs_producer_prepare's topics, held until destroy */
     size_t n_known;
 };
