@@ -402,12 +402,11 @@ static void drain(void *opaque) {
     /* Lists go out now (latency), unless records are still waiting: then the
      * touched users accumulate for up to rec.coalesce.ms, so a catch-up
      * scores a busy user once rather than once per drain. State + offsets
-     * go once per commit interval, always after the scoring they include. */
+     * go once per commit interval; commit_start() scores what is held. */
     int backlog = total >= cap && d->conf->rec_coalesce_ms > 0;
     int64_t now_us = rs_mono_us();
     if (backlog && !d->score_held_us) d->score_held_us = now_us;
-    if (!backlog || now_us - d->score_held_us >= (int64_t)d->conf->rec_coalesce_ms * 1000 ||
-        (!d->paused && commit_due(d))) {
+    if (!backlog || now_us - d->score_held_us >= (int64_t)d->conf->rec_coalesce_ms * 1000) {
         rs_pipeline_score(d->pipe);
         d->score_held_us = 0;
     }
