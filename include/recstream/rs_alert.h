@@ -17,7 +17,11 @@
  *                user's mean earlier purchase price, once the user has
  *                alert.amount.min.history earlier priced purchases (price >
  *                0). Score price / mean. Evidence: price, mean_price, factor,
- *                history. The alert names the item;
+ *                history. The alert names the item. Suspect purchases stay
+ *                out of that history: a big one (it would raise the bar for
+ *                the next), and a card test's, from its window's first
+ *                purchase to the end of its episode (cheap test buys must
+ *                not make the next ordinary purchase look big);
  *  card_testing  per user: >= alert.card.min.purchases purchases at distinct
  *                times (a checkout of several items at one timestamp counts
  *                once) within alert.card.window.ms. Score: purchase pace / the
@@ -93,8 +97,10 @@ typedef struct rs_alert_user {
     int64_t card_last;                           /* time of the window's last counted purchase */
     uint32_t card_n;                             /* purchases at distinct times in the window */
     double card_sum;                             /* their priced total (evidence) */
-    uint32_t spend_n;                            /* priced purchases so far */
+    uint32_t spend_n;                            /* priced purchases so far, but card tests */
     double spend_sum;                            /* their total */
+    uint32_t card_pn;                            /* the window's purchases in spend_n */
+    double card_ps;                              /* and their part of spend_sum */
     int64_t episode_start[RS_ALERT_USER__COUNT]; /* current episode (0 = none) */
     int64_t episode_last[RS_ALERT_USER__COUNT];  /* last time its condition held */
     uint32_t fired;                              /* alerts fired for this user, all rules */

@@ -30,8 +30,13 @@
  * carts and purchases, 3x as many sessions) or browser (long sessions of
  * views across categories, rare carts) -- has a primary device from
  * {mobile, desktop, app} with a group-specific mix (85% of sessions use it),
- * and a time-of-day habit: day users (07-23 UTC) or night owls (22-05 UTC);
- * outside its hours a user starts a session with probability 0.15.
+ * a time-of-day habit: day users (07-23 UTC) or night owls (22-05 UTC);
+ * outside its hours a user starts a session with probability 0.15 -- and a
+ * budget, the mean price of its first favourite category: it views and
+ * carts anything, but buys only items priced within [budget / 3, budget x
+ * 3] (a partner it would buy is carted instead). So no user's purchases
+ * are 10x apart, and the background never does what a planted
+ * big_purchase does.
  * Anomaly episodes (either mode; all rates 0 by default; at most 64 at once)
  * are mixed into the stream in time order; each kind has an expected number
  * of episodes per 100k background events:
@@ -39,10 +44,13 @@
  *    evenly spaced, for 20-120 s, from a desktop, one session, no carts;
  *  - card_testing: an existing user buys 10-30 of the cheapest 10% of items
  *    1-5 s apart, with no views or carts;
- *  - big_purchase: a user with >= 2 earlier purchases views, carts and buys
- *    one of the most expensive 1% of items, priced >= 10x their mean purchase;
+ *  - big_purchase: a user with >= 2 earlier purchases (drawn by activity)
+ *    views, carts and buys one of the most expensive 1% of items, priced
+ *    >= 10x their mean background purchase;
  *  - item_spike: an item outside the top 100 gets views from many users
- *    (one-event sessions) at max(5/s, 5% of events_per_sec) for 60-300 s.
+ *    (one-event sessions) at max(5/s, 5% of events_per_sec) for 60-300 s;
+ *    none starts in the first spike_calm_ms of event time (10 min; no usual
+ *    traffic yet).
  * Episode sessions are "s<N>" with N >= 10^12. Episodes use their own PRNG:
  * turning them on or off leaves the background events (users, items,
  * sessions, times) unchanged; only event ids shift. Big purchases are tried
@@ -102,6 +110,9 @@ typedef struct rs_gen_opts {
     /* Anomaly episodes, expected per 100k background events, default 0,
      * index rs_gen_anomaly_type_t. */
     double anomaly_rate[RS_GEN__AN_COUNT];
+    /* No item spike starts before start_ms + this (default 600000: an
+     * item's usual traffic, to stand out against, needs time). */
+    int64_t spike_calm_ms;
 } rs_gen_opts_t;
 
 /* One planted anomaly episode. Times are of its first and last event so far. */
@@ -113,6 +124,8 @@ typedef struct rs_gen_anomaly {
     double usual;  /* big_purchase: the user's mean purchase price before */
     int64_t start_ts, end_ts;
     uint32_t events; /* fresh events emitted so far (injection kinds aside) */
+    int complete;    /* 1 once its last event is out; 0 while running (the
+                      * truth then says "complete":false: cut by the end) */
 } rs_gen_anomaly_t;
 
 typedef enum rs_gen_bad {
@@ -173,14 +186,16 @@ const rs_gen_anomaly_t *rs_gen_anomaly(const rs_gen_t *g, uint32_t i);
  * definition by themselves (price >= 10x the buyer's mean background purchase
  * price, >= 2 purchases before). Recorded only when big purchases are
  * planted, so that the truth lists every event of that kind, not just the
- * planted ones (category prices span 5..500, so ordinary shoppers do this).
+ * planted ones. Outside behaviour mode shoppers have no budget and category
+ * prices span 5..500, so they do this; in behaviour mode, never.
  * Each is one purchase: start_ts == end_ts, events 1. */
 uint32_t rs_gen_organic_count(const rs_gen_t *g);
 const rs_gen_anomaly_t *rs_gen_organic(const rs_gen_t *g, uint32_t i);
 /* Ground truth as JSON lines: one {"kind":"user",...} per user (population,
  * then bot users), one {"kind":"pair","item_a","item_b"} per planted pair,
  * one {"kind":"anomaly","type",...,"start_ts","end_ts","events"} per episode
- * (see rs_gen_anomaly_t), then one per organic big purchase with
+ * (see rs_gen_anomaly_t; an episode the end of the stream cut short has
+ * "complete":false), then one per organic big purchase with
  * "planted":false. Deterministic. RS_EIO on a write error. */
 rs_err_t rs_gen_write_truth(const rs_gen_t *g, FILE *f);
 /* Appends the canonical CSV line of an event (rs_csv.h columns, '\n'

@@ -20,7 +20,9 @@
  * the kind, where an episode is detected when an alert of its rule matched
  * it, or when it starts within end_ts + gap_ms of a detected episode of the
  * same kind and subject (the engine merges those into one alert episode;
- * counted in `merged`). Users "in no episode" are users without any planted
+ * counted in `merged`). An episode with "complete":false (the stream ended
+ * before its last event) counts only when detected; the others are `cut`.
+ * Users "in no episode" are users without any planted
  * user episode; alerts on them are the false positives reported apart.
  *
  * Segments: per user the LAST change (file order) of each dimension counts.
@@ -74,9 +76,10 @@ typedef struct rs_truth_rule_stats {
     uint64_t matched;    /* of those, matching a planted episode */
     double precision;    /* matched / alerts; NAN without alerts or truth */
     int has_kind;        /* a planted kind of this name exists (recall below) */
-    uint64_t episodes;   /* planted episodes of the kind */
+    uint64_t episodes;   /* planted episodes of the kind (cut ones: if detected) */
     uint64_t detected;   /* of those, detected (merged ones included) */
     uint64_t merged;     /* detected through a merged neighbour only */
+    uint64_t cut;        /* cut short by the stream's end, undetected: not counted */
     double recall;       /* detected / episodes; NAN when !has_kind or none */
     uint32_t n_examples; /* unmatched alerts kept (rs_truth_example) */
 } rs_truth_rule_stats_t;

@@ -92,6 +92,7 @@ void rs_gen_opts_default(rs_gen_opts_t *o) {
     o->purchase_rate = 0.4;
     o->start_ms = INT64_C(1700000000000);
     o->events_per_sec = 1000;
+    o->spike_calm_ms = 600000;
 }
 
 void rs_gen_opts_behaviour(rs_gen_opts_t *o) {
@@ -150,6 +151,9 @@ rs_err_t rs_gen_opts_check(const rs_gen_opts_t *o, char *errstr, size_t errstr_s
     if (!(o->events_per_sec > 0.0 && o->events_per_sec <= 1e9))
         return rs_seterr(errstr, errstr_size, RS_ECONF, "events_per_sec %g not in (0, 1e9]",
                          o->events_per_sec);
+    if (o->spike_calm_ms < 0 || o->spike_calm_ms > INT64_C(31536000000))
+        return rs_seterr(errstr, errstr_size, RS_ECONF, "spike_calm_ms %lld not in [0, 1 year]",
+                         (long long)o->spike_calm_ms);
     if (o->start_ms <= LATE_MAX_MS || o->start_ms > RS_GEN_FUTURE_MS / 2)
         return rs_seterr(errstr, errstr_size, RS_ECONF, "start_ms %lld out of range",
                          (long long)o->start_ms);
@@ -285,6 +289,7 @@ static double behave_user(rs_gen_t *g, user_t *us, rng_t *rb, const double *cat_
             if (cat_avg[us->fav[j]] > cat_avg[us->fav[0]]) us->fav[0] = us->fav[j];
         us->nfav = us->nfav ? 1 : 0;
     }
+    us->budget = (float)(us->nfav ? cat_avg[us->fav[0]] : 0.0);
     return gp->activity;
 }
 
@@ -505,6 +510,15 @@ static uint32_t pick_item(rs_gen_t *g, const sess_t *s) {
     return it;
 }
 
+/* Behaviour mode: a shopper buys within a price band around its budget (it
+ * may view and cart anything). The band's ends are < 10x apart, so the
+ * background never makes a purchase at >= 10x the buyer's mean: such a
+ * purchase is the planted big_purchase anomaly and nothing else. */
+static int affordable(const rs_gen_t *g, uint32_t user, uint32_t item) {
+    double b = g->behav ? g->users[user].budget : 0.0, p = g->item_price[item];
+    return !(b > 0) || (p * PRICE_BAND >= b && p <= b * PRICE_BAND);
+}
+
 static void pq_push(sess_t *s, int front, uint8_t type, uint32_t item) {
     if (s->pq_len == PENDING) return; /* cannot happen with <= 2 pushes per pop */
     uint8_t i;
@@ -546,11 +560,14 @@ void rs_gen__fresh_event(rs_gen_t *g, slot_t *o) {
         buy = fmin(1.0, buy * gp->buy_x);
     }
     /* Follow-ups: the partner comes next; the funnel step after it. */
-    if (g->partner[item] >= 0 && rng_u01(r) < g->o.pair_rate)
-        pq_push(s, 1, type, (uint32_t)g->partner[item]);
+    if (g->partner[item] >= 0 && rng_u01(r) < g->o.pair_rate) {
+        uint32_t b = (uint32_t)g->partner[item];
+        int t = type == RS_EV_PURCHASE && !affordable(g, s->user, b) ? RS_EV_CART : type;
+        pq_push(s, 1, (uint8_t)t, b);
+    }
     if (type == RS_EV_VIEW && rng_u01(r) < cart)
         pq_push(s, 0, RS_EV_CART, item);
-    else if (type == RS_EV_CART && rng_u01(r) < buy)
+    else if (type == RS_EV_CART && rng_u01(r) < buy && affordable(g, s->user, item))
         pq_push(s, 0, RS_EV_PURCHASE, item);
 
     user_t *us = &g->users[s->user];

@@ -70,8 +70,8 @@ static int ep_setup(rs_gen_t *g, episode_t *e, int t, int64_t t0) {
         e->left = 10 + rng_below(r, 21);
         return 1;
     case RS_GEN_AN_BIG_PURCHASE:
-        for (int k = 0; k < 32; k++) {
-            uint32_t u = rng_below(r, nu);
+        for (int k = 0; k < 32; k++) { /* active users: likelier to have a history */
+            uint32_t u = alias_draw(&g->user_pick, r);
             uint32_t it = g->by_price[ni - 1 - rng_below(r, g->nexp)];
             if (g->buy_n[u] < 2 || g->item_price[it] < 10.0 * g->buy_sum[u] / g->buy_n[u]) continue;
             e->user = u;
@@ -96,6 +96,9 @@ static void ep_schedule(rs_gen_t *g, int64_t ts) {
         double p = g->o.anomaly_rate[t] / 1e5;
         if (p <= 0 || rng_u01(&g->anom) >= p) continue;
         if (g->nep == MAX_EPISODES) continue;
+        /* a spike stands out against an item's usual traffic: there is none
+         * to judge by at the start of the stream */
+        if (t == RS_GEN_AN_ITEM_SPIKE && ts - g->o.start_ms < g->o.spike_calm_ms) continue;
         int64_t t0 = ts + 1 + rng_below(&g->anom, 1000);
         if (ep_setup(g, &g->ep[g->nep], t, t0)) g->nep++;
     }
@@ -153,7 +156,10 @@ static void ep_emit(rs_gen_t *g, episode_t *e, slot_t *o) {
     }
     g->an[e->an].end_ts = ts;
     g->an[e->an].events++;
-    if (--e->left == 0) *e = g->ep[--g->nep]; /* order of ep[] does not matter: ties by index */
+    if (--e->left == 0) {
+        g->an[e->an].complete = 1;
+        *e = g->ep[--g->nep];
+    } /* order of ep[] does not matter: ties by index */
 }
 
 /* Background and episodes merged by time into g->out. */
@@ -236,7 +242,8 @@ void rs_gen__organic_check(rs_gen_t *g, uint32_t user, uint32_t item, int64_t ts
                                            .usual = usual,
                                            .start_ts = ts,
                                            .end_ts = ts,
-                                           .events = 1};
+                                           .events = 1,
+                                           .complete = 1};
 }
 
 static void write_anomaly(FILE *f, const rs_gen_anomaly_t *a, int planted) {
@@ -253,7 +260,10 @@ static void write_anomaly(FILE *f, const rs_gen_anomaly_t *a, int planted) {
     if (a->type == RS_GEN_AN_BIG_PURCHASE)
         fprintf(f, ",\"price\":%.2f,\"usual_price\":%.2f", a->price, a->usual);
     fprintf(f, ",\"start_ts\":%lld,\"end_ts\":%lld,\"events\":%u%s}\n", (long long)a->start_ts,
-            (long long)a->end_ts, a->events, planted ? "" : ",\"planted\":false");
+            (long long)a->end_ts, a->events,
+            !planted      ? ",\"planted\":false"
+            : a->complete ? ""
+                          : ",\"complete\":false");
 }
 
 rs_err_t rs_gen_write_truth(const rs_gen_t *g, FILE *f) {

@@ -24,6 +24,7 @@
 #define USER_TRIES_TOD  16   /* behaviour mode: more tries, for time-of-day habits */
 #define OFF_HOURS_P     0.15 /* P(a user starts a session outside its hours) */
 #define PRIMARY_DEV_P   0.85 /* a session uses the user's primary device */
+#define PRICE_BAND      3.0  /* behaviour mode: buys only within [budget / 3, budget * 3] */
 #define MAX_EPISODES    64   /* concurrent anomaly episodes */
 #define EP_SESSION_BASE UINT64_C(1000000000000)
 
@@ -89,6 +90,7 @@ typedef struct user {
     uint16_t open; /* sessions of this user in the pool (normally 0 or 1) */
     uint8_t group; /* rs_gen_group_t; RS_GEN_REGULAR unless behaviour mode */
     uint8_t night; /* night owl */
+    float budget;  /* behaviour mode: price level (mean price of the first favourite) */
 } user_t;
 
 /* Behaviour group parameters (behaviour mode). */

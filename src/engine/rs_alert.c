@@ -228,23 +228,44 @@ static int bot_step(const rs_conf_t *c, rs_alert_user_t *u, int64_t ts, int is_v
     return gap <= (double)c->alert_bot_max_dwell_ms;
 }
 
-/* card_testing: 1 if the condition holds after this purchase. */
+/* card_testing: 1 if the condition holds after this purchase (also for
+ * another item of the checkout that made it hold). */
 static int card_step(const rs_conf_t *c, rs_alert_user_t *u, const rs_event_t *ev) {
     int64_t ts = ev->ts_ms;
     double p = (ev->fields & RS_F_PRICE) && ev->price > 0 ? ev->price : 0.0;
     if (u->card_start && ts <= u->card_last) {
-        if (ts == u->card_last) u->card_sum += p; /* same checkout: its total, not a count */
-        return 0;
+        if (ts < u->card_last) return 0;
+        u->card_sum += p; /* same checkout: its total, not a count */
+        return u->card_n >= (uint32_t)c->alert_card_min_purchases;
     }
     if (!u->card_start || ts - u->card_start >= c->alert_card_window_ms) {
         u->card_start = ts;
         u->card_n = 0;
         u->card_sum = 0;
+        u->card_pn = 0;
+        u->card_ps = 0;
     }
     u->card_last = ts;
     if (u->card_n < UINT32_MAX) u->card_n++;
     u->card_sum += p;
     return u->card_n >= (uint32_t)c->alert_card_min_purchases;
+}
+
+/* The big_purchase history after a priced purchase: counted, unless it is
+ * part of a card test, which then also takes back what its window added. */
+static void spend_step(rs_alert_user_t *u, double price, int card) {
+    if (card) {
+        u->spend_n -= u->card_pn < u->spend_n ? u->card_pn : u->spend_n;
+        u->spend_sum = u->spend_n && u->spend_sum > u->card_ps ? u->spend_sum - u->card_ps : 0.0;
+        u->card_pn = 0;
+        u->card_ps = 0;
+        return;
+    }
+    if (u->spend_n == UINT32_MAX) return;
+    u->spend_n++;
+    u->spend_sum += price;
+    u->card_pn++;
+    u->card_ps += price;
 }
 
 static size_t check_user(rs_alerter_t *al, rs_alert_user_t *u, const char *uid, uint32_t ulen,
@@ -282,12 +303,13 @@ static size_t check_user(rs_alerter_t *al, rs_alert_user_t *u, const char *uid, 
     }
 
     if (!buy) return n;
+    int card = card_step(c, u, ev), big = 0;
     double price = (ev->fields & RS_F_PRICE) ? ev->price : 0.0;
     if (price > 0 && u->spend_n >= (uint32_t)c->alert_amount_min_history && u->spend_sum > 0) {
         double mean = u->spend_sum / u->spend_n;
-        if (price >= c->alert_amount_factor * mean &&
-            episode_begin(&u->episode_start[RS_ALERT_BIG_PURCHASE],
-                          &u->episode_last[RS_ALERT_BIG_PURCHASE], ts, gap)) {
+        big = price >= c->alert_amount_factor * mean;
+        if (big && episode_begin(&u->episode_start[RS_ALERT_BIG_PURCHASE],
+                                 &u->episode_last[RS_ALERT_BIG_PURCHASE], ts, gap)) {
             rs_alert_t *o = alert_init(&out[n++], RS_ALERT_BIG_PURCHASE, uid, ulen, iid, ilen, ts,
                                        u->episode_start[RS_ALERT_BIG_PURCHASE]);
             o->score = price / mean;
@@ -297,13 +319,15 @@ static size_t check_user(rs_alerter_t *al, rs_alert_user_t *u, const char *uid, 
             ev_add(o, "history", u->spend_n);
         }
     }
-    if (price > 0 && isfinite(price)) { /* the history counts this one from now on */
-        if (u->spend_n < UINT32_MAX) u->spend_n++;
-        u->spend_sum += price;
-    }
+    /* Suspect purchases stay out of the history they are judged against:
+     * a big one would raise the bar for the next, and a card test's cheap
+     * ones (from the window that fires to the end of its episode) lower it. */
+    int64_t cs = u->episode_start[RS_ALERT_CARD_TESTING];
+    int testing = card || (cs && ts >= cs && ts - u->episode_last[RS_ALERT_CARD_TESTING] < gap);
+    if (price > 0 && isfinite(price) && !big) spend_step(u, price, testing);
 
-    if (card_step(c, u, ev) && episode_begin(&u->episode_start[RS_ALERT_CARD_TESTING],
-                                             &u->episode_last[RS_ALERT_CARD_TESTING], ts, gap)) {
+    if (card && episode_begin(&u->episode_start[RS_ALERT_CARD_TESTING],
+                              &u->episode_last[RS_ALERT_CARD_TESTING], ts, gap)) {
         rs_alert_t *o = alert_init(&out[n++], RS_ALERT_CARD_TESTING, uid, ulen, NULL, 0, ts,
                                    u->episode_start[RS_ALERT_CARD_TESTING]);
         int64_t span = u->card_last - u->card_start;
@@ -406,10 +430,13 @@ size_t rs_alert_check(rs_alerter_t *a, rs_alert_user_t *ua, const char *user_id,
  * f32 rate_var, i64 bot_start, i64 bot_last_view, u32 bot_views, u32 bot_other,
  * i64 card_start, i64 card_last, u32 card_n, f64 card_sum, u32 spend_n,
  * f64 spend_sum, i64 episode_start[4], i64 episode_last[4], u32 fired.
+ * user v2 (165 bytes): v1 with version=2, then u32 card_pn, f64 card_ps (v1
+ * decodes with 0: its window's purchases stay in the history).
  * item v1 (49 bytes): u8 version=1, i64 first_ts, i64 bucket, u32 n, f32 mean,
  * f32 var, i64 episode_start, i64 episode_last, u32 fired. All little-endian. */
 
 #define USER_V1_BYTES 153
+#define USER_V2_BYTES 165
 #define ITEM_V1_BYTES 49
 
 typedef struct wr {
@@ -467,7 +494,7 @@ static int bad_num(double v) {
 
 size_t rs_alert_user_encode(const rs_alert_user_t *a, unsigned char *out) {
     wr_t w = {out};
-    *w.p++ = 1;
+    *w.p++ = 2;
     w64(&w, (uint64_t)a->rate_bucket);
     w32(&w, a->rate_n);
     wf32(&w, a->rate_mean);
@@ -485,13 +512,16 @@ size_t rs_alert_user_encode(const rs_alert_user_t *a, unsigned char *out) {
     for (int r = 0; r < RS_ALERT_USER__COUNT; r++) w64(&w, (uint64_t)a->episode_start[r]);
     for (int r = 0; r < RS_ALERT_USER__COUNT; r++) w64(&w, (uint64_t)a->episode_last[r]);
     w32(&w, a->fired);
+    w32(&w, a->card_pn);
+    wf64(&w, a->card_ps);
     return (size_t)(w.p - out);
 }
 
 int rs_alert_user_decode(rs_alert_user_t *a, const unsigned char *p, size_t len) {
     memset(a, 0, sizeof(*a));
     if (len == 0) return 0;
-    if (!p || len != USER_V1_BYTES || p[0] != 1) return -1;
+    if (!p || !((len == USER_V1_BYTES && p[0] == 1) || (len == USER_V2_BYTES && p[0] == 2)))
+        return -1;
     rd_t r = {p + 1};
     a->rate_bucket = r64(&r);
     a->rate_n = r32(&r);
@@ -510,8 +540,12 @@ int rs_alert_user_decode(rs_alert_user_t *a, const unsigned char *p, size_t len)
     for (int k = 0; k < RS_ALERT_USER__COUNT; k++) a->episode_start[k] = r64(&r);
     for (int k = 0; k < RS_ALERT_USER__COUNT; k++) a->episode_last[k] = r64(&r);
     a->fired = r32(&r);
+    if (p[0] == 2) {
+        a->card_pn = r32(&r);
+        a->card_ps = rf64(&r);
+    }
     if (bad_num(a->rate_mean) || bad_num(a->rate_var) || bad_num(a->card_sum) ||
-        bad_num(a->spend_sum)) {
+        bad_num(a->spend_sum) || bad_num(a->card_ps)) {
         memset(a, 0, sizeof(*a));
         return -1;
     }

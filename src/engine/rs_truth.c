@@ -198,12 +198,14 @@ static rs_err_t truth_anomaly(rs_truth_t *t, rs_json_doc_t *d, char *err, size_t
         return rc;
     if (end < start) return rs_seterr(err, sz, RS_EDECODE, "end_ts before start_ts");
     if ((rc = need_str(d, k == K_SPIKE ? "item_id" : "user_id", &id, &n, err, sz))) return rc;
+    int complete = 1;
+    if ((rc = rs_json_doc_bool(d, "complete", &complete, err, sz)) < 0) return rc;
     if (t->n_ep == t->ep_cap) {
         t->ep_cap = t->ep_cap ? t->ep_cap * 2 : 256;
         t->ep = rs_xrealloc(t->ep, t->ep_cap * sizeof(episode_t));
     }
     episode_t *e = &t->ep[t->n_ep];
-    *e = (episode_t){start, end, 0, TR_NONE, (uint8_t)k, 0};
+    *e = (episode_t){start, end, 0, TR_NONE, (uint8_t)k, 0, (uint8_t)!complete};
     uint32_t *head;
     if (k == K_SPIKE) {
         e->subject = item_get(t, id, n);
@@ -445,7 +447,7 @@ rs_err_t rs_truth_read_emitted(rs_truth_t *t, const char *path, char *errstr, si
 typedef struct epkey {
     uint32_t subject;
     int64_t start, end;
-    uint8_t hit;
+    uint8_t hit, cut;
 } epkey_t;
 
 static int cmp_epkey(const void *a, const void *b) {
@@ -456,22 +458,28 @@ static int cmp_epkey(const void *a, const void *b) {
 
 /* Episodes of kind k, detected ones and those detected only through a
  * merge: per subject in start order, an episode starting within end + gap
- * of a detected one is detected too (the engine saw one episode). */
-static void count_kind(const rs_truth_t *t, int k, uint64_t *eps, uint64_t *det, uint64_t *merged) {
+ * of a detected one is detected too (the engine saw one episode). An
+ * episode the stream cut short counts only when detected: its missing
+ * events may be the ones a detector needs. */
+static void count_kind(const rs_truth_t *t, int k, rs_truth_rule_stats_t *s) {
     epkey_t *v = rs_xmalloc((t->n_ep ? t->n_ep : 1) * sizeof(*v));
     size_t n = 0;
     for (uint32_t i = 0; i < t->n_ep; i++)
         if (t->ep[i].kind == k)
-            v[n++] = (epkey_t){t->ep[i].subject, t->ep[i].start, t->ep[i].end, t->ep[i].hit};
+            v[n++] = (epkey_t){t->ep[i].subject, t->ep[i].start, t->ep[i].end, t->ep[i].hit,
+                               t->ep[i].cut};
     qsort(v, n, sizeof(*v), cmp_epkey);
-    *eps = n, *det = 0, *merged = 0;
+    s->episodes = n, s->detected = 0, s->merged = 0, s->cut = 0;
     int64_t reach = INT64_MIN;
     for (size_t i = 0; i < n; i++) {
         if (i && v[i].subject != v[i - 1].subject) reach = INT64_MIN;
         int covered = reach != INT64_MIN && v[i].start <= reach;
-        if (!v[i].hit && !covered) continue;
-        (*det)++;
-        if (!v[i].hit) (*merged)++;
+        if (!v[i].hit && !covered) {
+            if (v[i].cut) s->episodes--, s->cut++;
+            continue;
+        }
+        s->detected++;
+        if (!v[i].hit) s->merged++;
         int64_t r = v[i].end > INT64_MAX - t->o.gap_ms ? INT64_MAX : v[i].end + t->o.gap_ms;
         if (r > reach) reach = r;
     }
@@ -493,7 +501,7 @@ void rs_truth_rule_get(const rs_truth_t *t, size_t i, rs_truth_rule_stats_t *s) 
     s->recall = NAN;
     if (i < R__KNOWN && rule_kind[i] >= 0) {
         s->has_kind = 1;
-        count_kind(t, rule_kind[i], &s->episodes, &s->detected, &s->merged);
+        count_kind(t, rule_kind[i], s);
         if (s->episodes) s->recall = (double)s->detected / (double)s->episodes;
     }
 }

@@ -39,9 +39,9 @@ typedef struct user {
 
 typedef struct episode {
     int64_t start, end;
-    uint32_t subject; /* user or item index */
-    uint32_t next;    /* the subject's next episode */
-    uint8_t kind, hit;
+    uint32_t subject;       /* user or item index */
+    uint32_t next;          /* the subject's next episode */
+    uint8_t kind, hit, cut; /* cut: "complete":false, the stream ended first */
 } episode_t;
 
 typedef struct rule {

@@ -92,8 +92,8 @@ static void report_json(const rs_truth_t *t, const rs_truth_summary_t *s, rs_buf
             if (r.has_kind) {
                 rs_buf_printf(b,
                               ",\"episodes\":%" PRIu64 ",\"detected\":%" PRIu64
-                              ",\"merged\":%" PRIu64 ",\"recall\":",
-                              r.episodes, r.detected, r.merged);
+                              ",\"merged\":%" PRIu64 ",\"cut\":%" PRIu64 ",\"recall\":",
+                              r.episodes, r.detected, r.merged, r.cut);
                 put_num(b, r.recall);
             }
         }
@@ -187,6 +187,7 @@ static void report_text(const rs_truth_t *t, const rs_truth_summary_t *s, rs_buf
             rs_buf_printf(b, " %8s %8s", "-", "-");
         put_ratio(b, r.recall);
         if (r.merged) rs_buf_printf(b, "  (%" PRIu64 " merged)", r.merged);
+        if (r.cut) rs_buf_printf(b, "  (%" PRIu64 " cut by the end, not counted)", r.cut);
         rs_buf_putc(b, '\n');
     }
     rs_buf_printf(b, "\nalerted users: %" PRIu64 " of %" PRIu64 " %s", s->alerted_users, s->users,

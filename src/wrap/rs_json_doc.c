@@ -79,6 +79,15 @@ int rs_json_doc_num(const rs_json_doc_t *d, const char *key, double *out, char *
     return 1;
 }
 
+int rs_json_doc_bool(const rs_json_doc_t *d, const char *key, int *out, char *errstr,
+                     size_t errstr_size) {
+    json_t *v = field(d, key);
+    if (!v) return 0;
+    if (!json_is_boolean(v)) return wrong(errstr, errstr_size, key, "boolean");
+    *out = json_is_true(v);
+    return 1;
+}
+
 /* ---- Avro schema: named types defined once ---- */
 
 #define MAX_NAMED 1024

@@ -31,6 +31,8 @@ int rs_json_doc_int(const rs_json_doc_t *d, const char *key, int64_t *v, char *e
                     size_t errstr_size);
 int rs_json_doc_num(const rs_json_doc_t *d, const char *key, double *v, char *errstr,
                     size_t errstr_size);
+int rs_json_doc_bool(const rs_json_doc_t *d, const char *key, int *v, char *errstr,
+                     size_t errstr_size);
 
 /* Avro schema JSON: 1 when a named type (record, enum, fixed) is defined
  * twice under one full name, with that name in dup; 0 otherwise (also for

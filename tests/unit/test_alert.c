@@ -334,11 +334,52 @@ TEST(big_purchase) {
     ASSERT_EQ(w->last.rule, RS_ALERT_BIG_PURCHASE);
     ASSERT_NEAR(evidence(&w->last, "mean_price"), 3010.0 / 3, 1e-9);
     ASSERT_EQ(evidence(&w->last, "history"), 3);
+    ASSERT_EQ(w->u[1].spend_n, 3); /* a big one stays out of the history */
     /* a second item of the same checkout: the same episode */
     ASSERT_EQ(feed(w, 1, 6, RS_EV_PURCHASE, T0 + 4 * MIN, 90000), 0);
+    ASSERT_EQ(w->u[1].spend_n, 3);
     /* far later, another one: a new episode */
     ASSERT_EQ(feed(w, 1, 7, RS_EV_PURCHASE, T0 + 60 * MIN, 2e6), 1);
     ASSERT_EQ(w->per_rule[RS_ALERT_BIG_PURCHASE], 2);
+    rs_alerter_destroy(w->al);
+    free(w);
+    rs_conf_destroy(c);
+}
+
+/* A card test's cheap purchases leave the big_purchase history once the
+ * window fires, so the user's next ordinary purchase is judged on the
+ * purchases before the test; the ones before it fired are taken back too. */
+TEST(card_test_leaves_history) {
+    rs_conf_t *c = mkconf();
+    world_t *w = rs_xcalloc(1, sizeof(*w));
+    world_init(w, c);
+    feed(w, 1, 1, RS_EV_PURCHASE, T0, 40);
+    feed(w, 1, 2, RS_EV_PURCHASE, T0 + 10 * MIN, 60);
+    int64_t t = T0 + 20 * MIN;
+    for (int k = 0; k < 4; k++) feed(w, 1, 10 + k, RS_EV_PURCHASE, t + 2000 * k, 1);
+    ASSERT_EQ(w->u[1].spend_n, 6); /* not a test yet: counted */
+    ASSERT_EQ(w->total, 0);
+    feed(w, 1, 14, RS_EV_PURCHASE, t + 8000, 1); /* the 5th fires card_testing */
+    ASSERT_EQ(w->per_rule[RS_ALERT_CARD_TESTING], 1);
+    ASSERT_EQ(w->u[1].spend_n, 2);
+    ASSERT_NEAR(w->u[1].spend_sum, 100.0, 1e-9);
+    feed(w, 1, 15, RS_EV_PURCHASE, t + 8000, 2); /* same checkout: not counted either */
+    for (int k = 0; k < 5; k++) feed(w, 1, 20 + k, RS_EV_PURCHASE, t + 9000 + 1000 * k, 1);
+    /* the test goes on in a new window, too short to fire by itself: still
+     * the episode (gap 10 min), still out */
+    for (int k = 0; k < 3; k++) feed(w, 1, 25 + k, RS_EV_PURCHASE, t + 40000 + 1000 * k, 1);
+    ASSERT_EQ(w->per_rule[RS_ALERT_CARD_TESTING], 1);
+    ASSERT_EQ(w->u[1].spend_n, 2);
+    ASSERT_NEAR(w->u[1].spend_sum, 100.0, 1e-9);
+    /* an hour later: 120 is 2.4x the mean of 50, not 120x the test's 1.00 */
+    ASSERT_EQ(feed(w, 1, 30, RS_EV_PURCHASE, t + 60 * MIN, 120), 0);
+    ASSERT_EQ(w->per_rule[RS_ALERT_BIG_PURCHASE], 0);
+    ASSERT_EQ(w->u[1].spend_n, 3);
+    /* a user whose window never fires keeps its purchases */
+    for (int k = 0; k < 4; k++) feed(w, 2, k, RS_EV_PURCHASE, t + 2000 * k, 3);
+    ASSERT_EQ(w->u[2].spend_n, 4);
+    ASSERT_EQ(feed(w, 2, 9, RS_EV_PURCHASE, t + 60 * MIN, 40), 1); /* 40 >= 10 x 3 */
+    ASSERT_EQ(w->last.rule, RS_ALERT_BIG_PURCHASE);
     rs_alerter_destroy(w->al);
     free(w);
     rs_conf_destroy(c);
@@ -516,10 +557,12 @@ TEST(codec) {
         u.episode_last[r] = T0 + 10 * r + 5;
     }
     u.fired = 6;
+    u.card_pn = 2;
+    u.card_ps = 7.5;
     size_t n = rs_alert_user_encode(&u, buf);
-    ASSERT_EQ(n, 153);
+    ASSERT_EQ(n, 165);
     ASSERT(n <= RS_ALERT_STATE_MAX_BYTES);
-    ASSERT_EQ(buf[0], 1);
+    ASSERT_EQ(buf[0], 2);
     ASSERT_OK(rs_alert_user_decode(&u2, buf, n));
     ASSERT_EQ(memcmp(&u, &u2, sizeof(u)), 0);     /* both memset: padding equal too */
     ASSERT_OK(rs_alert_user_decode(&u2, buf, 0)); /* fresh */
@@ -527,9 +570,21 @@ TEST(codec) {
     memset(&zero, 0, sizeof(zero));
     ASSERT_EQ(memcmp(&u2, &zero, sizeof(zero)), 0);
     ASSERT_EQ(rs_alert_user_decode(&u2, buf, n - 1), -1);
-    buf[0] = 2;
+    buf[0] = 3;
     ASSERT_EQ(rs_alert_user_decode(&u2, buf, n), -1);
+    /* v1 (before the card-test fields): the same bytes, shorter, version 1 */
     buf[0] = 1;
+    ASSERT_EQ(rs_alert_user_decode(&u2, buf, n), -1); /* v1 with v2's length */
+    ASSERT_OK(rs_alert_user_decode(&u2, buf, 153));
+    ASSERT_EQ(u2.card_pn, 0);
+    ASSERT_EQ(u2.card_ps, 0.0);
+    u2.card_pn = u.card_pn;
+    u2.card_ps = u.card_ps;
+    ASSERT_EQ(memcmp(&u, &u2, sizeof(u)), 0);
+    buf[0] = 2;
+    memcpy(buf + 157, &(double){-1.0}, 8); /* card_ps */
+    ASSERT_EQ(rs_alert_user_decode(&u2, buf, n), -1);
+    n = rs_alert_user_encode(&u, buf);
     float nanf_ = NAN;
     memcpy(buf + 1 + 8 + 4, &nanf_, 4); /* rate_mean */
     ASSERT_EQ(rs_alert_user_decode(&u2, buf, n), -1);
@@ -562,6 +617,6 @@ TEST(codec) {
 int main(void) {
     return RUN_TESTS(t_names, t_normal_stream_is_quiet, t_planted_episodes_fire_once,
                      t_episodes_and_ids, t_bot_needs_no_cart_and_speed, t_card_testing,
-                     t_big_purchase, t_rate_burst, t_ewma_closed_form, t_late_events, t_item_spike,
-                     t_disabled, t_codec);
+                     t_big_purchase, t_card_test_leaves_history, t_rate_burst, t_ewma_closed_form,
+                     t_late_events, t_item_spike, t_disabled, t_codec);
 }

@@ -450,6 +450,7 @@ static void anom_opts(rs_gen_opts_t *o, uint64_t seed) {
     o->anomaly_rate[RS_GEN_AN_CARD_TESTING] = 10;
     o->anomaly_rate[RS_GEN_AN_BIG_PURCHASE] = 10;
     o->anomaly_rate[RS_GEN_AN_ITEM_SPIKE] = 2;
+    o->spike_calm_ms = 0; /* a short stream */
 }
 
 TEST(behaviour_opts) {
@@ -612,6 +613,68 @@ static long stream(const rs_gen_opts_t *o, rec_t *r, long n, rs_gen_t **keep) {
     return back;
 }
 
+/* Organic big purchases (rs_gen_organic): exactly the background purchases
+ * at >= 10x the buyer's mean background purchase (>= 2 before), each told
+ * right. Returns the mistakes. */
+static long organic_wrong(const rs_gen_t *g, const rec_t *r, long n, uint32_t users) {
+    uint32_t *bn = rs_xcalloc(users, sizeof(*bn));
+    double *bs = rs_xcalloc(users, sizeof(*bs));
+    uint32_t norg = rs_gen_organic_count(g), seen = 0;
+    long wrong = 0;
+    for (long i = 0; i < n; i++) {
+        const rec_t *e = &r[i];
+        if (e->sess >= EP_BASE || e->type != RS_EV_PURCHASE || e->user >= users) continue;
+        if (bn[e->user] >= 2 && e->price >= 10.0 * bs[e->user] / bn[e->user]) {
+            const rs_gen_anomaly_t *a = rs_gen_organic(g, seen++);
+            wrong += !a || a->type != RS_GEN_AN_BIG_PURCHASE || a->user != e->user ||
+                     a->item != e->item || a->start_ts != e->ts || a->end_ts != e->ts ||
+                     a->events != 1 || a->price != e->price ||
+                     fabs(a->usual - bs[e->user] / bn[e->user]) > 1e-6;
+        }
+        bn[e->user]++;
+        bs[e->user] += e->price;
+    }
+    free(bn);
+    free(bs);
+    fprintf(stderr, "  organic big purchases: %u\n", norg);
+    return wrong + (seen != norg);
+}
+
+/* The largest max / min background purchase price of one user. */
+static double max_price_spread(const rec_t *r, long n, uint32_t users) {
+    double *lo = rs_xcalloc(users, sizeof(*lo)), *hi = rs_xcalloc(users, sizeof(*hi)), m = 0;
+    for (long i = 0; i < n; i++) {
+        const rec_t *e = &r[i];
+        if (e->sess >= EP_BASE || e->type != RS_EV_PURCHASE || e->user >= users) continue;
+        if (!lo[e->user] || e->price < lo[e->user]) lo[e->user] = e->price;
+        if (e->price > hi[e->user]) hi[e->user] = e->price;
+        if (hi[e->user] / lo[e->user] > m) m = hi[e->user] / lo[e->user];
+    }
+    free(lo);
+    free(hi);
+    fprintf(stderr, "  widest purchase price spread of a user: %.2fx\n", m);
+    return m;
+}
+
+/* Without behaviour groups, prices span categories 5..500 and ordinary
+ * shoppers do make big purchases: the truth lists each one. */
+TEST(organic_big_purchases) {
+    rs_gen_opts_t o;
+    anom_opts(&o, 42);
+    memset(o.group_mix, 0, sizeof(o.group_mix));
+    o.night_owl_share = 0;
+    o.users = 2000; /* a history of purchases for many */
+    enum { N = 100000 };
+    rec_t *r = rs_xcalloc(N, sizeof(*r));
+    rs_gen_t *g;
+    stream(&o, r, N, &g);
+    ASSERT_EQ(organic_wrong(g, r, N, o.users), 0);
+    ASSERT(rs_gen_organic_count(g) > 0);
+    ASSERT(max_price_spread(r, N, o.users) > 10.0);
+    rs_gen_destroy(g);
+    free(r);
+}
+
 /* Episodes: exact counts for seed 42, Poisson bounds, every truth record
  * matches the events, and the background is the stream without them. */
 TEST(anomalies) {
@@ -685,30 +748,11 @@ TEST(anomalies) {
             "  %ld background events; episodes: %ld bot, %ld card_testing, %ld big_purchase, "
             "%ld item_spike (%ld events)\n",
             bg, per[0], per[1], per[2], per[3], ep_events);
-    /* Organic big purchases: exactly the background purchases at >= 10x the
-     * buyer's mean background purchase (>= 2 before), each told right. */
-    uint32_t *bn = rs_xcalloc(o.users, sizeof(*bn));
-    double *bs = rs_xcalloc(o.users, sizeof(*bs));
-    uint32_t norg = rs_gen_organic_count(g), seen = 0, wrong = 0;
-    for (long i = 0; i < N; i++) {
-        const rec_t *e = &r[i];
-        if (e->sess >= EP_BASE || e->type != RS_EV_PURCHASE || e->user >= o.users) continue;
-        if (bn[e->user] >= 2 && e->price >= 10.0 * bs[e->user] / bn[e->user]) {
-            const rs_gen_anomaly_t *a = rs_gen_organic(g, seen++);
-            wrong += !a || a->type != RS_GEN_AN_BIG_PURCHASE || a->user != e->user ||
-                     a->item != e->item || a->start_ts != e->ts || a->end_ts != e->ts ||
-                     a->events != 1 || a->price != e->price ||
-                     fabs(a->usual - bs[e->user] / bn[e->user]) > 1e-6;
-        }
-        bn[e->user]++;
-        bs[e->user] += e->price;
-    }
-    free(bn);
-    free(bs);
-    fprintf(stderr, "  organic big purchases: %u\n", norg);
-    ASSERT_EQ(seen, norg);
-    ASSERT_EQ(wrong, 0);
-    ASSERT(norg > 0);
+    /* Behaviour mode: shoppers buy within their price band, so the
+     * background makes no purchase that looks like a planted big one. */
+    ASSERT_EQ(organic_wrong(g, r, N, o.users), 0);
+    ASSERT_EQ(rs_gen_organic_count(g), 0);
+    ASSERT(max_price_spread(r, N, o.users) < 9.0 + 1e-9);
     rs_gen_destroy(g);
     for (int k = 0; k < RS_GEN__AN_COUNT; k++) {
         double mean = o.anomaly_rate[k] * bg / 1e5;
@@ -718,11 +762,11 @@ TEST(anomalies) {
     }
     ASSERT(per[RS_GEN_AN_BIG_PURCHASE] > 0);
     ASSERT_EQ(bg + ep_events, N);
-    ASSERT_EQ(per[RS_GEN_AN_BOT], 7);
-    ASSERT_EQ(per[RS_GEN_AN_CARD_TESTING], 15);
-    ASSERT_EQ(per[RS_GEN_AN_BIG_PURCHASE], 7);
-    ASSERT_EQ(per[RS_GEN_AN_ITEM_SPIKE], 3);
-    ASSERT_EQ(bg, 176506);
+    ASSERT_EQ(per[RS_GEN_AN_BOT], 6);
+    ASSERT_EQ(per[RS_GEN_AN_CARD_TESTING], 16);
+    ASSERT_EQ(per[RS_GEN_AN_BIG_PURCHASE], 10);
+    ASSERT_EQ(per[RS_GEN_AN_ITEM_SPIKE], 6);
+    ASSERT_EQ(bg, 167276);
 
     /* Without episodes, the background events are the same, in the same order. */
     memset(o.anomaly_rate, 0, sizeof(o.anomaly_rate));
@@ -771,7 +815,7 @@ TEST(truth) {
     uint32_t na = rs_gen_anomaly_count(g), bots = 0;
     for (uint32_t k = 0; k < na; k++) bots += rs_gen_anomaly(g, k)->type == RS_GEN_AN_BOT;
     /* Every episode's line, rebuilt from the accessor. */
-    long missing = 0;
+    long missing = 0, cut = 0;
     for (uint32_t k = 0; k < na; k++) {
         const rs_gen_anomaly_t *a = rs_gen_anomaly(g, k);
         char line[512];
@@ -784,8 +828,10 @@ TEST(truth) {
         if (a->type == RS_GEN_AN_BIG_PURCHASE)
             m += snprintf(line + m, sizeof(line) - m, ",\"price\":%.2f,\"usual_price\":%.2f",
                           a->price, a->usual);
-        snprintf(line + m, sizeof(line) - m, ",\"start_ts\":%lld,\"end_ts\":%lld,\"events\":%u}\n",
-                 (long long)a->start_ts, (long long)a->end_ts, a->events);
+        snprintf(line + m, sizeof(line) - m,
+                 ",\"start_ts\":%lld,\"end_ts\":%lld,\"events\":%u%s}\n", (long long)a->start_ts,
+                 (long long)a->end_ts, a->events, a->complete ? "" : ",\"complete\":false");
+        cut += !a->complete;
         missing += strstr(t, line) == NULL;
         if (k == 0) fprintf(stderr, "  first episode: %s", line);
     }
@@ -801,6 +847,8 @@ TEST(truth) {
     ASSERT_EQ(count(t, "\"type\":\"big_purchase\",\"user_id\":\"u"), count(t, ",\"usual_price\":"));
     ASSERT(strncmp(t, "{\"kind\":\"user\",\"user_id\":\"u0\",\"group\":\"", 39) == 0);
     ASSERT_EQ(missing, 0);
+    ASSERT_EQ(count(t, ",\"complete\":false}"), cut);
+    ASSERT(cut > 0); /* the stream stops in the middle of some */
     ASSERT(na > 10);
     free(t);
 }
@@ -942,8 +990,10 @@ TEST(cli) {
     ASSERT(na != nc || memcmp(a, c, na));
 
     /* The same bytes as the library with the CLI's defaults. */
-    rs_gen_opts_t o;
+    rs_gen_opts_t o, dflt;
     anom_opts(&o, 42);
+    rs_gen_opts_default(&dflt);
+    o.spike_calm_ms = dflt.spike_calm_ms;
     write_csv(&o, p[2], 30000, NULL, NULL);
     free(c);
     c = file(p[2], &nc);
@@ -1029,5 +1079,5 @@ TEST(speed) {
 int main(void) {
     return RUN_TESTS(t_opts, t_determinism, t_kind_counts, t_injection_invariance, t_garbage,
                      t_ids_and_time, t_pairs, t_structure, t_behaviour_opts, t_groups, t_night_owls,
-                     t_anomalies, t_truth, t_csv_readback, t_cli, t_speed);
+                     t_organic_big_purchases, t_anomalies, t_truth, t_csv_readback, t_cli, t_speed);
 }
