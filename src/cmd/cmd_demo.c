@@ -5,7 +5,11 @@
  * daemon against it until every record is consumed, then reads the
  * `recommendations` and `alerts` topics back and prints samples and a
  * summary. The traffic carries a few planted anomalies (bots, card testing,
- * big purchases, an item spike) so the detectors have something to find. */
+ * big purchases, an item spike) so the detectors have something to find,
+ * and the generator's behaviour groups (shoppers with budgets, so every big
+ * purchase is a planted one) at 100 events/s of event time: 1,000 s for
+ * the default 100k records, long enough for items to have a usual traffic
+ * a spike can stand out against. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -142,6 +146,8 @@ int cmd_demo(int argc, char **argv) {
     rs_cli_conf_t cc = {0};
     rs_gen_opts_t go;
     rs_gen_opts_default(&go);
+    rs_gen_opts_behaviour(&go);
+    go.events_per_sec = 100;
     uint64_t n_events = 100000;
     go.users = 5000;
     go.items = 5000;
