@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rs_avro_rd.h"
 #include "core/rs_codec_out.h"
 #include "core/rs_jscan.h"
 
@@ -287,99 +288,37 @@ static int dup_name(const rs_named_num_t *v, uint32_t n, const char *name) {
 
 /* ---- Avro: read -------------------------------------------------------- */
 
-typedef struct rd {
-    const uint8_t *p, *end, *start;
-    rs_codec_t *c;
-    char *errstr;
-    size_t errstr_size;
-} rd_t;
-
-static rs_err_t rfail(rd_t *r, const char *what, const char *fname) {
-    return rs_seterr(r->errstr, r->errstr_size, RS_EDECODE, "avro: %s in field %s at byte %zu",
-                     what, fname, (size_t)(r->p - r->start));
-}
-
-static rs_err_t r_long(rd_t *r, const char *fname, int64_t *out) {
-    uint64_t v = 0;
-    for (int shift = 0;; shift += 7) {
-        if (r->p >= r->end) return rfail(r, "truncated varint", fname);
-        uint8_t b = *r->p++;
-        if (shift == 63 && b > 1) return rfail(r, "varint overflows 64 bits", fname);
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) break;
-    }
-    *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-    return RS_OK;
-}
-
-static rs_err_t r_str(rd_t *r, const char *fname, rs_str_t *out) {
-    int64_t n;
-    rs_err_t err = r_long(r, fname, &n);
-    if (err) return err;
-    if (n < 0) return rfail(r, "negative string length", fname);
-    if ((uint64_t)n > (uint64_t)(r->end - r->p)) return rfail(r, "truncated string", fname);
-    if (n > (int64_t)UINT32_MAX) return rfail(r, "string too long", fname);
-    const char *s = rs_codec_keep(r->c, (const char *)r->p, (size_t)n);
-    if (!s) return rfail(r, "scratch arena exhausted", fname);
-    r->p += n;
-    *out = rs_str(s, (uint32_t)n);
-    return RS_OK;
-}
-
-static rs_err_t r_opt_str(rd_t *r, const char *fname, rs_str_t *out) {
-    int64_t b;
-    rs_err_t err = r_long(r, fname, &b);
-    if (err) return err;
-    if (b != 0 && b != 1) return rfail(r, "union branch out of range", fname);
-    *out = RS_STR_NULL;
-    return b ? r_str(r, fname, out) : RS_OK;
-}
-
-static rs_err_t r_double(rd_t *r, const char *fname, double *out) {
-    if (r->end - r->p < 8) return rfail(r, "truncated", fname);
-    uint64_t u = rs_get_u64(r->p);
-    memcpy(out, &u, 8);
-    r->p += 8;
-    return RS_OK;
-}
-
-static rs_err_t r_map(rd_t *r, const char *fname, const rs_named_num_t **out, uint32_t *n_out) {
+static rs_err_t r_map(rs_avro_rd_t *r, const char *fname, const rs_named_num_t **out,
+                      uint32_t *n_out) {
     rs_err_t err;
     size_t cap = (size_t)(r->end - r->p) / 9 + 1; /* an entry is >= 9 bytes */
     if (cap > MAX_NUMS) cap = MAX_NUMS;
     rs_named_num_t *v = arena_nums(r->c, cap);
     uint32_t n = 0;
-    if (!v) return rfail(r, "scratch arena exhausted", fname);
+    if (!v) return rs_avro_rd_fail(r, "scratch arena exhausted", fname);
     for (;;) {
-        int64_t blk;
-        if ((err = r_long(r, fname, &blk))) return err;
+        int64_t blk = 0;
+        if ((err = rs_avro_rd_long(r, fname, &blk))) return err;
         if (blk == 0) break;
         if (blk < 0) { /* negative count: a byte size follows (skippable block) */
-            int64_t bytes;
-            if ((err = r_long(r, fname, &bytes))) return err;
-            if (blk == INT64_MIN || bytes < 0) return rfail(r, "bad map block", fname);
+            int64_t bytes = 0;
+            if ((err = rs_avro_rd_long(r, fname, &bytes))) return err;
+            if (blk == INT64_MIN || bytes < 0) return rs_avro_rd_fail(r, "bad map block", fname);
             blk = -blk;
         }
         if ((uint64_t)blk > (uint64_t)(r->end - r->p) / 9)
-            return rfail(r, "map count exceeds the remaining bytes", fname);
-        if ((uint64_t)blk > cap - n) return rfail(r, "too many map entries", fname);
+            return rs_avro_rd_fail(r, "map count exceeds the remaining bytes", fname);
+        if ((uint64_t)blk > cap - n) return rs_avro_rd_fail(r, "too many map entries", fname);
         for (int64_t i = 0; i < blk; i++, n++) {
             rs_str_t k;
-            if ((err = r_str(r, fname, &k))) return err;
-            if (dup_name(v, n, k.p)) return rfail(r, "duplicate map key", fname);
+            if ((err = rs_avro_rd_str(r, fname, &k))) return err;
+            if (dup_name(v, n, k.p)) return rs_avro_rd_fail(r, "duplicate map key", fname);
             v[n].name = k.p;
-            if ((err = r_double(r, fname, &v[n].value))) return err;
+            if ((err = rs_avro_rd_double(r, fname, &v[n].value))) return err;
         }
     }
     *out = n ? v : NULL;
     *n_out = n;
-    return RS_OK;
-}
-
-static rs_err_t r_finish(rd_t *r) {
-    if (r->p != r->end)
-        return rs_seterr(r->errstr, r->errstr_size, RS_EDECODE,
-                         "avro: %zu trailing bytes after the record", (size_t)(r->end - r->p));
     return RS_OK;
 }
 
@@ -390,35 +329,35 @@ static rs_err_t r_finish(rd_t *r) {
 
 rs_err_t rs_codec_out_avro_decode_alert(rs_codec_t *c, const uint8_t *p, size_t n,
                                         rs_alert_msg_t *m, char *errstr, size_t errstr_size) {
-    rd_t r = {p, p + n, p, c, errstr, errstr_size};
+    rs_avro_rd_t r = {p, p + n, p, c, errstr, errstr_size};
     rs_err_t err;
-    TRY(r_str(&r, "id", &m->id));
-    TRY(r_str(&r, "rule", &m->rule));
+    TRY(rs_avro_rd_str(&r, "id", &m->id));
+    TRY(rs_avro_rd_str(&r, "rule", &m->rule));
     m->rule_id = name_index(rule_names, RS_ALERT__RULE_COUNT, m->rule);
-    TRY(r_opt_str(&r, "user_id", &m->user_id));
-    TRY(r_opt_str(&r, "item_id", &m->item_id));
-    TRY(r_double(&r, "score", &m->score));
-    TRY(r_long(&r, "ts_ms", &m->ts_ms));
-    TRY(r_long(&r, "episode_start_ms", &m->episode_start_ms));
-    TRY(r_long(&r, "created_ms", &m->created_ms));
+    TRY(rs_avro_rd_opt_str(&r, "user_id", &m->user_id, NULL));
+    TRY(rs_avro_rd_opt_str(&r, "item_id", &m->item_id, NULL));
+    TRY(rs_avro_rd_double(&r, "score", &m->score));
+    TRY(rs_avro_rd_long(&r, "ts_ms", &m->ts_ms));
+    TRY(rs_avro_rd_long(&r, "episode_start_ms", &m->episode_start_ms));
+    TRY(rs_avro_rd_long(&r, "created_ms", &m->created_ms));
     TRY(r_map(&r, "evidence", &m->evidence, &m->n_evidence));
-    return r_finish(&r);
+    return rs_avro_rd_finish(&r);
 }
 
 rs_err_t rs_codec_out_avro_decode_segment(rs_codec_t *c, const uint8_t *p, size_t n,
                                           rs_segment_msg_t *m, char *errstr, size_t errstr_size) {
-    rd_t r = {p, p + n, p, c, errstr, errstr_size};
+    rs_avro_rd_t r = {p, p + n, p, c, errstr, errstr_size};
     rs_err_t err;
-    TRY(r_str(&r, "user_id", &m->user_id));
-    TRY(r_str(&r, "dimension", &m->dimension));
+    TRY(rs_avro_rd_str(&r, "user_id", &m->user_id));
+    TRY(rs_avro_rd_str(&r, "dimension", &m->dimension));
     m->kind = name_index(dim_names, RS_SEG__KIND_COUNT, m->dimension);
-    TRY(r_str(&r, "old", &m->old_name));
-    TRY(r_str(&r, "new", &m->new_name));
-    TRY(r_str(&r, "reason", &m->reason));
-    TRY(r_long(&r, "ts_ms", &m->ts_ms));
-    TRY(r_long(&r, "created_ms", &m->created_ms));
+    TRY(rs_avro_rd_str(&r, "old", &m->old_name));
+    TRY(rs_avro_rd_str(&r, "new", &m->new_name));
+    TRY(rs_avro_rd_str(&r, "reason", &m->reason));
+    TRY(rs_avro_rd_long(&r, "ts_ms", &m->ts_ms));
+    TRY(rs_avro_rd_long(&r, "created_ms", &m->created_ms));
     TRY(r_map(&r, "scores", &m->scores, &m->n_scores));
-    return r_finish(&r);
+    return rs_avro_rd_finish(&r);
 }
 
 /* ---- JSON: read -------------------------------------------------------- */

@@ -28,10 +28,11 @@
 
 #include <avro.h>
 
+#include "core/rs_avro_rd.h"
 #include "core/rs_codec_int.h"
 #include "recstream/rs_fileio.h"
 
-/* Avro's double/float are little-endian IEEE; rd_fixed copies them as is. */
+/* Avro's double/float are little-endian IEEE; rs_avro_rd_fixed copies them as is. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "rs_avro.c assumes little-endian");
 
 struct rs_avro {
@@ -287,76 +288,12 @@ rs_err_t rs_avro_encode_item(rs_avro_t *a, const rs_item_meta_t *m, int64_t upda
 
 /* ---- decode (hand-written) --------------------------------------------- */
 
-typedef struct rd {
-    const uint8_t *p, *end, *start;
-    rs_codec_t *c;
-    char *errstr;
-    size_t errstr_size;
-} rd_t;
-
-static rs_err_t fail(rd_t *r, const char *what, const char *field_name) {
-    return rs_seterr(r->errstr, r->errstr_size, RS_EDECODE, "avro: %s in field %s at byte %zu",
-                     what, field_name, (size_t)(r->p - r->start));
-}
-
-static rs_err_t rd_long(rd_t *r, const char *fname, int64_t *out) {
-    uint64_t v = 0;
-    for (int shift = 0;; shift += 7) {
-        if (r->p >= r->end) return fail(r, "truncated varint", fname);
-        uint8_t b = *r->p++;
-        if (shift == 63 && b > 1) return fail(r, "varint overflows 64 bits", fname);
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) break;
-    }
-    *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-    return RS_OK;
-}
-
-static rs_err_t rd_str(rd_t *r, const char *fname, rs_str_t *out) {
-    int64_t n;
-    rs_err_t err = rd_long(r, fname, &n);
-    if (err) return err;
-    if (n < 0) return fail(r, "negative string length", fname);
-    if ((uint64_t)n > (uint64_t)(r->end - r->p)) return fail(r, "truncated string", fname);
-    if (n > (int64_t)UINT32_MAX) return fail(r, "string too long", fname);
-    const char *s = rs_codec_keep(r->c, (const char *)r->p, (size_t)n);
-    if (!s) return fail(r, "scratch arena exhausted", fname);
-    r->p += n;
-    *out = rs_str(s, (uint32_t)n);
-    return RS_OK;
-}
-
-static rs_err_t rd_fixed(rd_t *r, const char *fname, void *out, size_t n) {
-    if ((size_t)(r->end - r->p) < n) return fail(r, "truncated", fname);
-    memcpy(out, r->p, n); /* little-endian on the wire, as on our targets */
-    r->p += n;
-    return RS_OK;
-}
-
-/* Union [null, T]: *present = branch index (0 or 1). */
-static rs_err_t rd_branch(rd_t *r, const char *fname, int *present) {
-    int64_t b;
-    rs_err_t err = rd_long(r, fname, &b);
-    if (err) return err;
-    if (b != 0 && b != 1) return fail(r, "union branch out of range", fname);
-    *present = (int)b;
-    return RS_OK;
-}
-
-static rs_err_t rd_opt_str(rd_t *r, const char *fname, rs_event_t *ev, uint32_t bit,
+static rs_err_t rd_opt_str(rs_avro_rd_t *r, const char *fname, rs_event_t *ev, uint32_t bit,
                            rs_str_t *out) {
     int present = 0;
-    rs_err_t err = rd_branch(r, fname, &present);
-    if (err || !present) return err;
-    ev->fields |= bit;
-    return rd_str(r, fname, out);
-}
-
-static rs_err_t finish(rd_t *r) {
-    if (r->p != r->end)
-        return rs_seterr(r->errstr, r->errstr_size, RS_EDECODE,
-                         "avro: %zu trailing bytes after the record", (size_t)(r->end - r->p));
-    return RS_OK;
+    rs_err_t err = rs_avro_rd_opt_str(r, fname, out, &present);
+    if (present) ev->fields |= bit;
+    return err;
 }
 
 #define TRY(e)                                                                                     \
@@ -366,99 +303,101 @@ static rs_err_t finish(rd_t *r) {
 
 rs_err_t rs_avro_decode_event(rs_codec_t *c, const uint8_t *p, size_t n, rs_event_t *ev,
                               char *errstr, size_t errstr_size) {
-    rd_t r = {p, p + n, p, c, errstr, errstr_size};
+    rs_avro_rd_t r = {p, p + n, p, c, errstr, errstr_size};
     rs_err_t err;
-    int64_t t;
+    int64_t t = 0;
     int present = 0;
-    TRY(rd_str(&r, "event_id", &ev->event_id));
-    TRY(rd_long(&r, "ts_ms", &ev->ts_ms));
-    TRY(rd_str(&r, "user_id", &ev->user_id));
-    TRY(rd_str(&r, "item_id", &ev->item_id));
-    TRY(rd_long(&r, "type", &t));
-    if (t < 0 || t >= RS_EV__COUNT) return fail(&r, "enum index out of range", "type");
+    TRY(rs_avro_rd_str(&r, "event_id", &ev->event_id));
+    TRY(rs_avro_rd_long(&r, "ts_ms", &ev->ts_ms));
+    TRY(rs_avro_rd_str(&r, "user_id", &ev->user_id));
+    TRY(rs_avro_rd_str(&r, "item_id", &ev->item_id));
+    TRY(rs_avro_rd_long(&r, "type", &t));
+    if (t < 0 || t >= RS_EV__COUNT) return rs_avro_rd_fail(&r, "enum index out of range", "type");
     ev->type = (rs_evtype_t)t;
     ev->fields |= RS_F_REQUIRED;
     TRY(rd_opt_str(&r, "session_id", ev, RS_F_SESSION, &ev->session_id));
-    TRY(rd_branch(&r, "price", &present));
+    TRY(rs_avro_rd_branch(&r, "price", &present));
     if (present) {
-        TRY(rd_fixed(&r, "price", &ev->price, 8));
+        TRY(rs_avro_rd_fixed(&r, "price", &ev->price, 8));
         ev->fields |= RS_F_PRICE;
     }
     TRY(rd_opt_str(&r, "category", ev, RS_F_CATEGORY, &ev->category));
     TRY(rd_opt_str(&r, "device", ev, RS_F_DEVICE, &ev->device));
-    TRY(rd_branch(&r, "rec_version", &present));
+    TRY(rs_avro_rd_branch(&r, "rec_version", &present));
     if (present) {
-        TRY(rd_long(&r, "rec_version", &ev->rec_version));
+        TRY(rs_avro_rd_long(&r, "rec_version", &ev->rec_version));
         ev->fields |= RS_F_REC_VERSION;
     }
-    return finish(&r);
+    return rs_avro_rd_finish(&r);
 }
 
 rs_err_t rs_avro_decode_rec(rs_codec_t *c, const uint8_t *p, size_t n, rs_rec_t *rec, char *errstr,
                             size_t errstr_size) {
-    rd_t r = {p, p + n, p, c, errstr, errstr_size};
+    rs_avro_rd_t r = {p, p + n, p, c, errstr, errstr_size};
     rs_err_t err;
     size_t cnt = 0;
-    TRY(rd_str(&r, "user_id", &rec->user_id));
-    TRY(rd_long(&r, "version", &rec->version));
-    TRY(rd_long(&r, "ts_ms", &rec->ts_ms));
-    TRY(rd_long(&r, "created_ms", &rec->created_ms));
-    TRY(rd_str(&r, "strategy", &rec->strategy));
+    TRY(rs_avro_rd_str(&r, "user_id", &rec->user_id));
+    TRY(rs_avro_rd_long(&r, "version", &rec->version));
+    TRY(rs_avro_rd_long(&r, "ts_ms", &rec->ts_ms));
+    TRY(rs_avro_rd_long(&r, "created_ms", &rec->created_ms));
+    TRY(rs_avro_rd_str(&r, "strategy", &rec->strategy));
     for (;;) {
-        int64_t blk;
-        TRY(rd_long(&r, "items", &blk));
+        int64_t blk = 0;
+        TRY(rs_avro_rd_long(&r, "items", &blk));
         if (blk == 0) break;
         if (blk < 0) { /* negative count: a byte size follows (skippable block) */
-            int64_t bytes;
-            TRY(rd_long(&r, "items", &bytes));
-            if (blk == INT64_MIN || bytes < 0) return fail(&r, "bad array block", "items");
+            int64_t bytes = 0;
+            TRY(rs_avro_rd_long(&r, "items", &bytes));
+            if (blk == INT64_MIN || bytes < 0)
+                return rs_avro_rd_fail(&r, "bad array block", "items");
             blk = -blk;
         }
         /* An item takes at least 6 bytes (two 1-byte lengths + a float). */
         if ((uint64_t)blk > (uint64_t)(r.end - r.p) / 6 || cnt + (size_t)blk > UINT32_MAX)
-            return fail(&r, "array count exceeds the remaining bytes", "items");
+            return rs_avro_rd_fail(&r, "array count exceeds the remaining bytes", "items");
         rs_codec_items_reserve(c, cnt + (size_t)blk);
         for (int64_t i = 0; i < blk; i++, cnt++) {
             rs_rec_item_t *it = &c->items[cnt];
-            TRY(rd_str(&r, "items.item_id", &it->item_id));
-            TRY(rd_fixed(&r, "items.score", &it->score, 4));
-            TRY(rd_str(&r, "items.reason", &it->reason));
+            TRY(rs_avro_rd_str(&r, "items.item_id", &it->item_id));
+            TRY(rs_avro_rd_fixed(&r, "items.score", &it->score, 4));
+            TRY(rs_avro_rd_str(&r, "items.reason", &it->reason));
         }
     }
     rec->items = cnt ? c->items : NULL;
     rec->n_items = (uint32_t)cnt;
-    return finish(&r);
+    return rs_avro_rd_finish(&r);
 }
 
 /* Map<string> flattened into the arena as "k=v;k=v" (escaped, rs_codec.h).
  * Escaping at most doubles each string, and an entry costs its two strings
  * plus at least two length bytes on the wire, which pay for '=' and ';'. */
-static rs_err_t rd_attrs(rd_t *r, rs_str_t *out) {
+static rs_err_t rd_attrs(rs_avro_rd_t *r, rs_str_t *out) {
     rs_err_t err;
     size_t cap = 2 * (size_t)(r->end - r->p), o = 0;
     char *dst = rs_codec_room(r->c, cap);
-    if (!dst) return fail(r, "scratch arena exhausted", "attributes");
+    if (!dst) return rs_avro_rd_fail(r, "scratch arena exhausted", "attributes");
     for (;;) {
-        int64_t blk;
-        TRY(rd_long(r, "attributes", &blk));
+        int64_t blk = 0;
+        TRY(rs_avro_rd_long(r, "attributes", &blk));
         if (blk == 0) break;
         if (blk < 0) { /* negative count: a byte size follows (skippable block) */
-            int64_t bytes;
-            TRY(rd_long(r, "attributes", &bytes));
-            if (blk == INT64_MIN || bytes < 0) return fail(r, "bad map block", "attributes");
+            int64_t bytes = 0;
+            TRY(rs_avro_rd_long(r, "attributes", &bytes));
+            if (blk == INT64_MIN || bytes < 0)
+                return rs_avro_rd_fail(r, "bad map block", "attributes");
             blk = -blk;
         }
         if ((uint64_t)blk > (uint64_t)(r->end - r->p) / 2)
-            return fail(r, "map count exceeds the remaining bytes", "attributes");
+            return rs_avro_rd_fail(r, "map count exceeds the remaining bytes", "attributes");
         for (int64_t i = 0; i < blk; i++) {
             for (int part = 0; part < 2; part++) {
-                int64_t n;
-                TRY(rd_long(r, "attributes", &n));
-                if (n < 0) return fail(r, "negative string length", "attributes");
+                int64_t n = 0;
+                TRY(rs_avro_rd_long(r, "attributes", &n));
+                if (n < 0) return rs_avro_rd_fail(r, "negative string length", "attributes");
                 if ((uint64_t)n > (uint64_t)(r->end - r->p))
-                    return fail(r, "truncated string", "attributes");
+                    return rs_avro_rd_fail(r, "truncated string", "attributes");
                 if (o + 2 * (size_t)n + 2 > cap)
-                    return fail(r, "scratch arena exhausted", "attributes");
+                    return rs_avro_rd_fail(r, "scratch arena exhausted", "attributes");
                 if (part == 0 && o) dst[o++] = ';';
                 o += rs_codec_attr_escape(dst + o, (const char *)r->p, (size_t)n);
                 if (part == 0) dst[o++] = '=';
@@ -466,7 +405,7 @@ static rs_err_t rd_attrs(rd_t *r, rs_str_t *out) {
             }
         }
     }
-    if (o > UINT32_MAX) return fail(r, "attributes too long", "attributes");
+    if (o > UINT32_MAX) return rs_avro_rd_fail(r, "attributes too long", "attributes");
     dst[o] = '\0';
     /* give back what the attributes did not use */
     r->c->scratch.len = (size_t)(dst - r->c->scratch.p) + o + 1;
@@ -474,32 +413,32 @@ static rs_err_t rd_attrs(rd_t *r, rs_str_t *out) {
     return RS_OK;
 }
 
-static rs_err_t rd_opt_meta_str(rd_t *r, const char *fname, rs_str_t *out) {
+static rs_err_t rd_opt_meta_str(rs_avro_rd_t *r, const char *fname, rs_str_t *out) {
     int present = 0;
-    rs_err_t err = rd_branch(r, fname, &present);
+    rs_err_t err = rs_avro_rd_branch(r, fname, &present);
     if (err || !present) return err;
-    return rd_str(r, fname, out);
+    return rs_avro_rd_str(r, fname, out);
 }
 
 rs_err_t rs_avro_decode_item(rs_codec_t *c, const uint8_t *p, size_t n, rs_item_meta_t *m,
                              char *errstr, size_t errstr_size) {
-    rd_t r = {p, p + n, p, c, errstr, errstr_size};
+    rs_avro_rd_t r = {p, p + n, p, c, errstr, errstr_size};
     rs_err_t err;
     int present = 0;
     int64_t updated;
     m->price = -INFINITY;
     m->stock = INT64_MIN;
-    TRY(rd_str(&r, "item_id", &m->item_id));
+    TRY(rs_avro_rd_str(&r, "item_id", &m->item_id));
     TRY(rd_opt_meta_str(&r, "category", &m->category));
     TRY(rd_opt_meta_str(&r, "brand", &m->brand));
-    TRY(rd_branch(&r, "price", &present));
-    if (present) TRY(rd_fixed(&r, "price", &m->price, 8));
-    TRY(rd_branch(&r, "stock", &present));
-    if (present) TRY(rd_long(&r, "stock", &m->stock));
+    TRY(rs_avro_rd_branch(&r, "price", &present));
+    if (present) TRY(rs_avro_rd_fixed(&r, "price", &m->price, 8));
+    TRY(rs_avro_rd_branch(&r, "stock", &present));
+    if (present) TRY(rs_avro_rd_long(&r, "stock", &m->stock));
     TRY(rd_attrs(&r, &m->attrs));
-    TRY(rd_branch(&r, "updated_ms", &present));
-    if (present) TRY(rd_long(&r, "updated_ms", &updated));
-    return finish(&r);
+    TRY(rs_avro_rd_branch(&r, "updated_ms", &present));
+    if (present) TRY(rs_avro_rd_long(&r, "updated_ms", &updated));
+    return rs_avro_rd_finish(&r);
 }
 
 /* ---- object container files (rs_fileio.h) ------------------------------
