@@ -1,59 +1,29 @@
 /* kafka_oracle.h -- the exact-state oracle of the real-broker tests
- * (tests/kafka): it replays the generator the feed used and keeps, per user
- * and per item, what the daemon must have stored; ko_check_dump compares a
+ * (tests/kafka): it replays the generator the feed used through the shared
+ * oracle (tests/oracle.h: per user and per item, what the daemon must have
+ * stored); ko_check_dump compares a
  * `state dump` with it entry by entry, and ko_recs_* read the output topics
  * back (decoded with the published schema file through Avro C, and with
  * rs_codec; versions 1, 2, 3... per user, so a lost or repeated list shows).
  *
  * Include after rs_test.h and kafka_util.h: ko_check_dump and ko_recs_open
  * use ASSERT and return from the calling TEST's helper on a difference.
- * Users are "u<N>" with N < n_users, items "i<N>" with N < n_items
- * (rs_gen's ids). Everything is static and single-threaded. */
+ * Everything is static and single-threaded. */
 #ifndef RS_KAFKA_ORACLE_H
 #define RS_KAFKA_ORACLE_H
 
 #include <avro.h>
 
 #include "kafka_util.h"
+#include "oracle.h"
 #include "recstream/rs_conf.h"
-
-/* "u123" -> 123; UINT32_MAX if not prefix + digits. */
-static inline uint32_t ko_id_num(const char *p, size_t len, char prefix) {
-    if (len < 2 || len > 11 || p[0] != prefix) return UINT32_MAX;
-    uint64_t v = 0;
-    for (size_t i = 1; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9') return UINT32_MAX;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    return v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
-}
 
 /* ------------------------------------------------------------ oracle */
 
-typedef struct ko_user {
-    uint32_t counts[RS_EV__COUNT];
-    int64_t first, last;
-    uint32_t sessions, purchases;
-    uint64_t sess; /* session number + 1 of the last applied event */
-    double money;
-    uint64_t applied;
-    uint32_t ring[64]; /* recent distinct items (weight > 0), most recent first */
-    int n_ring;
-    int64_t rec_version; /* last version read back */
-} ko_user_t;
-
-typedef struct ko_item {
-    uint32_t counts[RS_EV__COUNT];
-    int64_t first, last;
-    uint64_t weight, applied;
-} ko_item_t;
-
 typedef struct ko_oracle {
-    rs_conf_t *conf; /* defaults: what `recstream run` uses without -X */
-    uint32_t n_users, n_items;
-    ko_user_t *users;
-    ko_item_t *items;
-    uint64_t kinds[RS_GEN__KIND_COUNT], applied, late, bad, bad_ids;
+    rs_conf_t *conf;  /* defaults: what `recstream run` uses without -X */
+    or_oracle_t base; /* users, items, applied, late (tests/oracle.h) */
+    uint64_t kinds[RS_GEN__KIND_COUNT], bad, bad_ids;
 } ko_oracle_t;
 
 static inline rs_err_t ko_init(ko_oracle_t *o, uint32_t n_users, uint32_t n_items) {
@@ -62,51 +32,14 @@ static inline rs_err_t ko_init(ko_oracle_t *o, uint32_t n_users, uint32_t n_item
     o->conf = rs_conf_new();
     rs_err_t rc = rs_conf_check(o->conf, err, sizeof(err));
     if (rc) fprintf(stderr, "  conf: %s\n", err);
-    o->n_users = n_users, o->n_items = n_items;
-    o->users = rs_xcalloc(n_users, sizeof(*o->users));
-    o->items = rs_xcalloc(n_items, sizeof(*o->items));
+    or_init(&o->base, o->conf, n_users, n_items);
     return rc;
 }
 
 static inline void ko_free(ko_oracle_t *o) {
-    free(o->users);
-    free(o->items);
+    or_free(&o->base);
     rs_conf_destroy(o->conf);
     memset(o, 0, sizeof(*o));
-}
-
-/* What the daemon must do with one valid, non-duplicate event (the same
- * bookkeeping as tests/mock/test_e2e.c). */
-static inline void ko_apply(ko_oracle_t *o, const rs_event_t *ev, uint32_t uid, uint32_t iid) {
-    ko_user_t *u = &o->users[uid];
-    ko_item_t *it = &o->items[iid];
-    int t = (int)ev->type;
-    int64_t ts = ev->ts_ms;
-    if (u->last && ts < u->last) o->late++;
-    u->counts[t]++;
-    if (!u->first || ts < u->first) u->first = ts;
-    uint64_t s = (uint64_t)ko_id_num(ev->session_id.p, ev->session_id.len, 's') + 1;
-    if (s != u->sess) u->sessions++, u->sess = s;
-    if (ts > u->last) u->last = ts;
-    if (t == RS_EV_PURCHASE) u->purchases++, u->money += ev->price;
-    u->applied++;
-    it->counts[t]++;
-    if (!it->first || ts < it->first) it->first = ts;
-    if (ts > it->last) it->last = ts;
-    if (o->conf->weight[t] > 0) {
-        int j, cap = o->conf->recent_items < 64 ? o->conf->recent_items : 64;
-        for (j = 0; j < u->n_ring; j++)
-            if (u->ring[j] == iid) break;
-        if (j == u->n_ring) {
-            it->weight++;
-            if (u->n_ring < cap) u->n_ring++;
-            j = u->n_ring - 1;
-        }
-        memmove(&u->ring[1], &u->ring[0], (size_t)j * sizeof(uint32_t));
-        u->ring[0] = iid;
-    }
-    it->applied++;
-    o->applied++;
 }
 
 /* Replays the generator the feed used: n records, same options. */
@@ -121,13 +54,13 @@ static inline void ko_run(ko_oracle_t *o, const rs_gen_opts_t *go, uint64_t n) {
             o->bad++;
             continue;
         }
-        uint32_t uid = ko_id_num(ev->user_id.p, ev->user_id.len, 'u');
-        uint32_t iid = ko_id_num(ev->item_id.p, ev->item_id.len, 'i');
-        if (uid >= o->n_users || iid >= o->n_items) {
+        uint32_t uid = or_id_num(ev->user_id.p, ev->user_id.len, 'u');
+        uint32_t iid = or_id_num(ev->item_id.p, ev->item_id.len, 'i');
+        if (uid >= o->base.n_users || iid >= o->base.n_items) {
             o->bad_ids++;
             continue;
         }
-        ko_apply(o, ev, uid, iid);
+        or_apply(&o->base, ev, uid, iid);
     }
     rs_gen_destroy(g);
 }
@@ -135,9 +68,9 @@ static inline void ko_run(ko_oracle_t *o, const rs_gen_opts_t *go, uint64_t n) {
 /* The daemon's final statistics against the oracle: n records read. */
 static inline void ko_check_stats(const ko_oracle_t *o, const ku_stats_t *s, uint64_t n) {
     ASSERT_EQ((uint64_t)s->events, n);
-    ASSERT_EQ((uint64_t)s->applied, o->applied);
+    ASSERT_EQ((uint64_t)s->applied, o->base.applied);
     ASSERT_EQ((uint64_t)s->duplicates, o->kinds[RS_GEN_DUP]);
-    ASSERT_EQ((uint64_t)s->late, o->late);
+    ASSERT_EQ((uint64_t)s->late, o->base.late);
     ASSERT_EQ((uint64_t)s->dlq, o->bad);
 }
 
@@ -160,8 +93,8 @@ static inline void ko_check_dump(const ko_oracle_t *o, const ku_dump_t *d, const
             next = strtoll(e->val, NULL, 10);
             off_sum += next, offs++;
         } else if (e->kind == 'u') {
-            uint32_t id = ko_id_num(e->key, strlen(e->key), 'u');
-            const ko_user_t *u = id < o->n_users ? &o->users[id] : NULL;
+            uint32_t id = or_id_num(e->key, strlen(e->key), 'u');
+            const or_user_t *u = id < o->base.n_users ? &o->base.users[id] : NULL;
             users++;
             if (!u || !u->applied)
                 why = "user the oracle does not have";
@@ -177,8 +110,8 @@ static inline void ko_check_dump(const ko_oracle_t *o, const ku_dump_t *d, const
                     why = "user monetary differs";
             }
         } else if (e->kind == 'i') {
-            uint32_t id = ko_id_num(e->key, strlen(e->key), 'i');
-            const ko_item_t *it = id < o->n_items ? &o->items[id] : NULL;
+            uint32_t id = or_id_num(e->key, strlen(e->key), 'i');
+            const or_item_t *it = id < o->base.n_items ? &o->base.items[id] : NULL;
             items++;
             if (!it || !it->applied)
                 why = "item the oracle does not have";
@@ -195,8 +128,8 @@ static inline void ko_check_dump(const ko_oracle_t *o, const ku_dump_t *d, const
             fprintf(stderr, "  dump: %s: %c %s %s\n", why, e->kind, e->key, e->val);
     }
     uint64_t o_users = 0, o_items = 0;
-    for (uint32_t i = 0; i < o->n_users; i++) o_users += o->users[i].applied > 0;
-    for (uint32_t i = 0; i < o->n_items; i++) o_items += o->items[i].applied > 0;
+    for (uint32_t i = 0; i < o->base.n_users; i++) o_users += o->base.users[i].applied > 0;
+    for (uint32_t i = 0; i < o->base.n_items; i++) o_items += o->base.items[i].applied > 0;
     printf("  state: %" PRIu64 " users, %" PRIu64 " items (oracle %" PRIu64 ", %" PRIu64
            "), %" PRIu64 " offsets summing to %" PRId64 "; %" PRIu64 " entries differ\n",
            users, items, o_users, o_items, offs, off_sum, bad);
@@ -285,13 +218,13 @@ static inline void ko_on_rec(void *opaque, int32_t part, int64_t off, const char
              (a_ulen != rec.user_id.len + 1 || memcmp(a_user, rec.user_id.p, rec.user_id.len) ||
               a_version != rec.version || a_items != rec.n_items))
         why = "rs_codec and Avro C disagree";
-    else if (!why && (uid = ko_id_num(rec.user_id.p, rec.user_id.len, 'u')) >= c->o->n_users)
+    else if (!why && (uid = or_id_num(rec.user_id.p, rec.user_id.len, 'u')) >= c->o->base.n_users)
         why = "unknown user";
     else if (!why && (klen != rec.user_id.len || memcmp(key, rec.user_id.p, klen)))
         why = "key is not the user id";
-    else if (!why && rec.version != c->o->users[uid].rec_version + 1)
+    else if (!why && rec.version != c->o->base.users[uid].rec_version + 1)
         why = "version is not the previous one + 1";
-    if (!why) c->o->users[uid].rec_version = rec.version;
+    if (!why) c->o->base.users[uid].rec_version = rec.version;
     if (why && c->errors++ < 10)
         fprintf(stderr, "  recommendations [%d] @%" PRId64 ": %s\n", part, off, why);
 }
@@ -312,8 +245,8 @@ static inline void ko_read_back(ko_recs_t *rc, const char *bootstrap, const char
     int64_t got_dlq = ku_kcat_read_x(bootstrap, kcat_args, t_dlq, ko_on_dlq, rc);
     const ko_oracle_t *o = rc->o;
     uint64_t users = 0, listed = 0;
-    for (uint32_t i = 0; i < o->n_users; i++)
-        if (o->users[i].applied) users++, listed += o->users[i].rec_version > 0;
+    for (uint32_t i = 0; i < o->base.n_users; i++)
+        if (o->base.users[i].applied) users++, listed += o->base.users[i].rec_version > 0;
     su_log("kcat read %" PRId64 " recommendations (%" PRIu64 " errors; %" PRIu64 " of %" PRIu64
            " users have a list) and %" PRId64 " dead letters in %.1f s",
            got, rc->errors, listed, users, got_dlq, ku_secs(t));

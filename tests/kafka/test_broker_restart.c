@@ -284,7 +284,7 @@ static void restart_body(rst_t *x) {
     ASSERT_OK(ku_dump(bin, dir, &x->c.d));
     ko_check_dump(o, &x->c.d, t_ev, EV_PARTS, n);
     if (rs_test_failed_) return;
-    su_log("state exact: 0 lost, 0 double-counted (%" PRIu64 " applied)", o->applied);
+    su_log("state exact: 0 lost, 0 double-counted (%" PRIu64 " applied)", o->base.applied);
 
     ko_recs_open(&x->c.rc, o);
     if (rs_test_failed_) return;

@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "e2e_util.h"
+#include "oracle.h"
 #include "recstream/rs_buf.h"
 #include "recstream/rs_codec.h"
 #include "recstream/rs_daemon.h"
@@ -67,38 +68,7 @@ static double secs_since(int64_t t0) {
     return (double)(rs_mono_us() - t0) / 1e6;
 }
 
-/* "u123" -> 123; UINT32_MAX if not prefix + digits. */
-static uint32_t id_num(const char *p, size_t len, char prefix) {
-    if (len < 2 || len > 11 || p[0] != prefix) return UINT32_MAX;
-    uint64_t v = 0;
-    for (size_t i = 1; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9') return UINT32_MAX;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    return v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
-}
-
 /* ------------------------------------------------------------ oracle */
-
-typedef struct o_user {
-    uint32_t counts[RS_EV__COUNT];
-    int64_t first, last;
-    uint32_t sessions, purchases;
-    uint64_t sess; /* session number + 1 of the last applied event */
-    double money;
-    uint64_t applied;
-    uint32_t last_item;
-    uint8_t last_type;
-    uint64_t pair_b;   /* bit k: touched the b of planted pair k */
-    uint32_t ring[64]; /* recent distinct items (weight > 0), most recent first */
-    int n_ring;
-} o_user_t;
-
-typedef struct o_item {
-    uint32_t counts[RS_EV__COUNT];
-    int64_t first, last;
-    uint64_t weight, applied;
-} o_item_t;
 
 /* A user's latest recommendation list as read from the topic. */
 typedef struct o_rec {
@@ -115,12 +85,11 @@ typedef struct ctx {
     rs_gen_t *gen;
     rs_stats_t stats;
     rs_state_t *st;
-    /* oracle */
-    o_user_t *users;
-    o_item_t *items;
+    /* oracle (tests/oracle.h) */
+    or_oracle_t o;
     int32_t pair_a_of[N_ITEMS], pair_b_of[N_ITEMS];
     uint64_t produced, delivered, failed, kinds[RS_GEN__KIND_COUNT];
-    uint64_t applied, late, expect_dlq[RS_REJ__COUNT];
+    uint64_t expect_dlq[RS_REJ__COUNT];
     e2e_dlq_t dlq;
     /* recommendations read back */
     o_rec_t *recs;
@@ -130,8 +99,6 @@ typedef struct ctx {
 
 static ctx_t *ctx_new(void) {
     ctx_t *c = rs_xcalloc(1, sizeof(*c));
-    c->users = rs_xcalloc(N_USERS, sizeof(*c->users));
-    c->items = rs_xcalloc(N_ITEMS, sizeof(*c->items));
     c->recs = rs_xcalloc(N_USERS, sizeof(*c->recs));
     for (int i = 0; i < N_ITEMS; i++) c->pair_a_of[i] = c->pair_b_of[i] = -1;
     return c;
@@ -145,46 +112,9 @@ static void ctx_free(ctx_t *c) {
     rs_conf_destroy(c->conf);
     e2e_rmtree(c->dir);
     e2e_dlq_free(&c->dlq);
-    free(c->users);
-    free(c->items);
+    or_free(&c->o);
     free(c->recs);
     free(c);
-}
-
-/* What the daemon must do with one valid, non-duplicate event. */
-static void oracle_apply(ctx_t *c, const rs_event_t *ev, uint32_t uid, uint32_t iid) {
-    o_user_t *u = &c->users[uid];
-    o_item_t *it = &c->items[iid];
-    int t = (int)ev->type;
-    int64_t ts = ev->ts_ms;
-    if (u->last && ts < u->last) c->late++;
-    u->counts[t]++;
-    if (!u->first || ts < u->first) u->first = ts;
-    uint64_t s = (uint64_t)id_num(ev->session_id.p, ev->session_id.len, 's') + 1;
-    if (s != u->sess) u->sessions++, u->sess = s;
-    if (ts > u->last) u->last = ts;
-    if (t == RS_EV_PURCHASE) u->purchases++, u->money += ev->price;
-    u->applied++;
-    u->last_item = iid;
-    u->last_type = (uint8_t)t;
-    if (c->pair_b_of[iid] >= 0) u->pair_b |= UINT64_C(1) << c->pair_b_of[iid];
-    it->counts[t]++;
-    if (!it->first || ts < it->first) it->first = ts;
-    if (ts > it->last) it->last = ts;
-    if (c->conf->weight[t] > 0) { /* n(item): users it is new to, by their recent ring */
-        int j, cap = c->conf->recent_items < 64 ? c->conf->recent_items : 64;
-        for (j = 0; j < u->n_ring; j++)
-            if (u->ring[j] == iid) break;
-        if (j == u->n_ring) {
-            it->weight++;
-            if (u->n_ring < cap) u->n_ring++;
-            j = u->n_ring - 1;
-        }
-        memmove(&u->ring[1], &u->ring[0], (size_t)j * sizeof(uint32_t));
-        u->ring[0] = iid;
-    }
-    it->applied++;
-    c->applied++;
 }
 
 static void on_dr(void *opaque, void *msg_opaque, int err, const char *errstr) {
@@ -206,6 +136,8 @@ static void cluster_setup(ctx_t *c, int ev_parts) {
     ASSERT(c->dir != NULL);
     c->conf = e2e_conf(c->mock, c->dir);
     ASSERT(c->conf != NULL);
+    or_init(&c->o, c->conf, N_USERS, N_ITEMS);
+    c->o.pair_b_of = c->pair_b_of;
 }
 
 /* Generates, encodes (as rs_feed.c does) and produces N_EVENTS records,
@@ -226,7 +158,7 @@ static void produce_known_set(ctx_t *c) {
     for (uint32_t k = 0; k < rs_gen_pair_count(c->gen); k++) {
         const char *a, *b;
         rs_gen_pair(c->gen, k, &a, &b);
-        uint32_t ia = id_num(a, strlen(a), 'i'), ib = id_num(b, strlen(b), 'i');
+        uint32_t ia = or_id_num(a, strlen(a), 'i'), ib = or_id_num(b, strlen(b), 'i');
         ASSERT(ia < N_ITEMS && ib < N_ITEMS);
         c->pair_a_of[ia] = (int32_t)k;
         c->pair_b_of[ib] = (int32_t)k;
@@ -264,18 +196,18 @@ static void produce_known_set(ctx_t *c) {
             vlen = buf.len;
         }
         c->kinds[kind]++;
-        uint32_t uid = id_num(ev->user_id.p, ev->user_id.len, 'u');
+        uint32_t uid = or_id_num(ev->user_id.p, ev->user_id.len, 'u');
         if (uid >= N_USERS) {
             bad_id++;
             break;
         }
         if (kind == RS_GEN_OK || kind == RS_GEN_LATE) {
-            uint32_t iid = id_num(ev->item_id.p, ev->item_id.len, 'i');
+            uint32_t iid = or_id_num(ev->item_id.p, ev->item_id.len, 'i');
             if (iid >= N_ITEMS) {
                 bad_id++;
                 break;
             }
-            oracle_apply(c, ev, uid, iid);
+            or_apply(&c->o, ev, uid, iid);
         } else if (kind != RS_GEN_DUP) {
             rs_reject_t r = e2e_reason_of(kind);
             c->expect_dlq[r]++;
@@ -367,7 +299,7 @@ static void on_rec(void *opaque, const rs_msg_t *m) {
     if (rs_codec_decode_rec(c->codec, m->payload, m->len, (rs_format_t)fmt, &rec, err,
                             sizeof(err))) {
         why = err;
-    } else if ((uid = id_num(rec.user_id.p, rec.user_id.len, 'u')) >= N_USERS) {
+    } else if ((uid = or_id_num(rec.user_id.p, rec.user_id.len, 'u')) >= N_USERS) {
         why = "unknown user id";
     } else if (m->key_len != rec.user_id.len || memcmp(m->key, rec.user_id.p, m->key_len)) {
         why = "key is not the user id";
@@ -381,7 +313,7 @@ static void on_rec(void *opaque, const rs_msg_t *m) {
         r->lists++;
         r->n = rec.n_items;
         for (uint32_t i = 0; i < rec.n_items && !why; i++) {
-            r->items[i] = id_num(rec.items[i].item_id.p, rec.items[i].item_id.len, 'i');
+            r->items[i] = or_id_num(rec.items[i].item_id.p, rec.items[i].item_id.len, 'i');
             if (r->items[i] >= N_ITEMS) why = "unknown item id";
             for (uint32_t j = 0; j < i && !why; j++)
                 if (r->items[j] == r->items[i]) why = "item listed twice";
@@ -423,7 +355,7 @@ static void check_state(ctx_t *c, int parts) {
 
     uint64_t users = 0, items = 0, mismatch = 0;
     for (uint32_t i = 0; i < N_USERS; i++) {
-        const o_user_t *o = &c->users[i];
+        const or_user_t *o = &c->o.users[i];
         int l = snprintf(id, sizeof(id), "u%u", i);
         rs_user_t *u = rs_state_user_get(c->st, id, (size_t)l);
         if (!o->applied) {
@@ -443,7 +375,7 @@ static void check_state(ctx_t *c, int parts) {
         ASSERT(u->n_recent > 0);
         rs_item_t *last = rs_state_item_by_idx(c->st, u->recent[0].item);
         ASSERT(last != NULL);
-        if (id_num(last->id, last->id_len, 'i') != o->last_item) mismatch++;
+        if (or_id_num(last->id, last->id_len, 'i') != o->last_item) mismatch++;
         /* the latest list never holds an item the user saw or bought */
         const o_rec_t *r = &c->recs[i];
         for (uint32_t k = 0; k < r->n; k++) {
@@ -460,7 +392,7 @@ static void check_state(ctx_t *c, int parts) {
     }
     ASSERT_EQ(mismatch, 0);
     for (uint32_t i = 0; i < N_ITEMS; i++) {
-        const o_item_t *o = &c->items[i];
+        const or_item_t *o = &c->o.items[i];
         int l = snprintf(id, sizeof(id), "i%u", i);
         rs_item_t *it = rs_state_item_get(c->st, id, (size_t)l);
         if (!o->applied) {
@@ -486,7 +418,7 @@ static void check_state(ctx_t *c, int parts) {
 
 /* RS_E2E_DEBUG: why a user who just touched a did not get b. */
 static void print_miss(ctx_t *c, uint32_t i, uint32_t ib) {
-    const o_user_t *u = &c->users[i];
+    const or_user_t *u = &c->o.users[i];
     char id[32];
     int l = snprintf(id, sizeof(id), "u%u", i);
     rs_user_t *su = rs_state_user_get(c->st, id, (size_t)l);
@@ -544,7 +476,7 @@ static void check_pairs(ctx_t *c) {
      * who never touched its b: b should be among their latest list */
     uint32_t eligible = 0, hit = 0;
     for (uint32_t i = 0; i < N_USERS; i++) {
-        const o_user_t *u = &c->users[i];
+        const or_user_t *u = &c->o.users[i];
         if (!u->applied || c->pair_a_of[u->last_item] < 0) continue;
         if (u->last_type != RS_EV_VIEW && u->last_type != RS_EV_CART &&
             u->last_type != RS_EV_PURCHASE)
@@ -553,7 +485,7 @@ static void check_pairs(ctx_t *c) {
         if (u->pair_b & (UINT64_C(1) << k)) continue;
         const char *b;
         rs_gen_pair(c->gen, (uint32_t)k, NULL, &b);
-        uint32_t ib = id_num(b, strlen(b), 'i');
+        uint32_t ib = or_id_num(b, strlen(b), 'i');
         eligible++;
         int got = 0;
         for (uint32_t j = 0; j < c->recs[i].n; j++)
@@ -604,8 +536,8 @@ TEST(known_set) {
     ASSERT_EQ(s->events_in, c->produced);
     ASSERT_EQ(s->events_duplicate, c->kinds[RS_GEN_DUP]);
     ASSERT_EQ(s->events_applied, c->kinds[RS_GEN_OK] + c->kinds[RS_GEN_LATE]);
-    ASSERT_EQ(s->events_applied, c->applied);
-    ASSERT_EQ(s->events_late, c->late);
+    ASSERT_EQ(s->events_applied, c->o.applied);
+    ASSERT_EQ(s->events_late, c->o.late);
     for (int r = 0; r < RS_REJ__COUNT; r++) ASSERT_EQ(s->dlq[r], c->expect_dlq[r]);
     ASSERT_EQ(s->dlq_produce_errors, 0);
     ASSERT_EQ(s->recs_produce_errors, 0);
