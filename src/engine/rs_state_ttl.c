@@ -81,7 +81,8 @@ static int skip_str16(const unsigned char **p, const unsigned char *end, const u
     return 0;
 }
 
-/* Layout: rs_state.c (KEY ENCODING, user_encode and its trailing blocks). */
+/* Layout: rs_state.c (KEY ENCODING) and rs_state_codec.c (rs_state__user_encode
+ * and its trailing blocks). */
 int rs_state__user_scan(const void *v, size_t len, int64_t *last_ts, int *aggregated) {
     const unsigned char *p = v, *end = p + len;
     const size_t fixed = 1 + 4 * RS_EV__COUNT + 8 + 8 + 4 + 8 + 4 + 8 + 2;
