@@ -33,6 +33,7 @@ void rs_hist_reset(rs_hist_t *h);
 
 typedef struct rs_stats {
     uint64_t events_in;            /* records consumed from the events topic */
+    uint64_t events_refetched;     /* skipped: at an offset already applied (not in events_in) */
     uint64_t events_applied;       /* valid, non-duplicate events applied */
     uint64_t events_duplicate;     /* dropped by event_id */
     uint64_t events_late;          /* applied with ts older than the user's last event */

@@ -133,6 +133,8 @@ static void summary(rs_buf_t *out, const char *name, const rs_hist_t *h, int sec
 
 void rs_metrics_render(const rs_stats_t *s, rs_buf_t *out) {
     counter(out, "events_in_total", s->events_in, "Records consumed from the events topic.");
+    counter(out, "events_refetched_total", s->events_refetched,
+            "Records skipped because their offset was already applied (fetched again).");
     counter(out, "events_applied_total", s->events_applied,
             "Valid, non-duplicate events applied to state.");
     counter(out, "events_duplicate_total", s->events_duplicate,

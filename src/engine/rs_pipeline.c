@@ -214,6 +214,14 @@ static rs_reject_t admit(rs_pipeline_t *p, const rs_event_t *ev, size_t raw_len,
 
 void rs_pipeline_process(rs_pipeline_t *p, const rs_msg_t *m) {
     char detail[256];
+    /* The client can hand out a record again (a refetch after a fetch error
+     * or a leader change): its effects are already in the state. The dedup
+     * window would catch most, but not an id that left it, nor an invalid
+     * record, which would reach the DLQ twice. */
+    if (m->topic && m->offset >= 0 && m->offset < rs_state_offset(p->st, m->topic, m->partition)) {
+        p->stats->events_refetched++;
+        return;
+    }
     p->stats->events_in++;
     if (m->topic) rs_state_offset_consumed(p->st, m->topic, m->partition, m->offset);
     if (m->len > (size_t)p->conf->validate_max_bytes) {

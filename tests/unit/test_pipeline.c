@@ -106,6 +106,14 @@ TEST(reject_dedup_apply_emit) {
     ASSERT_EQ(cap.versions_u1[1], 2);
     ASSERT_EQ(stats.events_in, (uint64_t)off);
     ASSERT_EQ(stats.events_applied, 2 + 4);
+    /* records handed out again (offsets already applied): skipped, even an
+     * invalid one, which must not reach the DLQ twice */
+    feed(p, EV("e9", "u1", "C", "view", "1700000006500"), off - 2);
+    feed(p, "not json at all", 2);
+    ASSERT_EQ(stats.events_refetched, 2);
+    ASSERT_EQ(stats.events_in, (uint64_t)off);
+    ASSERT_EQ(stats.events_applied, 2 + 4);
+    ASSERT_EQ(cap.dlq, 5);
     ASSERT_EQ(rs_state_offset(rs_pipeline_state(p), "events", 0), off);
     ASSERT_EQ(rs_pipeline_pending(p), 0);
     rs_pipeline_destroy(p);
