@@ -454,7 +454,7 @@ static void run_scenario(run_t *r, fault_fn_t *fn) {
         ASSERT_EQ(s->dlq[k], expect[k]);
     }
     uint64_t recs = 0;
-    n = e2e_read_topic(&ckv, r->recs, 4, s->recs_emitted, 30000, 300, on_count, &recs);
+    n = e2e_read_topic(&ckv, r->recs, 4, s->recs_emitted, 90000, 300, on_count, &recs);
     ASSERT_EQ(n, s->recs_emitted);
     printf("  %s: %" PRIu64 " in, %" PRIu64 " applied, %" PRIu64 " dlq, %" PRIu64 " lists, %" PRIu64
            " batches, %" PRIu64 " commit errors; state %s the reference\n",
