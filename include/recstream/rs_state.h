@@ -164,8 +164,10 @@ int64_t rs_state_offset(rs_state_t *st, const char *topic, int32_t partition);
 size_t rs_state_offset_count(const rs_state_t *st);
 void rs_state_offset_at(const rs_state_t *st, size_t i, const char **topic, int32_t *partition,
                         int64_t *next);
-/* Record that `offset` was consumed (next = offset+1), committed with the batch. */
-void rs_state_offset_consumed(rs_state_t *st, const char *topic, int32_t partition, int64_t offset);
+/* Record that `offset` was consumed (next = offset+1), committed with the
+ * batch. 0 if it was consumed already (offset < next: the client handed the
+ * record out again; nothing changes), else 1. */
+int rs_state_offset_consumed(rs_state_t *st, const char *topic, int32_t partition, int64_t offset);
 
 /* ---- dedup ---- */
 /* 1 if this event id was seen in the window (then nothing is recorded),

@@ -134,8 +134,13 @@ static double floor_sd(double mean, double var) {
 /* ---- episodes and alert records ---- */
 
 /* 1 if the condition holding at ts starts a new episode (then recorded). */
+/* 1 while an episode is on at ts: begun, and ts within gap of its last time. */
+static int episode_open(int64_t start, int64_t last, int64_t ts, int64_t gap) {
+    return start && ts - last < gap;
+}
+
 static int episode_begin(int64_t *start, int64_t *last, int64_t ts, int64_t gap) {
-    if (*start && ts - *last < gap) {
+    if (episode_open(*start, *last, ts, gap)) {
         if (ts > *last) *last = ts;
         return 0;
     }
@@ -323,7 +328,8 @@ static size_t check_user(rs_alerter_t *al, rs_alert_user_t *u, const char *uid, 
      * a big one would raise the bar for the next, and a card test's cheap
      * ones (from the window that fires to the end of its episode) lower it. */
     int64_t cs = u->episode_start[RS_ALERT_CARD_TESTING];
-    int testing = card || (cs && ts >= cs && ts - u->episode_last[RS_ALERT_CARD_TESTING] < gap);
+    int testing =
+        card || (ts >= cs && episode_open(cs, u->episode_last[RS_ALERT_CARD_TESTING], ts, gap));
     if (price > 0 && isfinite(price) && !big) spend_step(u, price, testing);
 
     if (card && episode_begin(&u->episode_start[RS_ALERT_CARD_TESTING],

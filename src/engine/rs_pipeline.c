@@ -218,12 +218,11 @@ void rs_pipeline_process(rs_pipeline_t *p, const rs_msg_t *m) {
      * or a leader change): its effects are already in the state. The dedup
      * window would catch most, but not an id that left it, nor an invalid
      * record, which would reach the DLQ twice. */
-    if (m->topic && m->offset >= 0 && m->offset < rs_state_offset(p->st, m->topic, m->partition)) {
+    if (m->topic && !rs_state_offset_consumed(p->st, m->topic, m->partition, m->offset)) {
         p->stats->events_refetched++;
         return;
     }
     p->stats->events_in++;
-    if (m->topic) rs_state_offset_consumed(p->st, m->topic, m->partition, m->offset);
     if (m->len > (size_t)p->conf->validate_max_bytes) {
         snprintf(detail, sizeof(detail), "record of %zu bytes > validate.max.bytes %d", m->len,
                  p->conf->validate_max_bytes);

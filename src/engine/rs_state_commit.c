@@ -47,9 +47,9 @@ int64_t rs_state_offset(rs_state_t *st, const char *topic, int32_t partition) {
     return o ? o->next : -1;
 }
 
-void rs_state_offset_consumed(rs_state_t *st, const char *topic, int32_t partition,
-                              int64_t offset) {
+int rs_state_offset_consumed(rs_state_t *st, const char *topic, int32_t partition, int64_t offset) {
     rs_offset_t *o = offset_find(st, topic, partition);
+    if (o && offset >= 0 && offset < o->next) return 0;
     if (!o) {
         st->offsets = rs_xrealloc(st->offsets, (st->n_offsets + 1) * sizeof(*st->offsets));
         o = &st->offsets[st->n_offsets++];
@@ -60,6 +60,7 @@ void rs_state_offset_consumed(rs_state_t *st, const char *topic, int32_t partiti
     if (offset + 1 > o->next) o->next = offset + 1;
     o->dirty = 1;
     st->uncommitted++;
+    return 1;
 }
 
 /* ------------------------------------------------------------------ dedup */

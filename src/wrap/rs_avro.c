@@ -36,10 +36,10 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "rs_avro.c assumes little-endian");
 
 struct rs_avro {
-    avro_schema_t ev_schema, rec_schema, item_schema;
-    avro_value_iface_t *ev_iface, *rec_iface, *item_iface;
-    avro_value_t ev_val, rec_val, item_val;
-    int ev_val_ok, rec_val_ok, item_val_ok;
+    avro_schema_t ev_schema, rec_schema, item_schema; /* rec: checked only (rs_codec_out.c) */
+    avro_value_iface_t *ev_iface, *item_iface;
+    avro_value_t ev_val, item_val;
+    int ev_val_ok, item_val_ok;
     avro_writer_t writer;
     rs_buf_t tmp;        /* NUL-terminated copies: Avro C wants C strings */
     rs_buf_t akey, aval; /* one unescaped attribute pair */
@@ -122,6 +122,7 @@ static rs_err_t load_schema(const char *name, const char *json, const char *want
                         "avro: schema %s does not match the decoder: %s", name, b.p);
         goto out;
     }
+    if (!iface) goto out; /* checked only: no writer value needed */
     if (!(*iface = avro_generic_class_from_schema(*schema)) ||
         avro_generic_value_new(*iface, val)) {
         err =
@@ -152,8 +153,7 @@ rs_err_t rs_avro_new(rs_avro_t **out, char *errstr, size_t errstr_size) {
     err = load_schema("recommendation", rs_schema_recommendation_json(),
                       "{user_id:string,version:long,ts_ms:long,created_ms:long,strategy:string,"
                       "items:array<{item_id:string,score:float,reason:string}>}",
-                      &a->rec_schema, &a->rec_iface, &a->rec_val, &a->rec_val_ok, errstr,
-                      errstr_size);
+                      &a->rec_schema, NULL, NULL, NULL, errstr, errstr_size);
     if (err) goto fail;
     err = load_schema("item", rs_schema_item_json(),
                       "{item_id:string,category:union[null,string],brand:union[null,string],"
@@ -179,10 +179,8 @@ void rs_avro_destroy(rs_avro_t *a) {
     if (!a) return;
     if (a->writer) avro_writer_free(a->writer);
     if (a->ev_val_ok) avro_value_decref(&a->ev_val);
-    if (a->rec_val_ok) avro_value_decref(&a->rec_val);
     if (a->item_val_ok) avro_value_decref(&a->item_val);
     if (a->ev_iface) avro_value_iface_decref(a->ev_iface);
-    if (a->rec_iface) avro_value_iface_decref(a->rec_iface);
     if (a->item_iface) avro_value_iface_decref(a->item_iface);
     if (a->ev_schema) avro_schema_decref(a->ev_schema);
     if (a->rec_schema) avro_schema_decref(a->rec_schema);
