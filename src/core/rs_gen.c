@@ -515,7 +515,7 @@ static uint32_t pick_item(rs_gen_t *g, const sess_t *s) {
  * background never makes a purchase at >= 10x the buyer's mean: such a
  * purchase is the planted big_purchase anomaly and nothing else. */
 static int affordable(const rs_gen_t *g, uint32_t user, uint32_t item) {
-    double b = g->behav ? g->users[user].budget : 0.0, p = g->item_price[item];
+    double b = g->users[user].budget, p = g->item_price[item]; /* 0 outside behaviour mode */
     return !(b > 0) || (p * PRICE_BAND >= b && p <= b * PRICE_BAND);
 }
 

@@ -90,7 +90,7 @@ typedef struct user {
     uint16_t open; /* sessions of this user in the pool (normally 0 or 1) */
     uint8_t group; /* rs_gen_group_t; RS_GEN_REGULAR unless behaviour mode */
     uint8_t night; /* night owl */
-    float budget;  /* behaviour mode: price level (mean price of the first favourite) */
+    float budget;  /* behaviour mode: price level (mean price of the first favourite); else 0 */
 } user_t;
 
 /* Behaviour group parameters (behaviour mode). */
