@@ -43,7 +43,9 @@
  * previous one ended, so the state is O(1).
  * Late events (older than the current bucket or window) are counted into the
  * current one; card_testing ignores a purchase at or before the last counted
- * time. They never reopen an old bucket nor start a second episode.
+ * time, and item_spike an event older than the item's current bucket (in a
+ * catch-up, partitions read far apart in event time would pile into one
+ * bucket). They never reopen an old bucket nor start a second episode.
  *
  * Episodes: a rule fires once per episode. An episode of a rule for one user
  * (or item) begins when its condition first holds and lasts while it keeps

@@ -387,6 +387,12 @@ static size_t check_item(rs_alerter_t *al, rs_alert_item_t *it, const char *iid,
         ewma_advance(&it->mean, &it->var, x, it->bucket, b, len, c->alert_item_alpha, &al->item_lb);
         it->bucket = b;
         it->n = 0;
+    } else if (b < it->bucket) {
+        /* Late for this item: not counted. In a catch-up one partition is
+         * often read far ahead of the others, and counting the lagging
+         * partitions' events into the leading one's bucket made spikes out
+         * of a backlog (the demo: 22-36 alerts, 1 planted spike). */
+        return 0;
     }
     if (it->n < UINT32_MAX) it->n++;
     if (it->n < (uint32_t)c->alert_item_min_events) return 0;
