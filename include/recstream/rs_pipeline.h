@@ -65,6 +65,9 @@ void rs_pipeline_reject(rs_pipeline_t *p, const rs_msg_t *m, rs_reject_t r, cons
 
 /* Re-score touched users and emit the lists that changed. */
 void rs_pipeline_score(rs_pipeline_t *p);
+/* Scores, then runs a sweep under way over the loaded users to its end
+ * (a finite run ends with its segments settled; see sweep_step). */
+void rs_pipeline_settle(rs_pipeline_t *p);
 /* Stages the pipeline's own aggregates (segment histograms, centroids)
  * into the state's next batch; for owners that commit through
  * rs_state_commit_begin() themselves. rs_pipeline_commit() calls it. */

@@ -477,8 +477,11 @@ static void on_revoke(void *opaque, const rs_tp_t *tps, size_t n, int lost) {
 static void shutdown_now(rs_daemon_t *d) {
     if (d->stopped) return;
     d->stopping = 1;
-    if (d->inflight) return;               /* commit_done() calls us again */
-    if (rs_pipeline_busy(d->pipe)) return; /* so does exec_done() */
+    if (d->inflight) return; /* commit_done() calls us again */
+    /* a finite run (demo, bench, tests) ends with its segments settled; a
+     * k-means job the sweep starts makes us wait once more */
+    if (d->opts.stop_after_events) rs_pipeline_settle(d->pipe);
+    if (rs_pipeline_busy(d->pipe)) return; /* exec_done() calls us again */
     d->stopped = 1;
     rs_watch_close(d->cw), d->cw = NULL;
     rs_defer_close(d->more), d->more = NULL;

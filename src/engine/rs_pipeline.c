@@ -44,6 +44,7 @@ struct rs_pipeline {
     int64_t next_sweep;   /* event time of the next sweep over loaded users (0 = unset) */
     size_t sweep_cursor;
     int sweeping;
+    int had_centroids; /* the sweep for the first centroids has started */
 };
 
 /* The segmenter is built before the owner can name its executor. */
@@ -368,6 +369,13 @@ static void score_user(rs_pipeline_t *p, rs_user_t *u) {
 static void sweep_step(rs_pipeline_t *p, int64_t now) {
     if (!now) return;
     if (!p->next_sweep) p->next_sweep = now + p->conf->segments_refresh_ms;
+    /* The first centroids: every loaded user gets a cluster now. Otherwise
+     * only users who act again would, and a backlog read in a few batches
+     * (the demo) ends with every user unclustered. */
+    if (!p->had_centroids && rs_segment_cluster_count(p->seg)) {
+        p->had_centroids = 1;
+        if (!p->sweeping) p->sweeping = 1, p->sweep_cursor = 0;
+    }
     if (!p->sweeping) {
         if (now < p->next_sweep) return;
         p->sweeping = 1;
@@ -413,6 +421,12 @@ void rs_pipeline_score(rs_pipeline_t *p) {
     rs_state_touched_reset(p->st);
     /* spread the commit's serialisation over the interval (see rs_state.h) */
     rs_state_commit_step(p->st, n_touched * 2 + 256);
+}
+
+void rs_pipeline_settle(rs_pipeline_t *p) {
+    if (!p->seg) return;
+    do rs_pipeline_score(p);
+    while (p->sweeping);
 }
 
 void rs_pipeline_prepare_commit(rs_pipeline_t *p) {

@@ -240,6 +240,47 @@ TEST(alerts_and_segments_to_sink) {
     rs_conf_destroy(conf);
 }
 
+/* Users who reached segments.cluster.min.events before the first centroids
+ * existed, and then went quiet, are clustered by the sweep those centroids
+ * start (the demo reads its backlog in a few batches: without it every
+ * user stayed unclustered). */
+TEST(first_centroids_cluster_everyone) {
+    rs_conf_t *conf = mkconf();
+    char err[256], js[256];
+    ASSERT_OK(rs_conf_set(conf, "segments.cluster.batch", "16", "test", err, sizeof(err)));
+    ASSERT_OK(rs_conf_set(conf, "segments.cluster.min.events", "3", "test", err, sizeof(err)));
+    rs_stats_t stats;
+    memset(&stats, 0, sizeof(stats));
+    rs_sink_t sink = {0};
+    rs_pipeline_t *p = NULL;
+    ASSERT_OK(rs_pipeline_new(&p, conf, &sink, &stats, err, sizeof(err)));
+    static const char *const types[] = {"view", "cart", "purchase"};
+    int64_t off = 0, t = 1700000000000;
+    enum { USERS = 40 };
+    for (int u = 0; u < USERS; u++)
+        for (int e = 0; e < 3; e++, t += 60000) {
+            /* three behaviours: browsers, carters, buyers */
+            const char *type = e < 2 ? "view" : types[u % 3];
+            snprintf(js, sizeof(js),
+                     "{\"event_id\":\"e%lld\",\"ts_ms\":%lld,\"user_id\":\"u%d\",\"item_id\":"
+                     "\"i%d\",\"type\":\"%s\",\"price\":%d}",
+                     (long long)off, (long long)t, u, (u * 7 + e) % 30, type, 5 + (u % 3) * 200);
+            feed(p, js, off++);
+        }
+    ASSERT_OK(rs_pipeline_flush(p, err, sizeof(err)));
+    ASSERT_EQ(stats.segment_clusters, 4);
+    uint64_t clustered = 0;
+    for (int k = 0; k < 4; k++) clustered += stats.segment_cluster[k];
+    ASSERT_EQ(clustered, USERS);
+    rs_pipeline_destroy(p);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
+    if (system(cmd)) {
+    }
+    rs_conf_destroy(conf);
+}
+
 int main(void) {
-    return RUN_TESTS(t_reject_dedup_apply_emit, t_alerts_and_segments_to_sink);
+    return RUN_TESTS(t_reject_dedup_apply_emit, t_alerts_and_segments_to_sink,
+                     t_first_centroids_cluster_everyone);
 }
