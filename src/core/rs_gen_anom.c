@@ -73,7 +73,8 @@ static int ep_setup(rs_gen_t *g, episode_t *e, int t, int64_t t0) {
         for (int k = 0; k < 32; k++) { /* active users: likelier to have a history */
             uint32_t u = alias_draw(&g->user_pick, r);
             uint32_t it = g->by_price[ni - 1 - rng_below(r, g->nexp)];
-            if (g->buy_n[u] < 2 || g->item_price[it] < 10.0 * g->buy_sum[u] / g->buy_n[u]) continue;
+            if (g->buy_n[u] < 2 || g->item_price[it] < BIG_FACTOR * g->buy_sum[u] / g->buy_n[u])
+                continue;
             e->user = u;
             e->item = it;
             e->left = 3;
@@ -230,7 +231,7 @@ const rs_gen_anomaly_t *rs_gen_organic(const rs_gen_t *g, uint32_t i) {
 void rs_gen__organic_check(rs_gen_t *g, uint32_t user, uint32_t item, int64_t ts) {
     if (!(g->o.anomaly_rate[RS_GEN_AN_BIG_PURCHASE] > 0) || g->buy_n[user] < 2) return;
     double usual = g->buy_sum[user] / g->buy_n[user], price = g->item_price[item];
-    if (price < 10.0 * usual) return;
+    if (price < BIG_FACTOR * usual) return;
     if (g->norg == g->org_cap) {
         g->org_cap = g->org_cap ? 2 * g->org_cap : 16;
         g->org = rs_xrealloc(g->org, g->org_cap * sizeof(*g->org));

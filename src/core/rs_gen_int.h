@@ -25,7 +25,11 @@
 #define OFF_HOURS_P     0.15 /* P(a user starts a session outside its hours) */
 #define PRIMARY_DEV_P   0.85 /* a session uses the user's primary device */
 #define PRICE_BAND      3.0  /* behaviour mode: buys only within [budget / 3, budget * 3] */
-#define MAX_EPISODES    64   /* concurrent anomaly episodes */
+/* A big purchase costs at least this many times the buyer's mean purchase:
+ * the default alert.amount.factor, which planted ones must pass and
+ * background ones are reported against (rs_gen__organic_check). */
+#define BIG_FACTOR      10.0
+#define MAX_EPISODES    64 /* concurrent anomaly episodes */
 #define EP_SESSION_BASE UINT64_C(1000000000000)
 
 typedef struct rng {
