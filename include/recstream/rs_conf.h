@@ -33,14 +33,16 @@ typedef enum { RS_POPORDER_COUNT = 0, RS_POPORDER_DECAYED } rs_poporder_t;
 
 typedef struct rs_conf {
     /* topics */
-    char *topic_events;          /* topic.events = events */
-    char *topic_recommendations; /* topic.recommendations = recommendations */
-    char *topic_dlq;             /* topic.dlq = dlq */
-    char *topic_items;           /* topic.items = "": compacted item catalog (off if empty) */
-    char *topic_segments;        /* topic.segments = segments */
-    char *topic_alerts;          /* topic.alerts = alerts */
-    char *group_id;              /* group.id = recstream */
-    int input_format;            /* input.format = auto|json|avro|confluent (rs_format_t) */
+    char *topic_events;            /* topic.events = events */
+    char *topic_recommendations;   /* topic.recommendations = recommendations */
+    char *topic_dlq;               /* topic.dlq = dlq */
+    char *topic_items;             /* topic.items = "": compacted item catalog (off if empty) */
+    char *topic_segments;          /* topic.segments = segments */
+    char *topic_alerts;            /* topic.alerts = alerts */
+    char *group_id;                /* group.id = recstream */
+    int64_t consume_align_ms;      /* consume.align.ms = 30000: event-time skew bound, 0 = off */
+    int64_t consume_align_idle_ms; /* consume.align.idle.ms = 5000 */
+    int input_format;              /* input.format = auto|json|avro|confluent (rs_format_t) */
     int output_format;    /* output.format = avro|confluent|json (rs_format_t), default avro */
     int output_schema_id; /* output.schema.id = 1: id written in confluent framing */
     int output_schema_id_alerts;   /* output.schema.id.alerts = 2 */

@@ -60,6 +60,9 @@ typedef struct rs_stats {
     uint64_t items;                /* gauge */
     uint64_t cooc_pairs;           /* gauge: stored (a,b) entries, both directions */
     uint64_t partitions_assigned;  /* gauge */
+    uint64_t partitions_aligned;   /* gauge: paused by consume.align.ms */
+    uint64_t align_pauses;         /* partitions paused by consume.align.ms so far */
+    int64_t align_spread_ms;       /* gauge: event-time spread of the catching-up partitions */
     int64_t consumer_lag;          /* gauge, -1 unknown */
     uint64_t state_bytes;          /* gauge */
     uint64_t users_expired;        /* idle users dropped by state.user.ttl.ms */

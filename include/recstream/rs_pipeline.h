@@ -79,6 +79,9 @@ rs_err_t rs_pipeline_commit(rs_pipeline_t *p, char *errstr, size_t errstr_size);
 rs_err_t rs_pipeline_flush(rs_pipeline_t *p, char *errstr, size_t errstr_size);
 /* Events/offsets applied but not yet committed. */
 size_t rs_pipeline_pending(const rs_pipeline_t *p);
+/* Event time of the record rs_pipeline_process() just handled if it was a
+ * valid event (applied or a duplicate), else 0: for partition alignment. */
+int64_t rs_pipeline_last_ts(const rs_pipeline_t *p);
 
 /* Builds the human-readable reason for a scored item into buf (NUL-terminated). */
 void rs_pipeline_reason(rs_state_t *st, uint32_t because, int because_type, char *buf, size_t size);

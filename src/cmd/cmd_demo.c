@@ -93,14 +93,14 @@ done:
     return got;
 }
 
-/* Reads the alerts topic back: how many, per rule, and the first few. */
-static uint64_t read_alerts(rs_conf_t *conf, uint64_t expect, rs_buf_t *examples,
-                            int max_examples) {
+/* Reads the alerts topic back: how many, and the first alert of each rule. */
+static uint64_t read_alerts(rs_conf_t *conf, uint64_t expect, rs_buf_t *examples) {
     char err[256];
     rs_consumer_t *c = NULL;
     rs_codec_t *codec = NULL;
     uint64_t got = 0;
-    int shown = 0;
+    char shown[RS_ALERT__RULE_COUNT][32]; /* rule names already shown */
+    int n_shown = 0;
     if (rs_consumer_new(&c, conf->kafka, conf->kafka_cnt, NULL, NULL, err, sizeof(err)) ||
         rs_codec_new(&codec, err, sizeof(err)))
         goto done;
@@ -115,11 +115,15 @@ static uint64_t read_alerts(rs_conf_t *conf, uint64_t expect, rs_buf_t *examples
             if (msgs[i].err) continue;
             got++;
             rs_alert_msg_t a;
-            if (shown >= max_examples ||
+            if (n_shown == RS_ALERT__RULE_COUNT ||
                 rs_codec_decode_alert(codec, msgs[i].payload, msgs[i].len,
                                       (rs_format_t)conf->output_format, &a, err, sizeof(err)))
                 continue;
-            shown++;
+            int seen = 0;
+            for (int k = 0; k < n_shown && !seen; k++)
+                seen = strlen(shown[k]) == a.rule.len && !memcmp(shown[k], a.rule.p, a.rule.len);
+            if (seen) continue;
+            snprintf(shown[n_shown++], sizeof(shown[0]), "%.*s", (int)a.rule.len, a.rule.p);
             rs_buf_printf(examples, "  %-13.*s %s %.*s  score %.1f  (", (int)a.rule.len, a.rule.p,
                           a.user_id.p ? "user" : "item",
                           (int)(a.user_id.p ? a.user_id.len : a.item_id.len),
@@ -246,7 +250,7 @@ int cmd_demo(int argc, char **argv) {
              seg_changes = st.segment_changes[RS_SEG_RFM] + st.segment_changes[RS_SEG_CLUSTER];
     for (int r = 0; r < RS_ALERT__RULE_COUNT; r++) alerts += st.alerts[r];
     rs_buf_t alert_examples = {0};
-    uint64_t alerts_read = read_alerts(conf, alerts, &alert_examples, 4);
+    uint64_t alerts_read = read_alerts(conf, alerts, &alert_examples);
 
     /* planted bought-together pairs found among the item neighbours */
     rs_state_t *state = NULL;

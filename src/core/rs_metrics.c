@@ -195,6 +195,12 @@ void rs_metrics_render(const rs_stats_t *s, rs_buf_t *out) {
           "Stored item co-occurrence entries, both directions.");
     gauge(out, "partitions_assigned", (int64_t)s->partitions_assigned,
           "Partitions of the events topic assigned to this instance.");
+    gauge(out, "partitions_aligned", (int64_t)s->partitions_aligned,
+          "Partitions paused because they ran ahead in event time (consume.align.ms).");
+    counter(out, "align_pauses_total", s->align_pauses,
+            "Partition pauses by event-time alignment (consume.align.ms).");
+    gauge(out, "align_spread_ms", s->align_spread_ms,
+          "Event-time spread between the partitions still catching up, ms.");
     gauge(out, "consumer_lag", s->consumer_lag,
           "Messages behind the end of the assigned partitions; -1 when unknown.");
     gauge(out, "state_bytes", (int64_t)s->state_bytes, "Approximate size of the state store.");

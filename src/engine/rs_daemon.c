@@ -206,6 +206,51 @@ static void write_failed(rs_daemon_t *d, const char *err) {
     consume_pause(d, 1);
 }
 
+/* ------------------------------------------------------------- alignment */
+
+#define ALIGN_LAG_MS 20 /* lags come from cached watermarks: refreshed at most this often */
+
+static void align_apply(rs_daemon_t *d, const int32_t *parts, size_t n, int pause) {
+    if (!n) return;
+    char err[256];
+    rs_tp_t *tps = rs_xmalloc(n * sizeof(*tps));
+    for (size_t i = 0; i < n; i++) tps[i] = (rs_tp_t){d->conf->topic_events, parts[i]};
+    if (rs_consumer_pause(d->consumer, tps, n, pause, err, sizeof(err)))
+        rs_warn("daemon", "alignment: %s", err);
+    free(tps);
+}
+
+/* Pauses the partitions that ran ahead in event time and resumes those the
+ * others caught up with (rs_align.h). Runs after every poll chunk: one
+ * drain can hand out a whole backlog. Not while a state write failure holds
+ * every partition paused. */
+static void align_step(rs_daemon_t *d) {
+    if (!d->align || d->paused || d->stopping) return;
+    size_t n = rs_align_partitions(d->align, NULL, 0);
+    if (!n) return;
+    int64_t now = rs_now_ms();
+    int32_t *parts = rs_xmalloc(3 * n * sizeof(int32_t)), *pause = parts + n, *resume = pause + n;
+    rs_tp_t *tps = rs_xmalloc(n * sizeof(*tps));
+    int64_t *lag = rs_xmalloc(n * sizeof(*lag));
+    rs_align_partitions(d->align, parts, n);
+    if (now - d->align_ms >= ALIGN_LAG_MS) {
+        d->align_ms = now;
+        for (size_t i = 0; i < n; i++) tps[i] = (rs_tp_t){d->conf->topic_events, parts[i]};
+        rs_consumer_lags(d->consumer, tps, lag, n);
+        for (size_t i = 0; i < n; i++) rs_align_set_lag(d->align, parts[i], lag[i]);
+    }
+    size_t np, nr;
+    rs_align_step(d->align, now, pause, &np, resume, &nr);
+    align_apply(d, pause, np, 1);
+    align_apply(d, resume, nr, 0);
+    d->stats.align_pauses += np;
+    d->stats.partitions_aligned = rs_align_paused_count(d->align);
+    d->stats.align_spread_ms = rs_align_spread(d->align, now);
+    free(parts);
+    free(tps);
+    free(lag);
+}
+
 static void write_ok(rs_daemon_t *d) {
     if (!d->paused) return;
     d->paused = 0;
@@ -215,6 +260,7 @@ static void write_ok(rs_daemon_t *d) {
             "consumption resumed",
             (double)(rs_now_ms() - d->pause_since_ms) / 1000, d->stats.state_write_retries);
     consume_pause(d, 0);
+    if (d->align) rs_align_reset(d->align); /* resumed with the rest */
 }
 
 /* The state's consumed offsets at this moment: exactly what the batch being
@@ -385,9 +431,12 @@ static void drain(void *opaque) {
             if (d->msgs[i].origin_us > 0 && now_us > d->msgs[i].origin_us)
                 rs_hist_add(&d->stats.consume_us, (uint64_t)(now_us - d->msgs[i].origin_us));
             rs_pipeline_process(d->pipe, &d->msgs[i]);
+            int64_t ts = d->align ? rs_pipeline_last_ts(d->pipe) : 0;
+            if (ts) rs_align_event(d->align, d->msgs[i].partition, ts, now_us / 1000);
         }
         rs_consumer_release(d->consumer, d->msgs, n);
         total += n;
+        if (n) align_step(d);
         if (n < want || total >= cap) break;
         if (rs_mono_us() > t_end) {
             cap = total; /* out of time: continue on the next iteration */
@@ -427,6 +476,8 @@ static void on_assign(void *opaque, const rs_tp_t *tps, size_t n, int64_t *offse
         if (o >= 0) offsets[i] = o;
         rs_info("daemon", "assigned %s [%d] from %s%" PRId64, tps[i].topic, tps[i].partition,
                 o >= 0 ? "stored offset " : "committed/reset ", o >= 0 ? o : (int64_t)0);
+        if (d->align && !strcmp(tps[i].topic, d->conf->topic_events))
+            rs_align_assign(d->align, tps[i].partition);
     }
     d->stats.partitions_assigned += n;
     rs_daemon__kafka_alive(d);
@@ -462,6 +513,9 @@ static void on_revoke(void *opaque, const rs_tp_t *tps, size_t n, int lost) {
      * so it cannot run the completion), then the rest is written here. */
     commit_wait(d);
     if (!d->inflight && rs_pipeline_pending(d->pipe)) flush(d);
+    for (size_t i = 0; d->align && i < n; i++)
+        if (!strcmp(tps[i].topic, d->conf->topic_events))
+            rs_align_revoke(d->align, tps[i].partition);
     if (d->paused && n)
         rs_warn("state",
                 "%zu partition(s) %s while state writes fail: their unwritten records "
@@ -545,6 +599,7 @@ static void on_tick(void *opaque) {
     d->stats.consumer_lag = rs_consumer_lag(d->consumer);
     d->stats.partitions_assigned = rs_consumer_assignment_count(d->consumer);
     d->stats.users_expired = rs_state_users_expired(st);
+    align_step(d); /* also when nothing flows: a paused partition may be due */
     maybe_finish(d);
     if (!d->stopped && d->opts.idle_exit_ms && d->last_msg_ms &&
         rs_now_ms() - d->last_msg_ms > d->opts.idle_exit_ms)
@@ -581,6 +636,8 @@ rs_err_t rs_daemon_new(rs_daemon_t **out, const rs_conf_t *conf, const rs_daemon
     d->stop_pipe[0] = d->stop_pipe[1] = -1;
     d->stats.consumer_lag = -1;
     d->msgs = rs_xcalloc(POLL_CHUNK, sizeof(rs_msg_t));
+    if (conf->consume_align_ms > 0)
+        d->align = rs_align_new(conf->consume_align_ms, conf->consume_align_idle_ms);
     d->last_msg_ms = rs_now_ms(); /* idle exit also covers "nothing to consume" */
     d->last_commit_ms = d->last_msg_ms;
     int rc = rs_loop_new(&d->loop, errstr, errstr_size);
@@ -683,6 +740,7 @@ void rs_daemon_destroy(rs_daemon_t *d) {
     rs_consumer_destroy(d->consumer);
     rs_producer_destroy(d->producer);
     rs_catalog_destroy(d->catalog);
+    rs_align_destroy(d->align);
     rs_pipeline_destroy(d->pipe);
     rs_loop_destroy(d->loop);
     if (d->stop_pipe[0] >= 0) close(d->stop_pipe[0]);

@@ -4,6 +4,7 @@
 #ifndef RS_DAEMON_INT_H
 #define RS_DAEMON_INT_H
 
+#include "recstream/rs_align.h"
 #include "recstream/rs_catalog.h"
 #include "recstream/rs_daemon.h"
 #include "recstream/rs_http.h"
@@ -23,6 +24,8 @@ struct rs_daemon {
     rs_producer_t *producer;
     rs_pipeline_t *pipe;
     rs_catalog_t *catalog; /* NULL unless topic.items is set */
+    rs_align_t *align;     /* NULL when consume.align.ms = 0 */
+    int64_t align_ms;      /* wall time of the last alignment step */
     rs_http_t *http;
     rs_watch_t *cw, *pw, *stop_w;
     rs_defer_t *more;

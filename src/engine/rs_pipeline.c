@@ -45,6 +45,7 @@ struct rs_pipeline {
     size_t sweep_cursor;
     int sweeping;
     int had_centroids; /* the sweep for the first centroids has started */
+    int64_t last_ts;   /* event time of the record just processed, 0 if it was not valid */
 };
 
 /* The segmenter is built before the owner can name its executor. */
@@ -168,6 +169,10 @@ void rs_pipeline_set_executor(rs_pipeline_t *p, const rs_executor_t *exec) {
     p->exec = exec ? *exec : (rs_executor_t){0};
 }
 
+int64_t rs_pipeline_last_ts(const rs_pipeline_t *p) {
+    return p->last_ts;
+}
+
 int rs_pipeline_busy(const rs_pipeline_t *p) {
     return p->seg && rs_segment_busy(p->seg);
 }
@@ -195,6 +200,7 @@ static rs_reject_t admit(rs_pipeline_t *p, const rs_event_t *ev, size_t raw_len,
                          char *detail, size_t detail_size) {
     rs_reject_t r = rs_validate_event(ev, p->conf, rs_now_ms(), raw_len, detail, detail_size);
     if (r != RS_REJ_NONE) return r;
+    p->last_ts = ev->ts_ms;
     if (rs_state_dedup(p->st, ev->event_id.p, ev->event_id.len)) {
         p->stats->events_duplicate++;
         return RS_REJ_NONE;
@@ -215,6 +221,7 @@ static rs_reject_t admit(rs_pipeline_t *p, const rs_event_t *ev, size_t raw_len,
 
 void rs_pipeline_process(rs_pipeline_t *p, const rs_msg_t *m) {
     char detail[256];
+    p->last_ts = 0;
     /* The client can hand out a record again (a refetch after a fetch error
      * or a leader change): its effects are already in the state. The dedup
      * window would catch most, but not an id that left it, nor an invalid

@@ -433,7 +433,7 @@ TEST(reference) {
         ASSERT(p->section && *p->section);
         keys++;
     }
-    ASSERT_EQ(keys, 101);
+    ASSERT_EQ(keys, 103);
     ASSERT(strstr(out, "| `rec.similarity` | enum | `cosine` | cosine, llr |") != NULL);
     ASSERT(strstr(out, "| `rec.k` | int | `10` | 1 .. 1000 |") != NULL);
     ASSERT(strstr(out, "## Event weights\n") != NULL);
