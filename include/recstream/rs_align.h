@@ -32,7 +32,9 @@ void rs_align_destroy(rs_align_t *a); /* NULL-safe */
 /* A newly assigned partition starts unpaused, with no event time. */
 void rs_align_assign(rs_align_t *a, int32_t partition);
 void rs_align_revoke(rs_align_t *a, int32_t partition);
-/* A valid event of `partition` with event time ts, at wall time now_ms. */
+/* A valid event of `partition` with event time ts, at wall time now_ms. An
+ * event time beyond now_ms counts as now_ms: a live stream's partitions
+ * then stay together even when one client's clock runs ahead. */
 void rs_align_event(rs_align_t *a, int32_t partition, int64_t ts, int64_t now_ms);
 /* Records left to hand out (high watermark - position); -1 = unknown. */
 void rs_align_set_lag(rs_align_t *a, int32_t partition, int64_t lag);

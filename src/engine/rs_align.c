@@ -58,6 +58,7 @@ void rs_align_revoke(rs_align_t *a, int32_t partition) {
 void rs_align_event(rs_align_t *a, int32_t partition, int64_t ts, int64_t now_ms) {
     if (partition < 0 || partition >= a->cap || !a->p[partition].assigned) return;
     part_t *p = &a->p[partition];
+    if (ts > now_ms) ts = now_ms; /* a client clock running ahead must not pause a partition */
     if (ts > p->max_ts) p->max_ts = ts, p->advanced_ms = now_ms;
 }
 

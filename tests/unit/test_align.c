@@ -8,6 +8,7 @@
 #define SKEW 30000
 #define IDLE 5000
 #define T0   INT64_C(1700000000000)
+#define W0   (T0 + 3600000) /* the wall clock: an hour after the events (a catch-up) */
 
 typedef struct step {
     int32_t pause[16], resume[16];
@@ -28,7 +29,7 @@ static rs_align_t *three(void) {
 
 TEST(pause_ahead_resume_at_half) {
     rs_align_t *a = three();
-    int64_t now = 1000;
+    int64_t now = W0 + 1000;
     rs_align_event(a, 0, T0, now);
     rs_align_event(a, 1, T0 + SKEW, now); /* exactly the bound: stays */
     rs_align_event(a, 2, T0 + SKEW + 1, now);
@@ -57,37 +58,37 @@ TEST(pause_ahead_resume_at_half) {
 
 TEST(caught_up_partition_holds_nobody) {
     rs_align_t *a = three();
-    rs_align_event(a, 0, T0, 0);
-    rs_align_event(a, 1, T0 + 10 * SKEW, 0);
-    rs_align_event(a, 2, T0 + 10 * SKEW, 0);
-    step_t s = step(a, 0);
+    rs_align_event(a, 0, T0, W0);
+    rs_align_event(a, 1, T0 + 10 * SKEW, W0);
+    rs_align_event(a, 2, T0 + 10 * SKEW, W0);
+    step_t s = step(a, W0);
     ASSERT_EQ(s.np, 2);
     /* partition 0 reached the end of its log: the others go on */
     rs_align_set_lag(a, 0, 0);
-    s = step(a, 1);
+    s = step(a, W0 + 1);
     ASSERT_EQ(s.nr, 2);
     ASSERT_EQ(rs_align_paused_count(a), 0);
     /* an unknown lag counts as records left */
     rs_align_set_lag(a, 0, -1);
-    s = step(a, 2);
+    s = step(a, W0 + 2);
     ASSERT_EQ(s.np, 2);
     rs_align_destroy(a);
 }
 
 TEST(stuck_partition_released_after_idle) {
     rs_align_t *a = three();
-    rs_align_event(a, 0, T0, 0);
-    rs_align_event(a, 1, T0 + 2 * SKEW, 0);
-    rs_align_event(a, 2, T0 + 2 * SKEW, 0);
-    ASSERT_EQ(step(a, 0).np, 2);
+    rs_align_event(a, 0, T0, W0);
+    rs_align_event(a, 1, T0 + 2 * SKEW, W0);
+    rs_align_event(a, 2, T0 + 2 * SKEW, W0);
+    ASSERT_EQ(step(a, W0).np, 2);
     /* 0 delivers nothing new for longer than IDLE: it no longer counts */
-    step_t s = step(a, IDLE);
+    step_t s = step(a, W0 + IDLE);
     ASSERT_EQ(s.nr, 0);
-    s = step(a, IDLE + 1);
+    s = step(a, W0 + IDLE + 1);
     ASSERT_EQ(s.nr, 2);
     /* and it counts again as soon as its event time moves */
-    rs_align_event(a, 0, T0 + 1, IDLE + 2);
-    s = step(a, IDLE + 2);
+    rs_align_event(a, 0, T0 + 1, W0 + IDLE + 2);
+    s = step(a, W0 + IDLE + 2);
     ASSERT_EQ(s.np, 2);
     rs_align_destroy(a);
 }
@@ -95,14 +96,14 @@ TEST(stuck_partition_released_after_idle) {
 TEST(no_event_time_yet_and_revoke) {
     rs_align_t *a = three();
     /* partition 1 has delivered nothing: it cannot be the slowest */
-    rs_align_event(a, 0, T0, 0);
-    rs_align_event(a, 2, T0 + SKEW + 5, 0);
-    step_t s = step(a, 0);
+    rs_align_event(a, 0, T0, W0);
+    rs_align_event(a, 2, T0 + SKEW + 5, W0);
+    step_t s = step(a, W0);
     ASSERT_EQ(s.np, 1);
     ASSERT_EQ(s.pause[0], 2);
     /* the slowest is revoked: nobody is left to wait for */
     rs_align_revoke(a, 0);
-    s = step(a, 1);
+    s = step(a, W0 + 1);
     ASSERT_EQ(s.nr, 1);
     ASSERT_EQ(s.resume[0], 2);
     int32_t parts[4];
@@ -110,34 +111,48 @@ TEST(no_event_time_yet_and_revoke) {
     ASSERT_EQ(parts[0], 1);
     ASSERT_EQ(parts[1], 2);
     /* events of partitions not assigned are ignored */
-    rs_align_event(a, 0, T0 - SKEW, 2);
-    ASSERT_EQ(step(a, 2).np, 0);
+    rs_align_event(a, 0, T0 - SKEW, W0 + 2);
+    ASSERT_EQ(step(a, W0 + 2).np, 0);
     rs_align_destroy(a);
 }
 
 TEST(reset_after_resume_all) {
     rs_align_t *a = three();
-    rs_align_event(a, 0, T0, 0);
-    rs_align_event(a, 1, T0 + SKEW + 1, 0);
-    rs_align_event(a, 2, T0 + SKEW + 1, 0);
-    ASSERT_EQ(step(a, 0).np, 2);
+    rs_align_event(a, 0, T0, W0);
+    rs_align_event(a, 1, T0 + SKEW + 1, W0);
+    rs_align_event(a, 2, T0 + SKEW + 1, W0);
+    ASSERT_EQ(step(a, W0).np, 2);
     /* the owner resumed everything itself (a state write recovered) */
     rs_align_reset(a);
     ASSERT_EQ(rs_align_paused_count(a), 0);
     /* the next step pauses them again rather than resuming what runs */
-    step_t s = step(a, 1);
+    step_t s = step(a, W0 + 1);
     ASSERT_EQ(s.np, 2);
     ASSERT_EQ(s.nr, 0);
     /* high partition numbers grow the table */
     rs_align_assign(a, 200);
     rs_align_set_lag(a, 200, 5);
-    rs_align_event(a, 200, T0 - 1, 2);
-    ASSERT_EQ(rs_align_spread(a, 2), SKEW + 2);
+    rs_align_event(a, 200, T0 - 1, W0 + 2);
+    ASSERT_EQ(rs_align_spread(a, W0 + 2), SKEW + 2);
+    rs_align_destroy(a);
+}
+
+/* Live: every partition is near the wall clock. One client's clock two
+ * minutes ahead must not pause its partition for two minutes. */
+TEST(future_event_time_capped) {
+    rs_align_t *a = three();
+    int64_t now = W0;
+    rs_align_event(a, 0, now - 100, now);
+    rs_align_event(a, 1, now - 50, now);
+    rs_align_event(a, 2, now + 120000, now);
+    step_t s = step(a, now);
+    ASSERT_EQ(s.np, 0);
+    ASSERT_EQ(rs_align_spread(a, now), 100);
     rs_align_destroy(a);
 }
 
 int main(void) {
     return RUN_TESTS(t_pause_ahead_resume_at_half, t_caught_up_partition_holds_nobody,
                      t_stuck_partition_released_after_idle, t_no_event_time_yet_and_revoke,
-                     t_reset_after_resume_all);
+                     t_reset_after_resume_all, t_future_event_time_capped);
 }
