@@ -113,6 +113,7 @@ typedef struct rs_alert_item {
     int64_t first_ts; /* first event seen for the item (0 = none): the warmup */
     int64_t bucket;   /* start of the current bucket (0 = none) */
     uint32_t n;       /* events in it */
+    uint32_t pn;      /* events in the one before, still open for late events */
     float mean, var;  /* EWMA baseline of events per bucket */
     int64_t episode_start, episode_last;
     uint32_t fired;

@@ -13,7 +13,9 @@
  * The slowest partition is taken among those that can still catch up: with
  * records left to hand out (lag > 0, or unknown) and whose event time moved
  * within the last idle_ms. A partition at the end of its log, or a stuck
- * one, therefore holds nobody back for longer than idle_ms.
+ * one, therefore holds nobody back for longer than idle_ms. One with records
+ * left that has delivered none yet holds everyone back, for at most idle_ms
+ * after its assignment.
  *
  * Bookkeeping only: the owner reports event times, lags and the clock, and
  * carries out the pauses and resumes rs_align_step() returns. Loop thread. */
@@ -30,7 +32,7 @@ rs_align_t *rs_align_new(int64_t skew_ms, int64_t idle_ms);
 void rs_align_destroy(rs_align_t *a); /* NULL-safe */
 
 /* A newly assigned partition starts unpaused, with no event time. */
-void rs_align_assign(rs_align_t *a, int32_t partition);
+void rs_align_assign(rs_align_t *a, int32_t partition, int64_t now_ms);
 void rs_align_revoke(rs_align_t *a, int32_t partition);
 /* A valid event of `partition` with event time ts, at wall time now_ms. An
  * event time beyond now_ms counts as now_ms: a live stream's partitions

@@ -146,8 +146,11 @@ size_t rs_consumer_assignment_count(rs_consumer_t *c);
  * 0 without assignment, -1 if no partition is known yet. */
 int64_t rs_consumer_lag(rs_consumer_t *c);
 /* Per partition of tps: high watermark - position, from the same cached
- * values; -1 where either is not known yet. */
-void rs_consumer_lags(rs_consumer_t *c, const rs_tp_t *tps, int64_t *lag, size_t n);
+ * values; before the first record of a partition the position is from[i]
+ * (the offset it starts at; NULL or -1 = unknown). -1 where either end is
+ * not known. */
+void rs_consumer_lags(rs_consumer_t *c, const rs_tp_t *tps, const int64_t *from, int64_t *lag,
+                      size_t n);
 /* Leave the group cleanly (revoke callbacks run). Then destroy.
  * librdkafka 2.0.2 #4381: a subscribed cooperative-sticky consumer that has
  * not had its first group assignment yet first waits (up to 10 s, serving

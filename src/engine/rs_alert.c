@@ -30,11 +30,13 @@
  *
  * Late events (ts older than the current bucket/window) are counted into the
  * current bucket or window, never reopening an old one, so they cannot
- * corrupt a baseline. card_testing ignores a purchase at or before the
- * window's last counted time (same time = the same checkout; older = out of
- * order, it cannot be told from one already counted). A late event never
- * opens a second episode: t - episode_last is then negative, so it belongs
- * to the current one.
+ * corrupt a baseline. item_spike is the exception: it counts across users,
+ * hence across partitions, which a consumer reads up to consume.align.ms
+ * apart in event time, so its previous bucket stays open for late events
+ * and enters the baseline one bucket later; older events are not counted. card_testing ignores a
+ * purchase at or before the window's last counted time (same time = the same checkout; older = out
+ * of order, it cannot be told from one already counted). A late event never opens a second episode:
+ * t - episode_last is then negative, so it belongs to the current one.
  *
  * Episodes: per rule and subject, episode_start/episode_last; the condition
  * holding at t continues the episode iff t - episode_last < alert.episode.gap.ms,
@@ -355,13 +357,30 @@ static int item_baseline(const rs_conf_t *c, const rs_alert_item_t *it, int64_t 
                          double *mean, double *var) {
     int64_t len = c->alert_item_bucket_ms, o = bucket_of(origin, len);
     if (o != origin) o += len;
-    if (it->bucket - o < len) return 0;
-    double W = 1.0 - exp((double)((it->bucket - o) / len) * lb);
+    int64_t closed = it->bucket - len; /* the buckets before this one are in the EWMA */
+    if (closed - o < len) return 0;
+    double W = 1.0 - exp((double)((closed - o) / len) * lb);
     if (W < 1e-9) return 0;
     double m = it->mean / W, s2 = ((double)it->var + (double)it->mean * it->mean) / W;
     *mean = m;
     *var = s2 > m * m ? s2 - m * m : 0.0;
     return 1;
+}
+
+/* Closes the bucket at `from` with count x into the EWMA, with idle buckets
+ * up to `to`. The count enters capped at mean + z sd: a spike that began
+ * late in a bucket (too few events there to fire) must not raise its own
+ * bar for the next one. */
+static void item_close(rs_alerter_t *al, rs_alert_item_t *it, int64_t origin, double lb, double x,
+                       int64_t from, int64_t to) {
+    const rs_conf_t *c = al->conf;
+    double mean, var;
+    if (x > c->alert_item_z && item_baseline(c, it, origin, lb, &mean, &var)) { /* cap >= z */
+        double cap = mean + c->alert_item_z * floor_sd(mean, var);
+        if (x > cap) x = cap;
+    }
+    ewma_advance(&it->mean, &it->var, x, from, to, c->alert_item_bucket_ms, c->alert_item_alpha,
+                 &al->item_lb);
 }
 
 static size_t check_item(rs_alerter_t *al, rs_alert_item_t *it, const char *iid, uint32_t ilen,
@@ -374,24 +393,24 @@ static size_t check_item(rs_alerter_t *al, rs_alert_item_t *it, const char *iid,
     if (origin > it->first_ts) origin = it->first_ts;
     if (!it->bucket) {
         it->bucket = b;
-        it->n = 0;
+        it->n = it->pn = 0;
     } else if (b > it->bucket) {
-        /* A closing bucket enters the baseline capped at mean + z sd: a spike
-         * that began late in a bucket (too few events there to fire) must not
-         * raise its own bar for the next one. */
-        double x = it->n;
-        if (x > c->alert_item_z && item_baseline(c, it, origin, lb, &mean, &var)) { /* cap >= z */
-            double cap = mean + c->alert_item_z * floor_sd(mean, var);
-            if (x > cap) x = cap;
+        /* The previous bucket closes into the baseline, then the current one
+         * if b skips past it (with the idle buckets in between) */
+        item_close(al, it, origin, lb, it->pn, it->bucket - len, it->bucket);
+        if (b == it->bucket + len) {
+            it->pn = it->n;
+        } else {
+            item_close(al, it, origin, lb, it->n, it->bucket, b - len);
+            it->pn = 0;
         }
-        ewma_advance(&it->mean, &it->var, x, it->bucket, b, len, c->alert_item_alpha, &al->item_lb);
         it->bucket = b;
         it->n = 0;
     } else if (b < it->bucket) {
-        /* Late for this item: not counted. In a catch-up one partition is
-         * often read far ahead of the others, and counting the lagging
-         * partitions' events into the leading one's bucket made spikes out
-         * of a backlog (the demo: 22-36 alerts, 1 planted spike). */
+        /* Late: the previous bucket still counts it; an older one does not
+         * reopen. Counting every late event into the current bucket made
+         * spikes out of a catch-up (the demo: 22-36 alerts, 1 planted). */
+        if (b == it->bucket - len && it->pn < UINT32_MAX) it->pn++;
         return 0;
     }
     if (it->n < UINT32_MAX) it->n++;
@@ -450,6 +469,7 @@ size_t rs_alert_check(rs_alerter_t *a, rs_alert_user_t *ua, const char *user_id,
 #define USER_V1_BYTES 153
 #define USER_V2_BYTES 165
 #define ITEM_V1_BYTES 49
+#define ITEM_V2_BYTES (ITEM_V1_BYTES + 4) /* + pn */
 
 typedef struct wr {
     unsigned char *p;
@@ -566,7 +586,7 @@ int rs_alert_user_decode(rs_alert_user_t *a, const unsigned char *p, size_t len)
 
 size_t rs_alert_item_encode(const rs_alert_item_t *a, unsigned char *out) {
     wr_t w = {out};
-    *w.p++ = 1;
+    *w.p++ = 2;
     w64(&w, (uint64_t)a->first_ts);
     w64(&w, (uint64_t)a->bucket);
     w32(&w, a->n);
@@ -575,13 +595,15 @@ size_t rs_alert_item_encode(const rs_alert_item_t *a, unsigned char *out) {
     w64(&w, (uint64_t)a->episode_start);
     w64(&w, (uint64_t)a->episode_last);
     w32(&w, a->fired);
+    w32(&w, a->pn);
     return (size_t)(w.p - out);
 }
 
 int rs_alert_item_decode(rs_alert_item_t *a, const unsigned char *p, size_t len) {
     memset(a, 0, sizeof(*a));
     if (len == 0) return 0;
-    if (!p || len != ITEM_V1_BYTES || p[0] != 1) return -1;
+    if (!p || !((len == ITEM_V1_BYTES && p[0] == 1) || (len == ITEM_V2_BYTES && p[0] == 2)))
+        return -1;
     rd_t r = {p + 1};
     a->first_ts = r64(&r);
     a->bucket = r64(&r);
@@ -591,6 +613,7 @@ int rs_alert_item_decode(rs_alert_item_t *a, const unsigned char *p, size_t len)
     a->episode_start = r64(&r);
     a->episode_last = r64(&r);
     a->fired = r32(&r);
+    if (p[0] == 2) a->pn = r32(&r); /* v1: no open previous bucket */
     if (bad_num(a->mean) || bad_num(a->var)) {
         memset(a, 0, sizeof(*a));
         return -1;

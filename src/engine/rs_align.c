@@ -12,6 +12,7 @@ typedef struct part {
     int assigned, paused;
     int64_t max_ts;      /* newest event time seen; INT64_MIN = none yet */
     int64_t advanced_ms; /* wall time max_ts last moved */
+    int64_t assigned_ms; /* wall time of the assignment */
     int64_t lag;
 } part_t;
 
@@ -46,9 +47,9 @@ static part_t *at(rs_align_t *a, int32_t partition) {
     return &a->p[partition];
 }
 
-void rs_align_assign(rs_align_t *a, int32_t partition) {
+void rs_align_assign(rs_align_t *a, int32_t partition, int64_t now_ms) {
     part_t *p = at(a, partition);
-    if (p) *p = (part_t){.assigned = 1, .max_ts = INT64_MIN, .lag = -1};
+    if (p) *p = (part_t){.assigned = 1, .max_ts = INT64_MIN, .lag = -1, .assigned_ms = now_ms};
 }
 
 void rs_align_revoke(rs_align_t *a, int32_t partition) {
@@ -87,10 +88,23 @@ static int can_catch_up(const rs_align_t *a, const part_t *p, int64_t now_ms) {
            (p->paused || now_ms - p->advanced_ms <= a->idle_ms);
 }
 
+/* Assigned, records left, none delivered yet: its event time is unknown,
+ * so it holds everyone back, for at most idle_ms after the assignment (a
+ * catch-up's first chunk of one partition spanned 460 s of event time
+ * before another partition delivered anything). */
+static int silent(const rs_align_t *a, const part_t *p, int64_t now_ms) {
+    return p->assigned && p->max_ts == INT64_MIN && p->lag != 0 &&
+           now_ms - p->assigned_ms <= a->idle_ms;
+}
+
+/* The slowest event time that can still catch up; INT64_MIN while a silent
+ * partition holds everyone back, INT64_MAX if nobody can catch up. */
 static int64_t slowest(const rs_align_t *a, int64_t now_ms) {
     int64_t low = INT64_MAX;
-    for (int32_t i = 0; i < a->cap; i++)
+    for (int32_t i = 0; i < a->cap; i++) {
+        if (silent(a, &a->p[i], now_ms)) return INT64_MIN;
         if (can_catch_up(a, &a->p[i], now_ms) && a->p[i].max_ts < low) low = a->p[i].max_ts;
+    }
     return low;
 }
 
@@ -102,12 +116,12 @@ void rs_align_step(rs_align_t *a, int64_t now_ms, int32_t *pause, size_t *n_paus
         part_t *p = &a->p[i];
         if (!p->assigned) continue;
         if (p->paused) {
-            if (low == INT64_MAX || p->max_ts - low <= a->skew_ms / 2) {
+            if (low == INT64_MAX || (low != INT64_MIN && p->max_ts - low <= a->skew_ms / 2)) {
                 p->paused = 0;
                 resume[(*n_resume)++] = i;
             }
         } else if (low != INT64_MAX && p->max_ts != INT64_MIN && p->lag != 0 &&
-                   p->max_ts - low > a->skew_ms) {
+                   (low == INT64_MIN || p->max_ts - low > a->skew_ms)) {
             p->paused = 1;
             pause[(*n_pause)++] = i;
         }

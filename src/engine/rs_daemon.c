@@ -235,8 +235,14 @@ static void align_step(rs_daemon_t *d) {
     rs_align_partitions(d->align, parts, n);
     if (now - d->align_ms >= ALIGN_LAG_MS) {
         d->align_ms = now;
-        for (size_t i = 0; i < n; i++) tps[i] = (rs_tp_t){d->conf->topic_events, parts[i]};
-        rs_consumer_lags(d->consumer, tps, lag, n);
+        rs_state_t *st = rs_pipeline_state(d->pipe);
+        int64_t *from = rs_xmalloc(n * sizeof(*from));
+        for (size_t i = 0; i < n; i++) {
+            tps[i] = (rs_tp_t){d->conf->topic_events, parts[i]};
+            from[i] = rs_state_offset(st, tps[i].topic, parts[i]); /* where it starts */
+        }
+        rs_consumer_lags(d->consumer, tps, from, lag, n);
+        free(from);
         for (size_t i = 0; i < n; i++) rs_align_set_lag(d->align, parts[i], lag[i]);
     }
     size_t np, nr;
@@ -419,7 +425,10 @@ static void drain(void *opaque) {
     size_t total = 0, cap = (size_t)d->conf->batch_max_events;
     int64_t t_end = rs_mono_us() + DRAIN_MAX_US;
     for (;;) {
-        size_t want = cap - total < POLL_CHUNK ? cap - total : POLL_CHUNK;
+        /* aligned: smaller chunks, since a chunk is usually one partition's
+         * run and alignment can only act between chunks */
+        size_t chunk = d->align ? ALIGN_CHUNK : POLL_CHUNK;
+        size_t want = cap - total < chunk ? cap - total : chunk;
         size_t n = rs_consumer_poll(d->consumer, d->msgs, want);
         int64_t now_us = n ? rs_now_us() : 0;
         for (size_t i = 0; i < n; i++) {
@@ -477,7 +486,7 @@ static void on_assign(void *opaque, const rs_tp_t *tps, size_t n, int64_t *offse
         rs_info("daemon", "assigned %s [%d] from %s%" PRId64, tps[i].topic, tps[i].partition,
                 o >= 0 ? "stored offset " : "committed/reset ", o >= 0 ? o : (int64_t)0);
         if (d->align && !strcmp(tps[i].topic, d->conf->topic_events))
-            rs_align_assign(d->align, tps[i].partition);
+            rs_align_assign(d->align, tps[i].partition, rs_now_ms());
     }
     d->stats.partitions_assigned += n;
     rs_daemon__kafka_alive(d);

@@ -13,6 +13,7 @@
 #include "recstream/rs_pipeline.h"
 
 #define POLL_CHUNK   1024
+#define ALIGN_CHUNK  128    /* records per poll with consume.align.ms on */
 #define DRAIN_MAX_US 200000 /* keep the loop (HTTP, delivery reports) responsive */
 
 struct rs_daemon {

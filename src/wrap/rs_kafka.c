@@ -627,14 +627,16 @@ int64_t rs_consumer_lag(rs_consumer_t *c) {
     return empty ? 0 : known ? sum : -1;
 }
 
-void rs_consumer_lags(rs_consumer_t *c, const rs_tp_t *tps, int64_t *lag, size_t n) {
+void rs_consumer_lags(rs_consumer_t *c, const rs_tp_t *tps, const int64_t *from, int64_t *lag,
+                      size_t n) {
     for (size_t i = 0; i < n; i++) lag[i] = -1;
     if (c->closed || !n) return;
     rd_kafka_topic_partition_list_t *l = tp_list(tps, NULL, n);
     if (!rd_kafka_position(c->rk, l))
         for (size_t i = 0; i < n; i++) {
-            int64_t lo, hi, pos = l->elems[i].offset;
-            if (pos >= 0 && !l->elems[i].err &&
+            int64_t lo, hi, pos = l->elems[i].err ? -1 : l->elems[i].offset;
+            if (pos < 0 && from) pos = from[i];
+            if (pos >= 0 &&
                 !rd_kafka_get_watermark_offsets(c->rk, tps[i].topic, tps[i].partition, &lo, &hi) &&
                 hi >= 0)
                 lag[i] = hi > pos ? hi - pos : 0;

@@ -473,8 +473,23 @@ TEST(late_events) {
     ASSERT_EQ(w->u[1].bot_last_view, before.bot_last_view);
     ASSERT_EQ(w->it[1].bucket, ibefore.bucket);
     ASSERT_EQ(w->it[1].n, ibefore.n);
+    ASSERT_EQ(w->it[1].pn, ibefore.pn);
     ASSERT(w->it[1].mean == ibefore.mean);
     ASSERT_EQ(w->it[1].first_ts, T0);
+    /* a minute late: the item's previous bucket is still open and counts it
+     * (a catch-up reads partitions up to consume.align.ms apart) */
+    feed(w, 2, 1, RS_EV_VIEW, T0 + 4 * MIN + 30000, 0);
+    ASSERT_EQ(w->it[1].pn, ibefore.pn + 1);
+    ASSERT_EQ(w->it[1].n, ibefore.n);
+    /* the next bucket closes it into the baseline with that event: the
+     * mean moves by alpha x (1 - mean) from what the idle buckets left */
+    float m0 = w->it[1].mean;
+    feed(w, 3, 1, RS_EV_VIEW, T0 + 6 * MIN, 0);
+    ASSERT_EQ(w->it[1].bucket, T0 + 6 * MIN);
+    ASSERT_EQ(w->it[1].pn, 1);
+    ASSERT_EQ(w->it[1].n, 1);
+    double alpha = c->alert_item_alpha;
+    ASSERT(fabs(w->it[1].mean - (m0 + alpha * (1.0 - m0))) < 1e-6);
     ASSERT_EQ(w->total, 0);
     rs_alerter_destroy(w->al);
     free(w);
@@ -599,10 +614,20 @@ TEST(codec) {
     it.episode_start = T0 + 5;
     it.episode_last = T0 + 6;
     it.fired = 2;
+    it.pn = 9;
     n = rs_alert_item_encode(&it, buf);
-    ASSERT_EQ(n, 49);
+    ASSERT_EQ(n, 53);
+    ASSERT_EQ(buf[0], 2);
     ASSERT_OK(rs_alert_item_decode(&it2, buf, n));
     ASSERT_EQ(memcmp(&it, &it2, sizeof(it)), 0);
+    /* v1 (before the open previous bucket): the same bytes less pn */
+    buf[0] = 1;
+    ASSERT_EQ(rs_alert_item_decode(&it2, buf, n), -1);
+    ASSERT_OK(rs_alert_item_decode(&it2, buf, 49));
+    ASSERT_EQ(it2.pn, 0);
+    it2.pn = it.pn;
+    ASSERT_EQ(memcmp(&it, &it2, sizeof(it)), 0);
+    buf[0] = 2;
     ASSERT_OK(rs_alert_item_decode(&it2, NULL, 0));
     ASSERT_EQ(it2.n, 0);
     ASSERT_EQ(rs_alert_item_decode(&it2, buf, n + 1), -1);

@@ -23,7 +23,7 @@ static step_t step(rs_align_t *a, int64_t now) {
 
 static rs_align_t *three(void) {
     rs_align_t *a = rs_align_new(SKEW, IDLE);
-    for (int32_t p = 0; p < 3; p++) rs_align_assign(a, p), rs_align_set_lag(a, p, 100);
+    for (int32_t p = 0; p < 3; p++) rs_align_assign(a, p, W0), rs_align_set_lag(a, p, 100);
     return a;
 }
 
@@ -93,26 +93,46 @@ TEST(stuck_partition_released_after_idle) {
     rs_align_destroy(a);
 }
 
-TEST(no_event_time_yet_and_revoke) {
+/* A partition with records left that has delivered nothing holds everyone
+ * back (its event time is unknown), until it delivers, is revoked, turns
+ * out empty, or IDLE has passed since its assignment. */
+TEST(silent_partition_holds_back) {
     rs_align_t *a = three();
-    /* partition 1 has delivered nothing: it cannot be the slowest */
     rs_align_event(a, 0, T0, W0);
-    rs_align_event(a, 2, T0 + SKEW + 5, W0);
+    rs_align_event(a, 2, T0 + 5, W0);
     step_t s = step(a, W0);
-    ASSERT_EQ(s.np, 1);
-    ASSERT_EQ(s.pause[0], 2);
-    /* the slowest is revoked: nobody is left to wait for */
-    rs_align_revoke(a, 0);
+    ASSERT_EQ(s.np, 2);
+    ASSERT_EQ(s.pause[0], 0);
+    ASSERT_EQ(s.pause[1], 2);
+    rs_align_event(a, 1, T0 + 1, W0 + 1); /* it delivers: all close together */
     s = step(a, W0 + 1);
+    ASSERT_EQ(s.nr, 2);
+    ASSERT_EQ(rs_align_paused_count(a), 0);
+    rs_align_destroy(a);
+
+    a = three();
+    rs_align_event(a, 0, T0, W0);
+    ASSERT_EQ(step(a, W0).np, 1);
+    rs_align_set_lag(a, 1, 0); /* 1 is empty after all; 2 still silent */
+    ASSERT_EQ(step(a, W0 + 1).nr, 0);
+    rs_align_revoke(a, 2); /* revoked: nobody holds 0 back */
+    s = step(a, W0 + 2);
     ASSERT_EQ(s.nr, 1);
-    ASSERT_EQ(s.resume[0], 2);
+    ASSERT_EQ(s.resume[0], 0);
     int32_t parts[4];
     ASSERT_EQ(rs_align_partitions(a, parts, 4), 2);
-    ASSERT_EQ(parts[0], 1);
-    ASSERT_EQ(parts[1], 2);
+    ASSERT_EQ(parts[0], 0);
+    ASSERT_EQ(parts[1], 1);
     /* events of partitions not assigned are ignored */
-    rs_align_event(a, 0, T0 - SKEW, W0 + 2);
+    rs_align_event(a, 2, T0 - SKEW, W0 + 2);
     ASSERT_EQ(step(a, W0 + 2).np, 0);
+    rs_align_destroy(a);
+
+    a = three();
+    rs_align_event(a, 0, T0, W0);
+    ASSERT_EQ(step(a, W0).np, 1);
+    ASSERT_EQ(step(a, W0 + IDLE).nr, 0);
+    ASSERT_EQ(step(a, W0 + IDLE + 1).nr, 1); /* silent too long */
     rs_align_destroy(a);
 }
 
@@ -130,7 +150,7 @@ TEST(reset_after_resume_all) {
     ASSERT_EQ(s.np, 2);
     ASSERT_EQ(s.nr, 0);
     /* high partition numbers grow the table */
-    rs_align_assign(a, 200);
+    rs_align_assign(a, 200, W0);
     rs_align_set_lag(a, 200, 5);
     rs_align_event(a, 200, T0 - 1, W0 + 2);
     ASSERT_EQ(rs_align_spread(a, W0 + 2), SKEW + 2);
@@ -153,6 +173,6 @@ TEST(future_event_time_capped) {
 
 int main(void) {
     return RUN_TESTS(t_pause_ahead_resume_at_half, t_caught_up_partition_holds_nobody,
-                     t_stuck_partition_released_after_idle, t_no_event_time_yet_and_revoke,
+                     t_stuck_partition_released_after_idle, t_silent_partition_holds_back,
                      t_reset_after_resume_all, t_future_event_time_capped);
 }
