@@ -40,7 +40,7 @@ typedef struct rs_conf {
     char *topic_segments;          /* topic.segments = segments */
     char *topic_alerts;            /* topic.alerts = alerts */
     char *group_id;                /* group.id = recstream */
-    int64_t consume_align_ms;      /* consume.align.ms = 30000: event-time skew bound, 0 = off */
+    int64_t consume_align_ms;      /* consume.align.ms = 0 (off): event-time skew bound */
     int64_t consume_align_idle_ms; /* consume.align.idle.ms = 5000 */
     int input_format;              /* input.format = auto|json|avro|confluent (rs_format_t) */
     int output_format;    /* output.format = avro|confluent|json (rs_format_t), default avro */

@@ -56,11 +56,17 @@ TEST(pause_ahead_resume_at_half) {
     rs_align_destroy(a);
 }
 
-TEST(caught_up_partition_holds_nobody) {
+/* Partition 0 at T0, partitions 1 and 2 `ahead` ms later, all at W0. */
+static rs_align_t *two_ahead(int64_t ahead) {
     rs_align_t *a = three();
     rs_align_event(a, 0, T0, W0);
-    rs_align_event(a, 1, T0 + 10 * SKEW, W0);
-    rs_align_event(a, 2, T0 + 10 * SKEW, W0);
+    rs_align_event(a, 1, T0 + ahead, W0);
+    rs_align_event(a, 2, T0 + ahead, W0);
+    return a;
+}
+
+TEST(caught_up_partition_holds_nobody) {
+    rs_align_t *a = two_ahead(10 * SKEW);
     step_t s = step(a, W0);
     ASSERT_EQ(s.np, 2);
     /* partition 0 reached the end of its log: the others go on */
@@ -76,10 +82,7 @@ TEST(caught_up_partition_holds_nobody) {
 }
 
 TEST(stuck_partition_released_after_idle) {
-    rs_align_t *a = three();
-    rs_align_event(a, 0, T0, W0);
-    rs_align_event(a, 1, T0 + 2 * SKEW, W0);
-    rs_align_event(a, 2, T0 + 2 * SKEW, W0);
+    rs_align_t *a = two_ahead(2 * SKEW);
     ASSERT_EQ(step(a, W0).np, 2);
     /* 0 delivers nothing new for longer than IDLE: it no longer counts */
     step_t s = step(a, W0 + IDLE);
@@ -137,10 +140,7 @@ TEST(silent_partition_holds_back) {
 }
 
 TEST(reset_after_resume_all) {
-    rs_align_t *a = three();
-    rs_align_event(a, 0, T0, W0);
-    rs_align_event(a, 1, T0 + SKEW + 1, W0);
-    rs_align_event(a, 2, T0 + SKEW + 1, W0);
+    rs_align_t *a = two_ahead(SKEW + 1);
     ASSERT_EQ(step(a, W0).np, 2);
     /* the owner resumed everything itself (a state write recovered) */
     rs_align_reset(a);
