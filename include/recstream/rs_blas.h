@@ -6,9 +6,10 @@
  * a bad shape returns RS_EARG and leaves C untouched (cblas itself would
  * print to stderr and carry on, or crash).
  *
- * Thread: any thread. OpenBLAS (the pthread build) may fan a big product
- * out to its own threads; rs_blas_set_threads(1) keeps every call on the
- * caller's thread, which is what callers on a pool thread usually want. */
+ * Thread: any thread. Each call runs on the caller's thread (OpenBLAS set
+ * to one thread at the first call) unless OPENBLAS_NUM_THREADS is set or
+ * rs_blas_set_threads() asked for more: recstream's products already run
+ * on a libuv pool thread. */
 #ifndef RS_BLAS_H
 #define RS_BLAS_H
 

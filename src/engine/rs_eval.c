@@ -78,6 +78,18 @@ struct rs_eval {
     uint32_t n_users;
     rs_u64set_t seen; /* (user ordinal << 32 | item idx) */
     uint32_t cur_user;
+    /* The same pairs as a list per user, to stamp the current user's items
+     * into a dense array by item before scoring: the scorer asks about every
+     * candidate, and a probe of `seen` was a cache miss each time (7% of an
+     * eval run). Users past STAMP_MAX items fall back to `seen`. */
+    struct useen {
+        uint32_t *v;
+        uint32_t n, cap;
+    } * useen;
+    uint32_t cap_useen;
+    uint32_t *stamp; /* by item idx: the stamp generation that lists it */
+    uint32_t cap_stamp, gen;
+    int stamped; /* the current user's items are stamped with gen */
 
     /* popularity baseline */
     uint32_t *order, *pos, *cnt; /* order: items by count desc; pos/cnt by item idx */
@@ -94,9 +106,52 @@ struct rs_eval {
     uint64_t events, rejected, targets, skipped, since_commit;
 };
 
+#define STAMP_MAX 256
+
 static int excluded(void *opaque, uint32_t item) {
     rs_eval_t *ev = opaque;
+    if (ev->stamped) return item < ev->cap_stamp && ev->stamp[item] == ev->gen;
     return rs_u64set_has(&ev->seen, (uint64_t)ev->cur_user << 32 | item);
+}
+
+static void seen_add(rs_eval_t *ev, uint32_t user, uint32_t item) {
+    if (!rs_u64set_add(&ev->seen, (uint64_t)user << 32 | item)) return;
+    if (user >= ev->cap_useen) {
+        uint32_t cap = ev->cap_useen ? ev->cap_useen : 1024;
+        while (cap <= user) cap *= 2;
+        ev->useen = rs_xrealloc(ev->useen, cap * sizeof(*ev->useen));
+        memset(ev->useen + ev->cap_useen, 0, (cap - ev->cap_useen) * sizeof(*ev->useen));
+        ev->cap_useen = cap;
+    }
+    struct useen *l = &ev->useen[user];
+    if (l->n > STAMP_MAX) return; /* the fallback needs no list */
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4;
+        l->v = rs_xrealloc(l->v, l->cap * sizeof(uint32_t));
+    }
+    l->v[l->n++] = item;
+}
+
+/* Stamps the current user's items (see struct useen), or leaves `seen` to
+ * answer for a user with many. Called before scoring; `stamped` is cleared
+ * after it, since the user's items change with the event. */
+static void stamp_user(rs_eval_t *ev) {
+    ev->stamped = 0;
+    const struct useen *l = ev->cur_user < ev->cap_useen ? &ev->useen[ev->cur_user] : NULL;
+    if (l && l->n > STAMP_MAX) return;
+    if (ev->cap_stamp < ev->n_items) {
+        uint32_t cap = ev->cap_stamp ? ev->cap_stamp : 1024;
+        while (cap < ev->n_items) cap *= 2;
+        ev->stamp = rs_xrealloc(ev->stamp, cap * sizeof(uint32_t));
+        memset(ev->stamp + ev->cap_stamp, 0, (cap - ev->cap_stamp) * sizeof(uint32_t));
+        ev->cap_stamp = cap;
+    }
+    if (++ev->gen == 0) { /* wrapped: old stamps could match again */
+        memset(ev->stamp, 0, ev->cap_stamp * sizeof(uint32_t));
+        ev->gen = 1;
+    }
+    for (uint32_t i = 0; l && i < l->n; i++) ev->stamp[l->v[i]] = ev->gen;
+    ev->stamped = 1;
 }
 
 rs_err_t rs_eval_new(rs_eval_t **out, const rs_conf_t *conf, const rs_eval_opts_t *opts,
@@ -129,6 +184,8 @@ void rs_eval_destroy(rs_eval_t *ev) {
     rs_pipeline_destroy(ev->p);
     free(ev->users.k), free(ev->users.v);
     rs_u64set_free(&ev->seen);
+    for (uint32_t i = 0; i < ev->cap_useen; i++) free(ev->useen[i].v);
+    free(ev->useen), free(ev->stamp);
     free(ev->order), free(ev->pos), free(ev->cnt), free(ev->bstart), free(ev->ncnt);
     free(ev->expo[0]), free(ev->expo[1]);
     free(ev->trace);
@@ -224,6 +281,7 @@ static void score_target(rs_eval_t *ev, const rs_event_t *e) {
 
     rs_user_t *u = rs_state_user_get(ev->st, e->user_id.p, e->user_id.len);
     size_t n = 0;
+    stamp_user(ev);
     if (u) {
         const char *strategy;
         n = rs_score_user(ev->sc, ev->st, u, ev->list, k, &strategy);
@@ -232,6 +290,7 @@ static void score_target(rs_eval_t *ev, const rs_event_t *e) {
     account(ev, 0, ev->blist, n, target);
     n = pop_top(ev, ev->blist, k);
     account(ev, 1, ev->blist, n, target);
+    ev->stamped = 0;
 }
 
 int rs_eval_event(rs_eval_t *ev, const rs_event_t *e, char *errstr, size_t errstr_size) {
@@ -265,7 +324,7 @@ int rs_eval_event(rs_eval_t *ev, const rs_event_t *e, char *errstr, size_t errst
     rs_state_sync(ev->st);
     if (ev->stats.events_applied != applied) {
         const rs_item_t *it = rs_state_item_get(ev->st, e->item_id.p, e->item_id.len);
-        rs_u64set_add(&ev->seen, (uint64_t)ev->cur_user << 32 | it->idx);
+        seen_add(ev, ev->cur_user, it->idx);
         pop_inc(ev, it->idx);
     }
     if (++ev->since_commit >= ev->o.commit_every) {
@@ -344,7 +403,9 @@ size_t rs_eval_recommend(rs_eval_t *ev, const char *user, size_t len, const char
     ev->cur_user = ord;
     if (k > (size_t)ev->o.k) k = (size_t)ev->o.k;
     const char *strategy;
+    stamp_user(ev);
     size_t n = rs_score_user(ev->sc, ev->st, u, ev->list, k, &strategy);
+    ev->stamped = 0;
     for (size_t i = 0; i < n; i++) out[i] = rs_state_item_by_idx(ev->st, ev->list[i].item)->id;
     return n;
 }

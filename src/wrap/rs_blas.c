@@ -8,10 +8,23 @@
  * no-ops; k == 0 scales C by beta by hand, since reference BLAS and OpenBLAS
  * disagree about reading A/B then. */
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 
 #include <cblas.h>
 
 #include "recstream/rs_blas.h"
+
+/* One thread per call unless OPENBLAS_NUM_THREADS says otherwise: the big
+ * products already run on a libuv pool thread, and OpenBLAS's own workers
+ * spin in sched_yield after every call they share. That spin was 14% of a
+ * core in `recstream eval` and competes with librdkafka's threads on a
+ * 2-core machine. */
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+
+static void threads_default(void) {
+    if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
+}
 
 static int fits(size_t v) {
     return v <= (size_t)INT_MAX;
@@ -36,6 +49,7 @@ rs_err_t rs_blas_sgemm(size_t m, size_t n, size_t k, float alpha, const float *a
     rs_err_t rc = check(m, n, k, a, lda, k, b, ldb, k, c, ldc);
     if (rc) return rc;
     if (!m || !n) return RS_OK;
+    pthread_once(&threads_once, threads_default);
     if (!k) {
         scale_c(m, n, beta, c, ldc);
         return RS_OK;
@@ -50,6 +64,7 @@ rs_err_t rs_blas_sgemm_nn(size_t m, size_t n, size_t k, float alpha, const float
     rs_err_t rc = check(m, n, k, a, lda, k, b, ldb, n, c, ldc);
     if (rc) return rc;
     if (!m || !n) return RS_OK;
+    pthread_once(&threads_once, threads_default);
     if (!k) {
         scale_c(m, n, beta, c, ldc);
         return RS_OK;
@@ -65,6 +80,7 @@ float rs_blas_sdot(size_t n, const float *x, size_t incx, const float *y, size_t
 }
 
 void rs_blas_set_threads(int n) {
+    pthread_once(&threads_once, threads_default); /* a later default must not undo this */
     openblas_set_num_threads(n < 1 ? 1 : n);
 }
 

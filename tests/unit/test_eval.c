@@ -127,6 +127,55 @@ TEST(score_from_skips) {
     rmdir_r(dir);
 }
 
+/* Exclusion of every item a user ever had, not just the recent ring, with
+ * few items (stamped per scoring) and with many (the set fallback):
+ *   o views i0, i(n-1), i1, i(n-2), ... so the newest items of h have the
+ *   oldest as neighbours; h views i0 .. i(n-1); q views x1, x2; then the
+ *   one scored target, h -> x2. Every i is h's, so both models must list
+ *   x1 and x2: the baseline [x1, x2] (x1 reached count 1 first), the
+ *   engine's popularity fill [x2, x1] (most recently gained first). A leaked
+ *   i (count 2) would come first and push x2 out of the k = 2 list. The
+ *   engine's fill list (rec.popular) must be long enough to get past the i's. */
+static void exclusion_case(int n) {
+    char dir[64], err[256];
+    rs_conf_t *conf = mkconf(dir, sizeof(dir));
+    ASSERT_OK(rs_conf_set(conf, "rec.popular", "1000", "test", err, sizeof(err)));
+    rs_eval_opts_t o = {.k = 2, .score_from = (uint64_t)(2 * n + 2)};
+    rs_eval_t *ev = NULL;
+    ASSERT_OK(rs_eval_new(&ev, conf, &o, err, sizeof(err)));
+    int64_t ts = 1700000000000;
+    int seq = 0;
+    char item[16], id[16];
+#define FEED(user, ...)                                                                            \
+    do {                                                                                           \
+        snprintf(item, sizeof(item), __VA_ARGS__);                                                 \
+        snprintf(id, sizeof(id), "e%d", seq++);                                                    \
+        rs_event_t e = mkev(user, item, ts += 1000, id);                                           \
+        ASSERT(rs_eval_event(ev, &e, err, sizeof(err)) >= 0);                                      \
+    } while (0)
+    for (int i = 0; i < n; i++) FEED("o", "i%d", i % 2 ? n - 1 - i / 2 : i / 2);
+    for (int i = 0; i < n; i++) FEED("h", "i%d", i);
+    FEED("q", "x1");
+    FEED("q", "x2");
+    FEED("h", "x2");
+#undef FEED
+    rs_eval_result_t r;
+    rs_eval_result(ev, &r);
+    ASSERT_EQ(r.targets, 1);
+    ASSERT_EQ(r.engine.hits, 1);
+    ASSERT_NEAR(r.engine.mrr, 1.0, 1e-12);
+    ASSERT_EQ(r.popularity.hits, 1);
+    ASSERT_NEAR(r.popularity.mrr, 0.5, 1e-12);
+    rs_eval_destroy(ev);
+    rs_conf_destroy(conf);
+    rmdir_r(dir);
+}
+
+TEST(excludes_all_seen) {
+    exclusion_case(40);  /* stamped */
+    exclusion_case(300); /* more than eval keeps stamps for */
+}
+
 TEST(csv_reader) {
     char path[] = "/tmp/rs-test-csv-XXXXXX";
     int fd = mkstemp(path);
@@ -249,5 +298,6 @@ TEST(eval_matches_daemon) {
 }
 
 int main(void) {
-    return RUN_TESTS(t_metric_arithmetic, t_score_from_skips, t_csv_reader, t_eval_matches_daemon);
+    return RUN_TESTS(t_metric_arithmetic, t_score_from_skips, t_excludes_all_seen, t_csv_reader,
+                     t_eval_matches_daemon);
 }
