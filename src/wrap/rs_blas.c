@@ -16,10 +16,10 @@
 #include "recstream/rs_blas.h"
 
 /* One thread per call unless OPENBLAS_NUM_THREADS says otherwise: the big
- * products already run on a libuv pool thread, and OpenBLAS's own workers
- * spin in sched_yield after every call they share. That spin was 14% of a
- * core in `recstream eval` and competes with librdkafka's threads on a
- * 2-core machine. */
+ * products (k-means refreshes) already run on a libuv pool thread, and an
+ * OpenBLAS fan-out would take the other core from the loop thread and
+ * librdkafka. (The sched_yield spin of OpenBLAS's workers seen in short
+ * runs is their start-up wait at library load, which this does not change.) */
 static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
 
 static void threads_default(void) {
