@@ -76,8 +76,11 @@ struct run {
     /* all-brokers-down scenario observations */
     int ready_status_down;
     double kafka_ready_down, kafka_ready_after;
-    int backlog;          /* feed everything before the daemon starts */
-    const char *extra[4]; /* more daemon settings, key=value */
+    int backlog;            /* feed everything before the daemon starts */
+    rs_daemon_t *d;         /* the daemon, for a live feed that finds its input short */
+    atomic_int input_short; /* the topic holds fewer records than were acknowledged: */
+    uint64_t input_held;    /* how many (written before input_short is set) */
+    const char *extra[4];   /* more daemon settings, key=value */
 };
 
 static rs_mock_t *g_mock;
@@ -125,6 +128,18 @@ static void *feed_main(void *arg) {
     r->feed_rc = rs_feed_run(kv, 4, r->topic, gen, N_EVENTS, r->rate, 10, &r->fs, err, sizeof(err));
     if (r->feed_rc) fprintf(stderr, "  feed %s: %s\n", r->topic, err);
     rs_gen_destroy(gen);
+    /* A live feed meets the faults too, and the 2.0.2 mock sometimes loses
+     * batches its idempotent producer retried after a leader move (it once
+     * held 19,995 of 20,000 acknowledged records). The daemon would wait for
+     * them until the watchdog; such a run says nothing about the daemon. */
+    if (r->rate > 0 && !r->feed_rc && r->fs.delivered == N_EVENTS) {
+        uint64_t held = su_count_topic(rs_mock_bootstraps(g_mock), r->topic, EV_PARTS, N_EVENTS);
+        if (held < N_EVENTS) {
+            r->input_held = held;
+            atomic_store(&r->input_short, 1);
+            rs_daemon_stop_async(r->d); /* still running: it cannot reach N_EVENTS */
+        }
+    }
     return NULL;
 }
 
@@ -133,9 +148,12 @@ static void on_flush(void *opaque, const rs_stats_t *s) {
     atomic_store(&r->committed, s->events_in);
 }
 
-/* Waits until the daemon committed at least n events (or 60 s). */
+/* Waits until the daemon committed at least n events (or 60 s, or the
+ * input is found short). */
 static void wait_committed(run_t *r, uint64_t n) {
-    for (int i = 0; i < 6000 && atomic_load(&r->committed) < n; i++) su_sleep_ms(10);
+    for (int i = 0; i < 6000 && atomic_load(&r->committed) < n && !atomic_load(&r->input_short);
+         i++)
+        su_sleep_ms(10);
 }
 
 /* Status code and body of GET http://127.0.0.1:port/path (0: unreachable). */
@@ -375,6 +393,7 @@ static void run_scenario(run_t *r, fault_fn_t *fn) {
     unsetenv("RS_FAULT_ROCKS_WRITE");
     if (nrc) fprintf(stderr, "  daemon: %s\n", err);
     ASSERT_OK(nrc);
+    r->d = d;
     if (fn) {
         if (!r->backlog) pthread_create(&feed, NULL, feed_main, r);
         pthread_create(&ctl_th, NULL, ctl_main, &ctl);
@@ -400,10 +419,16 @@ static void run_scenario(run_t *r, fault_fn_t *fn) {
     }
     r->stats = *rs_daemon_stats(d);
     rs_daemon_destroy(d);
+    r->d = NULL;
     if (saved >= 0) {
         fflush(stderr);
         dup2(saved, 2);
         close(saved);
+    }
+    if (atomic_load(&r->input_short)) {
+        fprintf(stderr, "  %s: the mock holds %llu of %d acknowledged input records\n", r->name,
+                (unsigned long long)r->input_held, N_EVENTS);
+        return; /* the caller runs the scenario again */
     }
     if (fired || r->fs.delivered != N_EVENTS)
         fprintf(stderr,
@@ -516,20 +541,31 @@ TEST(request_errors) {
     run_free(&r);
 }
 
+/* A scenario with a live feed, again on fresh topics (up to 3 runs) when
+ * the mock lost acknowledged input (feed_main). */
+static void run_live(const char *name, fault_fn_t *fn) {
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        char nm[32];
+        snprintf(nm, sizeof(nm), attempt == 1 ? "%s" : "%s-%d", name, attempt);
+        run_t r = {.name = nm};
+        run_scenario(&r, fn);
+        int again = atomic_load(&r.input_short);
+        run_free(&r);
+        if (!again || rs_test_failed_) return;
+    }
+    RS_T_FAIL_("the mock lost acknowledged input records in 3 runs");
+}
+
 TEST(leader_changes) {
     ASSERT(g_ref_dump != NULL);
     if (skip("leader_changes")) return;
-    run_t r = {.name = "leaders"};
-    run_scenario(&r, fault_leaders);
-    run_free(&r);
+    run_live("leaders", fault_leaders);
 }
 
 TEST(broker_down_up) {
     ASSERT(g_ref_dump != NULL);
     if (skip("broker_down_up")) return;
-    run_t r = {.name = "down"};
-    run_scenario(&r, fault_broker_down);
-    run_free(&r);
+    run_live("down", fault_broker_down);
 }
 
 TEST(all_brokers_down) {
