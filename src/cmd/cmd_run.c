@@ -107,6 +107,12 @@ int cmd_run(int argc, char **argv) {
      * one arena, at the same throughput (docs/BENCHMARKS.md). Before any
      * thread starts; MALLOC_ARENA_MAX in the environment still wins. */
     if (!getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, 1);
+    /* A fixed mmap threshold: glibc otherwise raises it to each large block
+     * freed (up to 32 MiB), and WriteBatches and pair buffers of tens of MiB
+     * then come from the arena, whose free middle is never returned.
+     * 4 MiB keeps librdkafka's fetch buffers in the arena (1 MiB mmaps cost
+     * throughput; docs/BENCHMARKS.md). */
+    if (!getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 4 << 20);
     reload_ctx_t rctx = {&cc, conf};
     opts.reload = reload;
     opts.opaque = &rctx;

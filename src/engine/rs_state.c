@@ -784,12 +784,11 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
                          ? (w < wr ? w : wr)
                          : (wr > 0 ? (2 * POS_SCALE + j + 1) / (2 * (j + 1)) : 0);
             if (pw <= 0) continue;
-            if (st->n_pb + 2 > st->cap_pb) {
-                st->cap_pb = st->cap_pb ? st->cap_pb * 2 : 4096;
+            if (st->n_pb + 1 > st->cap_pb) {
+                st->cap_pb = st->cap_pb ? st->cap_pb * 2 : 2048;
                 st->pb = rs_xrealloc(st->pb, st->cap_pb * sizeof(*st->pb));
             }
             st->pb[st->n_pb++] = (struct pair_inc){it->idx, r->item, (uint32_t)pw};
-            st->pb[st->n_pb++] = (struct pair_inc){r->item, it->idx, (uint32_t)pw};
         }
         ring_push(conf, u, it->idx, (uint8_t)t, ts);
     }
@@ -842,26 +841,43 @@ rs_item_t *rs_state_item_meta(rs_state_t *st, const rs_item_meta_t *m) {
     return it;
 }
 
-/* Applies the buffered pair increments; small buffers in arrival order,
- * large ones grouped by item with a counting sort (O(pairs + items)). */
+/* Applies the buffered pair increments, both directions of each pair: small
+ * buffers in arrival order, large ones grouped by item with a counting sort
+ * (O(pairs + items)). The order within an item's run is the arrival order
+ * either way. */
 void rs_state__rows_sync(rs_state_t *st) {
     size_t n = st->n_pb;
     if (!n) return;
-    struct pair_inc *v = st->pb;
-    if (n >= 4096 && n >= st->n_items / 4) {
-        if (st->cap_pb_count < st->n_items + 1) {
-            st->cap_pb_count = st->n_items + 1;
-            st->pb_count = rs_xrealloc(st->pb_count, st->cap_pb_count * sizeof(uint32_t));
+    const struct pair_inc *v = st->pb;
+    if (2 * n < 4096 || 2 * n < st->n_items / 4) {
+        for (size_t i = 0; i < n; i++) {
+            row_add(st, st->items[v[i].a], v[i].b, v[i].w, 1);
+            row_add(st, st->items[v[i].b], v[i].a, v[i].w, 1);
         }
-        uint32_t *cnt = st->pb_count;
-        memset(cnt, 0, (st->n_items + 1) * sizeof(uint32_t));
-        for (size_t i = 0; i < n; i++) cnt[v[i].a + 1]++;
-        for (uint32_t i = 0; i < st->n_items; i++) cnt[i + 1] += cnt[i];
-        st->pb_tmp = rs_xrealloc(st->pb_tmp, st->cap_pb * sizeof(*st->pb_tmp));
-        for (size_t i = 0; i < n; i++) st->pb_tmp[cnt[v[i].a]++] = v[i];
-        v = st->pb_tmp;
+        st->n_pb = 0;
+        return;
     }
-    for (size_t i = 0; i < n; i++) row_add(st, st->items[v[i].a], v[i].b, v[i].w, 1);
+    if (st->cap_pb_count < st->n_items + 1) {
+        st->cap_pb_count = st->n_items + 1;
+        st->pb_count = rs_xrealloc(st->pb_count, st->cap_pb_count * sizeof(uint32_t));
+    }
+    if (st->cap_pb_tmp < 2 * n) {
+        st->cap_pb_tmp = 2 * st->cap_pb;
+        st->pb_tmp = rs_xrealloc(st->pb_tmp, st->cap_pb_tmp * sizeof(*st->pb_tmp));
+    }
+    uint32_t *cnt = st->pb_count;
+    memset(cnt, 0, (st->n_items + 1) * sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++) cnt[v[i].a + 1]++, cnt[v[i].b + 1]++;
+    for (uint32_t i = 0; i < st->n_items; i++) cnt[i + 1] += cnt[i];
+    struct nb_inc *t = st->pb_tmp;
+    for (size_t i = 0; i < n; i++) {
+        t[cnt[v[i].a]++] = (struct nb_inc){v[i].b, v[i].w};
+        t[cnt[v[i].b]++] = (struct nb_inc){v[i].a, v[i].w};
+    }
+    /* cnt[i] is now the end of item i's run */
+    size_t k = 0;
+    for (uint32_t i = 0; i < st->n_items && k < 2 * n; i++)
+        for (rs_item_t *it = st->items[i]; k < cnt[i]; k++) row_add(st, it, t[k].b, t[k].w, 1);
     st->n_pb = 0;
 }
 
