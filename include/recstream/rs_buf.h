@@ -19,6 +19,10 @@ void *rs_xmalloc(size_t n);
 void *rs_xcalloc(size_t n, size_t sz);
 void *rs_xrealloc(void *p, size_t n);
 char *rs_xstrdup(const char *s);
+/* Grows p, an array of *cap elements of `size` bytes, until index ix fits:
+ * the capacity doubles from `first`, new elements are zeroed. Returns the
+ * (possibly moved) array and updates *cap; a no-op when ix < *cap. */
+void *rs_xgrow_zeroed(void *p, uint32_t *cap, uint32_t ix, size_t size, uint32_t first);
 char *rs_xstrndup(const char *s, size_t n);
 
 void rs_buf_reserve(rs_buf_t *b, size_t extra);

@@ -40,6 +40,16 @@ char *rs_xstrndup(const char *s, size_t n) {
     return p;
 }
 
+void *rs_xgrow_zeroed(void *p, uint32_t *cap, uint32_t ix, size_t size, uint32_t first) {
+    if (ix < *cap) return p;
+    uint32_t ncap = *cap ? *cap : first;
+    while (ncap <= ix) ncap *= 2;
+    p = rs_xrealloc(p, (size_t)ncap * size);
+    memset((char *)p + (size_t)*cap * size, 0, (size_t)(ncap - *cap) * size);
+    *cap = ncap;
+    return p;
+}
+
 char *rs_xstrdup(const char *s) {
     return rs_xstrndup(s, strlen(s));
 }

@@ -116,13 +116,7 @@ static int excluded(void *opaque, uint32_t item) {
 
 static void seen_add(rs_eval_t *ev, uint32_t user, uint32_t item) {
     if (!rs_u64set_add(&ev->seen, (uint64_t)user << 32 | item)) return;
-    if (user >= ev->cap_useen) {
-        uint32_t cap = ev->cap_useen ? ev->cap_useen : 1024;
-        while (cap <= user) cap *= 2;
-        ev->useen = rs_xrealloc(ev->useen, cap * sizeof(*ev->useen));
-        memset(ev->useen + ev->cap_useen, 0, (cap - ev->cap_useen) * sizeof(*ev->useen));
-        ev->cap_useen = cap;
-    }
+    ev->useen = rs_xgrow_zeroed(ev->useen, &ev->cap_useen, user, sizeof(*ev->useen), 1024);
     struct useen *l = &ev->useen[user];
     if (l->n > STAMP_MAX) return; /* the fallback needs no list */
     if (l->n == l->cap) {
@@ -139,13 +133,9 @@ static void stamp_user(rs_eval_t *ev) {
     ev->stamped = 0;
     const struct useen *l = ev->cur_user < ev->cap_useen ? &ev->useen[ev->cur_user] : NULL;
     if (l && l->n > STAMP_MAX) return;
-    if (ev->cap_stamp < ev->n_items) {
-        uint32_t cap = ev->cap_stamp ? ev->cap_stamp : 1024;
-        while (cap < ev->n_items) cap *= 2;
-        ev->stamp = rs_xrealloc(ev->stamp, cap * sizeof(uint32_t));
-        memset(ev->stamp + ev->cap_stamp, 0, (cap - ev->cap_stamp) * sizeof(uint32_t));
-        ev->cap_stamp = cap;
-    }
+    if (ev->n_items)
+        ev->stamp =
+            rs_xgrow_zeroed(ev->stamp, &ev->cap_stamp, ev->n_items - 1, sizeof(uint32_t), 1024);
     if (++ev->gen == 0) { /* wrapped: old stamps could match again */
         memset(ev->stamp, 0, ev->cap_stamp * sizeof(uint32_t));
         ev->gen = 1;

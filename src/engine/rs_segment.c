@@ -261,13 +261,7 @@ static pent_t *price_entry(rs_segmenter_t *s, const rs_item_t *it, const rs_even
     const char *name = ix ? rs_state_name(s->st, ix, &len) : NULL;
     if (name && len && len <= NAME_MAX_) {
         pent_t *e = rs_segment__price_get(s, name, len, rs_hash64(name, len));
-        if (ix >= s->ixc_cap) {
-            uint32_t cap = s->ixc_cap ? s->ixc_cap : 64;
-            while (cap <= ix) cap *= 2;
-            s->ixc = rs_xrealloc(s->ixc, cap * sizeof(*s->ixc));
-            memset(s->ixc + s->ixc_cap, 0, (cap - s->ixc_cap) * sizeof(*s->ixc));
-            s->ixc_cap = cap;
-        }
+        s->ixc = rs_xgrow_zeroed(s->ixc, &s->ixc_cap, ix, sizeof(*s->ixc), 64);
         s->ixc[ix] = (uint32_t)(e - s->pe) + 1;
         return e;
     }

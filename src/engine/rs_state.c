@@ -284,13 +284,7 @@ static void item_free(rs_item_t *it) {
 static void catpop_touch(rs_state_t *st, rs_item_t *it) {
     uint32_t cat = it->category, cap = (uint32_t)st->conf->rec_popular;
     if (!cat || !cap || !it->weight) return;
-    if (cat >= st->cap_catpop) {
-        uint32_t ncap = st->cap_catpop ? st->cap_catpop : 64;
-        while (ncap <= cat) ncap *= 2;
-        st->catpop = rs_xrealloc(st->catpop, ncap * sizeof(*st->catpop));
-        memset(st->catpop + st->cap_catpop, 0, (ncap - st->cap_catpop) * sizeof(*st->catpop));
-        st->cap_catpop = ncap;
-    }
+    st->catpop = rs_xgrow_zeroed(st->catpop, &st->cap_catpop, cat, sizeof(*st->catpop), 64);
     struct catpop *l = &st->catpop[cat];
     uint32_t j = l->n;
     if (it->in_catpop) /* most items are not listed: no scan for them */
