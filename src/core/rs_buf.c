@@ -50,6 +50,38 @@ void *rs_xgrow_zeroed(void *p, uint32_t *cap, uint32_t ix, size_t size, uint32_t
     return p;
 }
 
+void rs_sort_u32(uint32_t *a, size_t n) {
+    if (n <= 48) {
+        for (size_t i = 1; i < n; i++) {
+            uint32_t x = a[i];
+            size_t j = i;
+            for (; j && a[j - 1] > x; j--) a[j] = a[j - 1];
+            a[j] = x;
+        }
+        return;
+    }
+    size_t cnt[4][256] = {{0}};
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; b < 4; b++) cnt[b][(a[i] >> (8 * b)) & 0xff]++;
+    uint32_t *tmp = rs_xmalloc(n * sizeof(uint32_t)), *src = a, *dst = tmp;
+    for (int b = 0; b < 4; b++) {
+        size_t *c = cnt[b];
+        if (c[(a[0] >> (8 * b)) & 0xff] == n) continue; /* every key has this byte */
+        size_t sum = 0;
+        for (int v = 0; v < 256; v++) {
+            size_t t = c[v];
+            c[v] = sum;
+            sum += t;
+        }
+        for (size_t i = 0; i < n; i++) dst[c[(src[i] >> (8 * b)) & 0xff]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a) memcpy(a, src, n * sizeof(uint32_t));
+    free(tmp);
+}
+
 char *rs_xstrdup(const char *s) {
     return rs_xstrndup(s, strlen(s));
 }

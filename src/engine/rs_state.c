@@ -559,6 +559,7 @@ void rs_state_close(rs_state_t *st) {
     rs_strmap_free(&st->names_by_id);
     for (size_t i = 0; i < st->n_unwritten; i++) rs_rocks_batch_destroy(st->unwritten[i].b);
     rs_rocks_batch_destroy(st->open);
+    rs_rocks_batch_destroy(st->spare);
     free(st->unwritten);
     for (size_t i = 0; i < st->n_deleted; i++) free(st->deleted[i].id);
     free(st->deleted);

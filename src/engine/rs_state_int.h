@@ -84,7 +84,8 @@ struct rs_state {
     uint32_t *dirty_items; /* [0, di_keep) hot, left to the commit; [di_pos, n) not
                             * yet looked at; all not yet serialised into `open` */
     size_t n_dirty_items, cap_dirty_items, di_pos, di_keep;
-    rs_rocks_batch_t *open; /* the WriteBatch being filled for the next commit */
+    rs_rocks_batch_t *open;  /* the WriteBatch being filled for the next commit */
+    rs_rocks_batch_t *spare; /* a written batch, cleared, kept to be the next open one */
     uint64_t total_weight;
     uint64_t cooc_entries;
     double *w;    /* item weight by idx, dense: similarity needs W(b) for every neighbour */
@@ -296,6 +297,8 @@ void rs_state__user_encode(const rs_state_t *st, const rs_user_t *u, rs_buf_t *v
 int rs_state__user_decode(rs_state_t *st, rs_user_t *u, const unsigned char *p, size_t len);
 
 /* ---- rs_state_commit.c ---- */
+/* st->open, created (or taken from st->spare) if there is none. */
+rs_rocks_batch_t *rs_state__open_batch(rs_state_t *st);
 int rs_state__cmp_u32(const void *a, const void *b); /* qsort order of uint32_t */
 
 /* ---- rs_state_read.c ---- */

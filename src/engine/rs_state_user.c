@@ -70,8 +70,7 @@ int rs_state_user_expired(const rs_state_t *st, const rs_user_t *u) {
 /* The delete of key goes into the open batch (after any put of it already
  * there: the delete wins); loads answer "absent" until it is written. */
 static void queue_delete(rs_state_t *st, const char *id, size_t len) {
-    if (!st->open) st->open = rs_rocks_batch_new();
-    rs_rocks_batch_delete(st->open, st->db, RS_CF_USERS, id, len);
+    rs_rocks_batch_delete(rs_state__open_batch(st), st->db, RS_CF_USERS, id, len);
     GROW(st->deleted, st->n_deleted, st->cap_deleted);
     st->deleted[st->n_deleted++] =
         (struct deleted_user){rs_xstrndup(id, len), (uint32_t)len, st->batches_queued};
