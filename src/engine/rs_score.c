@@ -18,7 +18,15 @@ typedef struct slot {
     uint32_t mark; /* 0 = untouched, 1 = candidate, 2 = excluded, 3 = chosen */
 } slot_t;
 
-#define RP_MAX 32
+#define RP_MAX   32
+#define PF_AHEAD 8                            /* candidates prefetched ahead */
+#define PF_LINE  (64 / (int)sizeof(rs_nbr_t)) /* neighbour entries per cache line */
+
+typedef struct seed_list {
+    rs_item_t *it;
+    const rs_nbr_t *nb;
+    uint32_t n;
+} seed_list_t;
 
 struct rs_scorer {
     const rs_conf_t *conf;
@@ -28,6 +36,8 @@ struct rs_scorer {
     uint32_t n_cand, cap_cand;
     uint32_t *knn;
     uint32_t cap_knn;
+    seed_list_t *seeds; /* this call's seeds and their neighbour lists */
+    uint32_t cap_seeds;
     rs_exclude_fn_t *exclude;
     void *exclude_opaque;
     /* rec.repurchase.categories as last parsed: names point into rp_spec */
@@ -49,6 +59,7 @@ void rs_scorer_destroy(rs_scorer_t *sc) {
     free(sc->sl);
     free(sc->cand);
     free(sc->knn);
+    free(sc->seeds);
     free(sc->rp_spec);
     free(sc);
 }
@@ -233,15 +244,34 @@ size_t rs_score_user(rs_scorer_t *sc, rs_state_t *st, const rs_user_t *u, rs_sco
     const uint8_t *hidden = rs_state_hidden_map(st);
     double decay = 1.0;
     double wview = conf->weight[RS_EV_VIEW] > 0 ? conf->weight[RS_EV_VIEW] : 1;
+    /* Every seed's list first, each one's head prefetched, so that their
+     * cache misses overlap instead of stalling the accumulation in turn; in
+     * the loop, the slot and weight of the candidate PF_AHEAD entries on. */
+    if ((uint32_t)nseeds > sc->cap_seeds) {
+        sc->cap_seeds = (uint32_t)nseeds;
+        sc->seeds = rs_xrealloc(sc->seeds, sc->cap_seeds * sizeof(*sc->seeds));
+    }
+    for (int i = 0; i < nseeds; i++) {
+        rs_item_t *seed = rs_state_item_by_idx(st, u->recent[i].item);
+        sc->seeds[i].it = seed;
+        sc->seeds[i].nb = seed ? rs_state_item_top(st, seed, &sc->seeds[i].n) : NULL;
+        if (!sc->seeds[i].nb) sc->seeds[i].n = 0;
+        for (uint32_t j = 0; j < sc->seeds[i].n && j < 4 * PF_LINE; j += PF_LINE)
+            __builtin_prefetch(&sc->seeds[i].nb[j]);
+    }
     for (int i = 0; i < nseeds; i++, decay *= conf->rec_recency_decay) {
         const rs_recent_t *r = &u->recent[i];
-        rs_item_t *seed = rs_state_item_by_idx(st, r->item);
+        rs_item_t *seed = sc->seeds[i].it;
         if (!seed) continue;
         double ws = conf->rec_recency == RS_RECENCY_HARMONIC ? 1.0 / (1.0 + (double)i) : decay;
         if (conf->rec_type_boost) ws *= sqrt(conf->weight[r->type] / wview);
-        uint32_t nn;
-        const rs_nbr_t *nb = rs_state_item_top(st, seed, &nn);
+        uint32_t nn = sc->seeds[i].n;
+        const rs_nbr_t *nb = sc->seeds[i].nb;
         for (uint32_t j = 0; j < nn; j++) {
+            if (j + PF_AHEAD < nn) {
+                __builtin_prefetch(&sc->sl[nb[j + PF_AHEAD].item]);
+                if (wpow) __builtin_prefetch(&wpow[nb[j + PF_AHEAD].item]);
+            }
             uint32_t b = nb[j].item;
             slot_t *x = &sc->sl[b];
             if (x->mark == 2) continue;
