@@ -12,9 +12,13 @@
  *     (segments.enable=false, alert.enable=false) -> what they cost, as a
  *     ratio of two throughputs measured in one run;
  *  4. latency: a second fresh topic, a fresh child, and events produced at a
- *     fixed rate (--rate, default half of phase 3's throughput) with their
- *     produce time in a header -> p50/p99 from produce to delivery of the
- *     refreshed recommendation list.
+ *     fixed rate (--rate, default half of phase 3's throughput), generated
+ *     and encoded before the clock starts so that the load generator only
+ *     produces, with their produce time as CreateTime -> p50/p99 from
+ *     produce to delivery of the refreshed recommendation list.
+ * Phases 3 and 4 also report the child's CPU per event, on its loop thread
+ * and in all its threads: a cost that other load on a shared machine moves
+ * far less than it moves a rate.
  * Throughput is measured from the first record the consumer sees, so the
  * consumer-group join (3 s on the mock) is not counted. */
 #include <getopt.h>
@@ -57,6 +61,7 @@ static void usage(FILE *out) {
 
 typedef struct child_stats {
     double events, eps, p50, p99, rss, seconds, recs, samples, batches, cp50, cp99, p90;
+    double loop_cpu, proc_cpu; /* CPU seconds: the loop thread, the whole child */
 } child_stats_t;
 
 static double json_num(const char *s, const char *key) {
@@ -132,7 +137,14 @@ static int wait_child(pid_t pid, const char *stats_path, child_stats_t *cs) {
     cs->cp50 = json_num(buf, "consume_p50_ms");
     cs->cp99 = json_num(buf, "consume_p99_ms");
     cs->p90 = json_num(buf, "p90_ms");
+    cs->loop_cpu = json_num(buf, "loop_cpu_s");
+    cs->proc_cpu = json_num(buf, "process_cpu_s");
     return 0;
+}
+
+/* Microseconds of CPU per event from a child's totals (0 if unknown). */
+static double per_event(double cpu_s, double events) {
+    return cpu_s > 0 && events > 0 ? cpu_s * 1e6 / events : 0;
 }
 
 static int64_t thread_cpu_us(void) {
@@ -511,13 +523,17 @@ int cmd_bench(int argc, char **argv) {
                "\"engine_cpu_per_sec\":%.1f,\"engine_cpu_us_per_event\":%.3f,"
                "\"events_per_sec_no_watch\":%.1f,\"watch_ratio\":%.4f,"
                "\"engine_cpu_per_sec_no_watch\":%.1f,\"engine_watch_ratio\":%.4f,"
+               "\"loop_cpu_us_per_event\":%.3f,\"process_cpu_us_per_event\":%.3f,"
+               "\"latency_loop_cpu_us_per_event\":%.3f,\"latency_process_cpu_us_per_event\":%.3f,"
                "\"raw_settings\":\"fetch.wait.max.ms=2,queued.min.messages=1000000,queued.max."
                "messages.kbytes=16384 (the pipeline defaults, plus any -X)\"}\n",
                n_events, c1.eps, raw_eps, raw_eps > 0 ? c1.eps / raw_eps : 0, c2.p50, c2.p99, rate,
                lat_events, c2.samples, c2.cp50, c2.cp99, c1.rss, state_bytes, c1.recs, produce_eps,
                parts, go.users, go.items, brokers ? "kafka" : "mock", engine_eps, cpu_per_event,
                c1b.eps, c1b.eps > 0 ? c1.eps / c1b.eps : 0, engine_eps_nw,
-               engine_eps_nw > 0 ? engine_eps / engine_eps_nw : 0);
+               engine_eps_nw > 0 ? engine_eps / engine_eps_nw : 0,
+               per_event(c1.loop_cpu, c1.events), per_event(c1.proc_cpu, c1.events),
+               per_event(c2.loop_cpu, c2.events), per_event(c2.proc_cpu, c2.events));
     } else {
         printf("events              %" PRIu64 "\n", n_events);
         printf("pipeline            %.0f events/s\n", c1.eps);
@@ -535,6 +551,10 @@ int cmd_bench(int argc, char **argv) {
                c2.p50, c2.p90, c2.p99, c2.samples);
         printf("  of which consume  p50 %.2f ms, p99 %.2f ms (produce -> consumed)\n", c2.cp50,
                c2.cp99);
+        printf("pipeline CPU        %.2f us/event on the loop thread, %.2f in all its threads\n",
+               per_event(c1.loop_cpu, c1.events), per_event(c1.proc_cpu, c1.events));
+        printf("  at the fixed rate %.2f us/event on the loop thread, %.2f in all its threads\n",
+               per_event(c2.loop_cpu, c2.events), per_event(c2.proc_cpu, c2.events));
         printf("rss (pipeline)      %.1f MiB\n", c1.rss);
         printf("state on disk       %.1f MiB\n", (double)state_bytes / 1048576.0);
     }
