@@ -38,7 +38,7 @@ typedef struct rs_nbr {
 typedef struct rs_nbent {
     uint32_t key; /* neighbour item idx, UINT32_MAX = empty slot */
     uint32_t cnt;
-    uint32_t delta;
+    uint32_t delta; /* top bit: listed in the item's top-N (rs_state.c) */
 } rs_nbent_t;
 
 /* Item flags (catalog and business rules). */

@@ -129,17 +129,22 @@ uint32_t rs_state_pair_scale(const rs_state_t *st) {
  * moves within it, or cannot matter. Other entries drift as the item's own
  * weight grows; row_add() rebuilds the list from the row once that weight
  * has grown by a quarter, so the drift stays bounded. */
-static void top_update(rs_state_t *st, rs_item_t *it, uint32_t b, uint32_t cnt) {
+static void top_update(rs_state_t *st, rs_item_t *it, rs_nbent_t *ent) {
     uint32_t n = it->top_n, cap = (uint32_t)st->conf->rec_neighbors;
-    rs_nbr_t *t = it->top, e = {b, pair_sim(st, it, b, cnt), cnt};
+    rs_nbr_t *t = it->top, e = {ent->key, pair_sim(st, it, ent->key, ent->cnt), ent->cnt};
     if (!cap) return;
-    uint32_t j;
-    for (j = 0; j < n; j++)
-        if (t[j].item == b) break;
-    if (j == n) { /* not listed: enters if it beats the last */
+    uint32_t j = n;
+    if (ent->delta & NB_IN_TOP) /* listed: find it (the flag spares most searches) */
+        for (j = 0; j < n && t[j].item != e.item; j++) {
+        }
+    if (j == n) { /* not listed: enters if it beats the last, which then leaves */
         if (n == cap && !nbr_better(&e, &t[n - 1])) return;
-        if (n < cap) it->top_n = ++n;
+        if (n < cap)
+            it->top_n = ++n;
+        else
+            row_find(it, t[n - 1].item)->delta &= ~NB_IN_TOP;
         j = n - 1;
+        ent->delta |= NB_IN_TOP;
     }
     t[j] = e;
     while (j > 0 && nbr_better(&t[j], &t[j - 1])) {
@@ -182,16 +187,18 @@ static void row_add(rs_state_t *st, rs_item_t *it, uint32_t nbr, uint32_t cnt, i
     }
     e->cnt = e->cnt > UINT32_MAX - cnt ? UINT32_MAX : e->cnt + cnt;
     if (!delta) return;
-    if (e->delta == 0) {
+    uint32_t d = e->delta & NB_DELTA_MAX;
+    if (d == 0) {
         GROW(it->dirty_nb, it->dirty_n, it->dirty_cap);
         it->dirty_nb[it->dirty_n++] = nbr;
     }
-    e->delta += cnt;
+    d = d > NB_DELTA_MAX - cnt ? NB_DELTA_MAX : d + cnt;
+    e->delta = (e->delta & NB_IN_TOP) | d;
     mark_item_dirty(st, it);
     if (top_stale(it))
         rs_state__top_rebuild(st, it);
     else
-        top_update(st, it, nbr, e->cnt);
+        top_update(st, it, e);
 }
 
 /* An interned name: starts like rs_idobj_t so the strmap can hold it. */

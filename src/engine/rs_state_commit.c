@@ -107,9 +107,9 @@ static void serialize_item(rs_state_t *st, rs_rocks_batch_t *b, rs_item_t *it) {
             rs_nbent_t *ne = row_find(it, it->dirty_nb[j]);
             unsigned char e[8];
             rs_put_u32(e, it->dirty_nb[j]);
-            rs_put_u32(e + 4, ne ? ne->delta : 0);
+            rs_put_u32(e + 4, ne ? ne->delta & NB_DELTA_MAX : 0);
             rs_buf_append(&st->vbuf, e, 8);
-            if (ne) ne->delta = 0;
+            if (ne) ne->delta &= NB_IN_TOP;
         }
         unsigned char k[4] = {(unsigned char)(it->idx >> 24), (unsigned char)(it->idx >> 16),
                               (unsigned char)(it->idx >> 8), (unsigned char)it->idx};

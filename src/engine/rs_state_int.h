@@ -51,6 +51,11 @@ int rs_state__user_scan(const void *v, size_t len, int64_t *last_ts, int *aggreg
 /* ---- struct rs_state and its helpers ---- */
 
 #define NB_EMPTY UINT32_MAX
+/* rs_nbent_t.delta's top bit: the entry is in its item's top-N list, so a
+ * count update needs the list searched only then; the low 31 bits are the
+ * uncommitted delta (commit.max.events bounds it far below 2^31). */
+#define NB_IN_TOP    0x80000000u
+#define NB_DELTA_MAX 0x7fffffffu
 
 typedef struct rs_offset {
     char *topic;

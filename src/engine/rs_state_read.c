@@ -74,6 +74,7 @@ void rs_state__top_rebuild(rs_state_t *st, rs_item_t *it) {
     uint32_t hn = 0;
     for (uint32_t i = 0; i < it->nb_cap && cap; i++) {
         if (it->nb[i].key == NB_EMPTY) continue;
+        it->nb[i].delta &= ~NB_IN_TOP; /* set again below for those kept */
         rs_nbr_t e = {it->nb[i].key, pair_sim(st, it, it->nb[i].key, it->nb[i].cnt), it->nb[i].cnt};
         if (hn < cap) {
             uint32_t j = hn++;
@@ -110,6 +111,7 @@ void rs_state__top_rebuild(rs_state_t *st, rs_item_t *it) {
         h[j] = x;
         h[end - 1] = worst;
     }
+    for (uint32_t i = 0; i < hn; i++) row_find(it, h[i].item)->delta |= NB_IN_TOP;
     it->top_n = hn;
     it->top_weight = (double)it->weight;
 }

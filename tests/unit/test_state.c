@@ -376,8 +376,82 @@ TEST(watch_state_and_blobs) {
     rs_conf_destroy(conf);
 }
 
+/* Every row entry's "listed" bit (rs_nbent_t.delta's top bit) matches its
+ * item's top-N list exactly, through evictions (rec.neighbors=3), rebuilds
+ * and commits; no bit reaches the stored deltas: after a reopen every count
+ * equals the one in memory. */
+static void check_listed(rs_state_t *st, int *bad) {
+    rs_state_sync(st);
+    for (uint32_t i = 0; i < rs_state_item_count(st); i++) {
+        rs_item_t *it = rs_state_item_by_idx(st, i);
+        uint32_t n, flagged = 0;
+        const rs_nbr_t *top = rs_state_item_top(st, it, &n);
+        for (uint32_t k = 0; k < it->nb_cap; k++) {
+            if (it->nb[k].key == UINT32_MAX || !(it->nb[k].delta & 0x80000000u)) continue;
+            flagged++;
+            int found = 0;
+            for (uint32_t j = 0; j < n; j++) found |= top[j].item == it->nb[k].key;
+            if (!found) (*bad)++;
+        }
+        if (flagged != n) (*bad)++;
+    }
+}
+
+TEST(top_listed_bits_exact) {
+    rs_conf_t *conf = mkconf();
+    char err[256];
+    ASSERT_OK(rs_conf_set(conf, "rec.neighbors", "3", "test", err, sizeof(err)));
+    rs_state_t *st = NULL;
+    ASSERT_OK(rs_state_open(&st, conf, err, sizeof(err)));
+    int late, bad = 0;
+    int64_t t = 1700000000000;
+    uint64_t r = 12345;
+    char u[16], it[16];
+    for (int round = 0; round < 6; round++) {
+        for (int i = 0; i < 400; i++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            snprintf(u, sizeof(u), "u%u", (unsigned)(r >> 33) % 60);
+            /* skewed items, so some rows keep changing their leaders */
+            unsigned x = (unsigned)(r >> 45) % 1000;
+            snprintf(it, sizeof(it), "i%u", x * x / 25000);
+            rs_event_t e = ev(u, it, i % 7 ? RS_EV_VIEW : RS_EV_CART, t + round * 1000 + i);
+            rs_state_apply(st, &e, 0, &late);
+        }
+        check_listed(st, &bad);
+        if (round % 2) ASSERT_OK(rs_state_commit(st, err, sizeof(err)));
+    }
+    ASSERT_EQ(bad, 0);
+    ASSERT_OK(rs_state_commit(st, err, sizeof(err)));
+    uint32_t n_items = rs_state_item_count(st);
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < n_items; i++) {
+        rs_item_t *x = rs_state_item_by_idx(st, i);
+        for (uint32_t k = 0; k < x->nb_cap; k++)
+            if (x->nb[k].key != UINT32_MAX)
+                sum += (uint64_t)x->nb[k].cnt * (x->nb[k].key + 1) * (i + 1) % 1000003;
+    }
+    ASSERT(sum > 0);
+    rs_state_close(st);
+    ASSERT_OK(rs_state_open(&st, conf, err, sizeof(err)));
+    ASSERT_EQ(rs_state_item_count(st), n_items);
+    uint64_t again = 0; /* the same (neighbour, count) pairs */
+    for (uint32_t i = 0; i < n_items; i++) {
+        rs_item_t *x = rs_state_item_by_idx(st, i);
+        for (uint32_t k = 0; k < x->nb_cap; k++)
+            if (x->nb[k].key != UINT32_MAX)
+                again += (uint64_t)x->nb[k].cnt * (x->nb[k].key + 1) * (i + 1) % 1000003;
+    }
+    ASSERT_EQ(again, sum);
+    check_listed(st, &bad);
+    ASSERT_EQ(bad, 0);
+    rs_state_close(st);
+    rmdir_r();
+    rs_conf_destroy(conf);
+}
+
 int main(void) {
     return RUN_TESTS(t_watch_state_and_blobs, t_behaviour_profile, t_pairs_weights_windows,
                      t_commit_reopen_exact, t_uncommitted_is_lost_on_reopen,
-                     t_dedup_window_persists_and_evicts, t_top_neighbours_and_popular);
+                     t_dedup_window_persists_and_evicts, t_top_neighbours_and_popular,
+                     t_top_listed_bits_exact);
 }
