@@ -147,12 +147,6 @@ static double per_event(double cpu_s, double events) {
     return cpu_s > 0 && events > 0 ? cpu_s * 1e6 / events : 0;
 }
 
-static int64_t thread_cpu_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void null_rec(void *opaque, const rs_rec_t *rec, const void *key, size_t klen,
                      const void *val, size_t vlen, int64_t origin_us) {
     (*(uint64_t *)opaque)++;
@@ -197,7 +191,7 @@ static double engine_only(const rs_conf_t *base, const rs_gen_opts_t *go, uint64
     }
     off[n] = all.len;
     size_t batch = (size_t)base->batch_max_events;
-    int64_t c0 = thread_cpu_us(), w0 = rs_mono_us();
+    double c0 = rs_cli_cpu_s(CLOCK_THREAD_CPUTIME_ID);
     rs_msg_t m;
     memset(&m, 0, sizeof(m));
     m.topic = "bench";
@@ -212,10 +206,9 @@ static double engine_only(const rs_conf_t *base, const rs_gen_opts_t *go, uint64
             rs_pipeline_commit(p, err, sizeof(err));
     }
     rs_pipeline_commit(p, err, sizeof(err));
-    int64_t cpu = thread_cpu_us() - c0, wall = rs_mono_us() - w0;
-    *cpu_us_per_event = (double)cpu / (double)n;
-    eps = cpu > 0 ? (double)n * 1e6 / (double)cpu : 0;
-    (void)wall;
+    double cpu = rs_cli_cpu_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+    *cpu_us_per_event = cpu * 1e6 / (double)n;
+    eps = cpu > 0 ? (double)n / cpu : 0;
     rs_buf_free(&all);
     free(off);
 done:

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "recstream/rs_daemon.h"
 #include "recstream/rs_log.h"
@@ -26,14 +25,6 @@ static void usage(FILE *out) {
                  "Signals: SIGINT/SIGTERM commit and exit 0; SIGHUP re-reads the file and -X\n"
                  "(keys marked Live in docs/CONFIGURATION.md change at once, others are kept\n"
                  "and logged; GET /v1/config shows what runs). Exit 2 on bad configuration.\n");
-}
-
-/* CPU seconds of the calling thread (the loop: run is called on it) or of
- * the whole process: what the bench divides by the events, a cost per event
- * that other load on the machine moves far less than a rate does. */
-static double cpu_s(clockid_t clk) {
-    struct timespec ts;
-    return clock_gettime(clk, &ts) ? 0 : (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void write_stats(const char *path, const rs_stats_t *s, double secs) {
@@ -58,8 +49,10 @@ static void write_stats(const char *path, const rs_stats_t *s, double secs) {
             (unsigned long long)s->e2e_us.count, rs_cli_peak_rss_mb(),
             rs_hist_quantile(&s->consume_us, 0.5) / 1000.0,
             rs_hist_quantile(&s->consume_us, 0.99) / 1000.0,
-            rs_hist_quantile(&s->e2e_us, 0.9) / 1000.0, cpu_s(CLOCK_THREAD_CPUTIME_ID),
-            cpu_s(CLOCK_PROCESS_CPUTIME_ID));
+            rs_hist_quantile(&s->e2e_us, 0.9) / 1000.0,
+            /* the loop thread (run is called on it), and the whole daemon:
+             * the bench divides them by the events */
+            rs_cli_cpu_s(CLOCK_THREAD_CPUTIME_ID), rs_cli_cpu_s(CLOCK_PROCESS_CPUTIME_ID));
     fclose(f);
 }
 

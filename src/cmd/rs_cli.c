@@ -78,6 +78,11 @@ double rs_cli_peak_rss_mb(void) {
     return kb / 1024.0;
 }
 
+double rs_cli_cpu_s(clockid_t clk) {
+    struct timespec ts;
+    return clock_gettime(clk, &ts) ? 0 : (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static uint64_t g_du;
 static int du_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
     if (flag == FTW_F) g_du += (uint64_t)sb->st_size;

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "recstream/rs_conf.h"
 
@@ -34,6 +35,9 @@ void rs_cli_conf_free(rs_cli_conf_t *c);
 
 /* Peak resident set size of this process in MiB (VmHWM). */
 double rs_cli_peak_rss_mb(void);
+/* CPU seconds used so far by the calling thread (CLOCK_THREAD_CPUTIME_ID)
+ * or the whole process (CLOCK_PROCESS_CPUTIME_ID); 0 if unavailable. */
+double rs_cli_cpu_s(clockid_t clk);
 /* Total size in bytes of the files under dir. */
 uint64_t rs_cli_dir_bytes(const char *dir);
 /* mkdtemp under $TMPDIR (or /tmp) with the given prefix; caller frees. */

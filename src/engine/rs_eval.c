@@ -325,11 +325,6 @@ int rs_eval_event(rs_eval_t *ev, const rs_event_t *e, char *errstr, size_t errst
     return scored;
 }
 
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 rs_err_t rs_eval_finish(rs_eval_t *ev, char *errstr, size_t errstr_size) {
     ev->since_commit = 0;
     return rs_pipeline_commit(ev->p, errstr, errstr_size);
@@ -340,7 +335,7 @@ static double gini(const uint32_t *x, uint32_t n) {
     if (!n) return 0;
     uint32_t *s = rs_xmalloc(n * sizeof(uint32_t));
     memcpy(s, x, n * sizeof(uint32_t));
-    qsort(s, n, sizeof(uint32_t), cmp_u32);
+    rs_sort_u32(s, n);
     double num = 0, tot = 0;
     for (uint32_t i = 0; i < n; i++) {
         num += (2.0 * (i + 1) - n - 1) * s[i];

@@ -60,8 +60,8 @@ static int encode_next(rs_gen_t *gen, rs_codec_t *codec, uint64_t i, int json_pc
 }
 
 /* No headers: the record's CreateTime is its produce time. */
-static int send(rs_producer_t *p, const char *topic, const char *key, size_t klen, const char *val,
-                size_t vlen) {
+static int send_record(rs_producer_t *p, const char *topic, const char *key, size_t klen,
+                       const char *val, size_t vlen) {
     for (;;) {
         int rc = rs_producer_send(p, topic, -1, key, klen, val, vlen, NULL, 0, NULL);
         if (rc != RS_EFULL) return rc;
@@ -116,7 +116,7 @@ int rs_feed_run(const rs_kv_t *kafka, size_t kafka_cnt, const char *topic, rs_ge
                 goto done;
             }
         }
-        rc = send(p, topic, buf.p + at, klen, buf.p + at + klen, vlen);
+        rc = send_record(p, topic, buf.p + at, klen, buf.p + at + klen, vlen);
         at += klen + vlen;
         if (rc) {
             rs_seterr(errstr, errstr_size, rc, "produce failed: %s", rs_strerror(rc));

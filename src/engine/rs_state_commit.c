@@ -78,11 +78,6 @@ int rs_state_dedup(rs_state_t *st, const char *event_id, size_t len) {
 
 /* ------------------------------------------------------------------ commit */
 
-int rs_state__cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Serialises every change since the last call into a new WriteBatch and
  * appends it to the queue of unwritten batches; the in-memory deltas are
  * clean afterwards (the batch is the only copy of them). */

@@ -304,7 +304,6 @@ int rs_state__user_decode(rs_state_t *st, rs_user_t *u, const unsigned char *p, 
 /* ---- rs_state_commit.c ---- */
 /* st->open, created (or taken from st->spare) if there is none. */
 rs_rocks_batch_t *rs_state__open_batch(rs_state_t *st);
-int rs_state__cmp_u32(const void *a, const void *b); /* qsort order of uint32_t */
 
 /* ---- rs_state_read.c ---- */
 /* Rebuilds an item's top-N neighbour list from its whole row. */

@@ -203,7 +203,7 @@ rs_err_t rs_state_dump(rs_state_t *st, FILE *out, char *errstr, size_t errstr_si
         size_t n = 0;
         for (uint32_t j = 0; j < it->nb_cap; j++)
             if (it->nb[j].key != NB_EMPTY) nb[n++] = rank[it->nb[j].key];
-        qsort(nb, n, sizeof(uint32_t), rs_state__cmp_u32);
+        rs_sort_u32(nb, n);
         for (size_t j = 0; j < n; j++) {
             const rs_item_t *b = sorted[nb[j]];
             fprintf(out, "cooc %.*s %.*s %u\n", (int)it->id_len, it->id, (int)b->id_len, b->id,
