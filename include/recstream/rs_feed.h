@@ -12,11 +12,13 @@
 
 #include "rs_gen.h"
 #include "rs_kafka.h"
+#include "rs_metrics.h"
 
 typedef struct rs_feed_stats {
     uint64_t produced, good, dup, late, bad;
     uint64_t bad_kind[16];
     uint64_t delivered, failed;
+    rs_hist_t dr_us; /* produce call -> delivery report, microseconds */
 } rs_feed_stats_t;
 
 /* Produces n records. rate > 0 paces them (records/s, wall clock); they are

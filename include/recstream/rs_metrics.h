@@ -25,6 +25,8 @@ typedef struct rs_hist {
 } rs_hist_t;
 
 void rs_hist_add(rs_hist_t *h, uint64_t v);
+/* n samples of the same value v */
+void rs_hist_add_n(rs_hist_t *h, uint64_t v, uint64_t n);
 void rs_hist_merge(rs_hist_t *dst, const rs_hist_t *src);
 /* q in [0,1]; returns the upper bound of the bucket holding the
  * ceil(q*count)-th smallest value, at most max (0 if empty). */
@@ -74,6 +76,7 @@ typedef struct rs_stats {
     rs_hist_t batch_us;            /* whole batch: apply + commit + score + produce */
     rs_hist_t e2e_us;              /* event produce time -> rec delivered */
     rs_hist_t consume_us;          /* event produce time -> consumed by the pipeline */
+    rs_hist_t pipeline_us;         /* record consumed -> its batch's lists handed to the producer */
 } rs_stats_t;
 
 /* Prometheus text exposition format (version 0.0.4) of all fields, metric

@@ -62,6 +62,7 @@ static void usage(FILE *out) {
 typedef struct child_stats {
     double events, eps, p50, p99, rss, seconds, recs, samples, batches, cp50, cp99, p90;
     double loop_cpu, proc_cpu; /* CPU seconds: the loop thread, the whole child */
+    double pp50, pp99;         /* consumed -> its batch's lists handed to the producer */
 } child_stats_t;
 
 static double json_num(const char *s, const char *key) {
@@ -139,6 +140,8 @@ static int wait_child(pid_t pid, const char *stats_path, child_stats_t *cs) {
     cs->p90 = json_num(buf, "p90_ms");
     cs->loop_cpu = json_num(buf, "loop_cpu_s");
     cs->proc_cpu = json_num(buf, "process_cpu_s");
+    cs->pp50 = json_num(buf, "pipeline_p50_ms");
+    cs->pp99 = json_num(buf, "pipeline_p99_ms");
     return 0;
 }
 
@@ -499,6 +502,8 @@ int cmd_bench(int argc, char **argv) {
     int frc = rs_feed_run(conf->kafka, conf->kafka_cnt, topic2, gen2, lat_events, rate, 0, &fs2,
                           err, sizeof(err));
     rs_gen_destroy(gen2);
+    double fp50 = rs_hist_quantile(&fs2.dr_us, 0.5) / 1e3;
+    double fp99 = rs_hist_quantile(&fs2.dr_us, 0.99) / 1e3;
     if (frc) {
         kill(pid, SIGTERM);
         wait_child(pid, stats2, &c2);
@@ -518,6 +523,8 @@ int cmd_bench(int argc, char **argv) {
                "\"engine_cpu_per_sec_no_watch\":%.1f,\"engine_watch_ratio\":%.4f,"
                "\"loop_cpu_us_per_event\":%.3f,\"process_cpu_us_per_event\":%.3f,"
                "\"latency_loop_cpu_us_per_event\":%.3f,\"latency_process_cpu_us_per_event\":%.3f,"
+               "\"feed_delivery_p50_ms\":%.3f,\"feed_delivery_p99_ms\":%.3f,"
+               "\"pipeline_p50_ms\":%.3f,\"pipeline_p99_ms\":%.3f,"
                "\"raw_settings\":\"fetch.wait.max.ms=2,queued.min.messages=1000000,queued.max."
                "messages.kbytes=16384 (the pipeline defaults, plus any -X)\"}\n",
                n_events, c1.eps, raw_eps, raw_eps > 0 ? c1.eps / raw_eps : 0, c2.p50, c2.p99, rate,
@@ -526,7 +533,8 @@ int cmd_bench(int argc, char **argv) {
                c1b.eps, c1b.eps > 0 ? c1.eps / c1b.eps : 0, engine_eps_nw,
                engine_eps_nw > 0 ? engine_eps / engine_eps_nw : 0,
                per_event(c1.loop_cpu, c1.events), per_event(c1.proc_cpu, c1.events),
-               per_event(c2.loop_cpu, c2.events), per_event(c2.proc_cpu, c2.events));
+               per_event(c2.loop_cpu, c2.events), per_event(c2.proc_cpu, c2.events), fp50, fp99,
+               c2.pp50, c2.pp99);
     } else {
         printf("events              %" PRIu64 "\n", n_events);
         printf("pipeline            %.0f events/s\n", c1.eps);
@@ -542,8 +550,13 @@ int cmd_bench(int argc, char **argv) {
         printf("ratio               %.1f%%\n", raw_eps > 0 ? 100 * c1.eps / raw_eps : 0);
         printf("latency @ %.0f/s    p50 %.2f ms, p90 %.2f ms, p99 %.2f ms (%.0f samples)\n", rate,
                c2.p50, c2.p90, c2.p99, c2.samples);
-        printf("  of which consume  p50 %.2f ms, p99 %.2f ms (produce -> consumed)\n", c2.cp50,
+        printf("  load generator    p50 %.2f ms, p99 %.2f ms (produce -> its delivery report)\n",
+               fp50, fp99);
+        printf("  consumed          p50 %.2f ms, p99 %.2f ms (produce -> consumed)\n", c2.cp50,
                c2.cp99);
+        printf("  in the pipeline   p50 %.2f ms, p99 %.2f ms (consumed -> lists handed to the "
+               "producer)\n",
+               c2.pp50, c2.pp99);
         printf("pipeline CPU        %.2f us/event on the loop thread, %.2f in all its threads\n",
                per_event(c1.loop_cpu, c1.events), per_event(c1.proc_cpu, c1.events));
         printf("  at the fixed rate %.2f us/event on the loop thread, %.2f in all its threads\n",

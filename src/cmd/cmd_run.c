@@ -40,7 +40,8 @@ static void write_stats(const char *path, const rs_stats_t *s, double secs) {
             "\"recs\":%llu,\"batches\":%llu,\"seconds\":%.6f,\"events_per_sec\":%.1f,"
             "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"e2e_samples\":%llu,\"rss_mb\":%.1f,"
             "\"consume_p50_ms\":%.3f,\"consume_p99_ms\":%.3f,\"p90_ms\":%.3f,"
-            "\"loop_cpu_s\":%.3f,\"process_cpu_s\":%.3f}\n",
+            "\"loop_cpu_s\":%.3f,\"process_cpu_s\":%.3f,\"pipeline_p50_ms\":%.3f,\"pipeline_p99_"
+            "ms\":%.3f}\n",
             (unsigned long long)s->events_in, (unsigned long long)s->events_applied,
             (unsigned long long)s->events_duplicate, (unsigned long long)s->events_late,
             (unsigned long long)dlq, (unsigned long long)s->recs_emitted,
@@ -52,7 +53,9 @@ static void write_stats(const char *path, const rs_stats_t *s, double secs) {
             rs_hist_quantile(&s->e2e_us, 0.9) / 1000.0,
             /* the loop thread (run is called on it), and the whole daemon:
              * the bench divides them by the events */
-            rs_cli_cpu_s(CLOCK_THREAD_CPUTIME_ID), rs_cli_cpu_s(CLOCK_PROCESS_CPUTIME_ID));
+            rs_cli_cpu_s(CLOCK_THREAD_CPUTIME_ID), rs_cli_cpu_s(CLOCK_PROCESS_CPUTIME_ID),
+            rs_hist_quantile(&s->pipeline_us, 0.5) / 1000.0,
+            rs_hist_quantile(&s->pipeline_us, 0.99) / 1000.0);
     fclose(f);
 }
 

@@ -42,6 +42,14 @@ void rs_hist_add(rs_hist_t *h, uint64_t v) {
     h->b[bucket_of(v)]++;
 }
 
+void rs_hist_add_n(rs_hist_t *h, uint64_t v, uint64_t n) {
+    if (!n) return;
+    h->count += n;
+    h->sum += v * n;
+    if (v > h->max) h->max = v;
+    h->b[bucket_of(v)] += n;
+}
+
 void rs_hist_merge(rs_hist_t *dst, const rs_hist_t *src) {
     dst->count += src->count;
     dst->sum += src->sum;
@@ -222,4 +230,7 @@ void rs_metrics_render(const rs_stats_t *s, rs_buf_t *out) {
     summary(out, "e2e_seconds", &s->e2e_us, 1, "Event produce time to recommendation delivered.");
     summary(out, "consume_delay_seconds", &s->consume_us, 1,
             "Event produce time to consumed by the pipeline (broker and fetch delay).");
+    summary(out, "pipeline_delay_seconds", &s->pipeline_us, 1,
+            "Record consumed to the lists of its batch handed to the producer (per record; "
+            "an upper bound: a batch's lists go out during its scoring).");
 }

@@ -333,6 +333,26 @@ static void commit_done(void *opaque) { /* loop thread */
     rs_defer_arm(d->more); /* consumption may have paused on backpressure */
 }
 
+/* Scores the touched users (their lists go to the producer) and books each
+ * record applied since the last time its delay from consume to now. */
+static void score_now(rs_daemon_t *d) {
+    rs_pipeline_score(d->pipe);
+    d->score_held_us = 0;
+    int64_t now = rs_mono_us();
+    for (size_t i = 0; i < d->n_held; i++)
+        rs_hist_add_n(&d->stats.pipeline_us, (uint64_t)(now - d->held[i].us), d->held[i].n);
+    d->n_held = 0;
+}
+
+static void held_add(rs_daemon_t *d, int64_t us, size_t n) {
+    if (!n) return;
+    if (d->n_held == d->cap_held) {
+        d->cap_held = d->cap_held ? 2 * d->cap_held : 64;
+        d->held = rs_xrealloc(d->held, d->cap_held * sizeof(*d->held));
+    }
+    d->held[d->n_held++] = (struct held_chunk){us, (uint32_t)n};
+}
+
 /* Starts writing everything applied so far (one WriteBatch: state + offsets)
  * on the thread pool; the loop keeps consuming meanwhile. */
 static void commit_start(rs_daemon_t *d) {
@@ -341,8 +361,7 @@ static void commit_start(rs_daemon_t *d) {
     commit_job_t *j = d->retry_job;
     d->retry_job = NULL;
     if (!j) {
-        rs_pipeline_score(d->pipe); /* the batch holds the versions of the lists sent */
-        d->score_held_us = 0;
+        score_now(d); /* the batch holds the versions of the lists sent */
         size_t events = rs_state_uncommitted(st);
         rs_pipeline_prepare_commit(d->pipe);
         rs_state_commit_t *c = rs_state_commit_begin(st);
@@ -373,7 +392,7 @@ static void commit_start(rs_daemon_t *d) {
 static int flush(rs_daemon_t *d) {
     char err[512];
     if (d->inflight) return RS_ESTATE;
-    rs_pipeline_score(d->pipe);
+    score_now(d);
     int rc = rs_pipeline_commit(d->pipe, err, sizeof(err));
     if (rc) {
         if (d->paused) rs_debug("state", "synchronous commit failed: %s", err);
@@ -430,13 +449,15 @@ static void drain(void *opaque) {
         size_t chunk = d->align ? ALIGN_CHUNK : POLL_CHUNK;
         size_t want = cap - total < chunk ? cap - total : chunk;
         size_t n = rs_consumer_poll(d->consumer, d->msgs, want);
-        int64_t now_us = n ? rs_now_us() : 0;
+        int64_t now_us = n ? rs_now_us() : 0, mono_us = n ? rs_mono_us() : 0;
+        size_t events = 0;
         for (size_t i = 0; i < n; i++) {
             if (d->msgs[i].err) continue;
             if (is_catalog(d, &d->msgs[i])) {
                 rs_catalog_process(d->catalog, &d->msgs[i]);
                 continue;
             }
+            events++;
             if (d->msgs[i].origin_us > 0 && now_us > d->msgs[i].origin_us)
                 rs_hist_add(&d->stats.consume_us, (uint64_t)(now_us - d->msgs[i].origin_us));
             rs_pipeline_process(d->pipe, &d->msgs[i]);
@@ -444,6 +465,7 @@ static void drain(void *opaque) {
             if (ts) rs_align_event(d->align, d->msgs[i].partition, ts, now_us / 1000);
         }
         rs_consumer_release(d->consumer, d->msgs, n);
+        held_add(d, mono_us, events);
         total += n;
         if (n) align_step(d);
         if (n < want || total >= cap) break;
@@ -464,10 +486,8 @@ static void drain(void *opaque) {
     int backlog = total >= cap && d->conf->rec_coalesce_ms > 0;
     int64_t now_us = rs_mono_us();
     if (backlog && !d->score_held_us) d->score_held_us = now_us;
-    if (!backlog || now_us - d->score_held_us >= (int64_t)d->conf->rec_coalesce_ms * 1000) {
-        rs_pipeline_score(d->pipe);
-        d->score_held_us = 0;
-    }
+    if (!backlog || now_us - d->score_held_us >= (int64_t)d->conf->rec_coalesce_ms * 1000)
+        score_now(d);
     rs_producer_poll(d->producer);
     if (!d->paused && commit_due(d)) commit_start(d);
     if (total >= cap) rs_defer_arm(d->more); /* more may be queued: no new wake-up will come */
@@ -756,5 +776,6 @@ void rs_daemon_destroy(rs_daemon_t *d) {
     if (d->stop_pipe[1] >= 0) close(d->stop_pipe[1]);
     job_free(d->retry_job);
     free(d->msgs);
+    free(d->held);
     free(d);
 }

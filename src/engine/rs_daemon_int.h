@@ -39,8 +39,15 @@ struct rs_daemon {
     struct commit_job *retry_job; /* a failed commit waiting to be retried */
     int64_t last_msg_ms, last_commit_ms;
     int64_t score_held_us; /* monotonic time scoring was first held back under backlog, or 0 */
-    int64_t first_msg_us;  /* monotonic time of the first record (throughput excludes group join) */
-    uint64_t in_flight;    /* produced, not yet delivered */
+    /* records applied since the lists last went out, one entry per poll
+     * chunk (monotonic consume time, records): stats.pipeline_us */
+    struct held_chunk {
+        int64_t us;
+        uint32_t n;
+    } * held;
+    size_t n_held, cap_held;
+    int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
+    uint64_t in_flight;   /* produced, not yet delivered */
     rs_err_t exit_rc;
     /* state write failure (see the top of rs_daemon.c) */
     char pause_err[512];

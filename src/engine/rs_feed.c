@@ -20,6 +20,9 @@ static void on_dr(void *opaque, void *msg_opaque, int err, const char *errstr) {
         fs->failed++;
     else
         fs->delivered++;
+    int64_t sent = (int64_t)(intptr_t)msg_opaque;
+    int64_t now = rs_mono_us();
+    if (sent > 0 && now > sent) rs_hist_add(&fs->dr_us, (uint64_t)(now - sent));
 }
 
 /* Generates record i and appends key then value to out; counts its kind. */
@@ -63,7 +66,8 @@ static int encode_next(rs_gen_t *gen, rs_codec_t *codec, uint64_t i, int json_pc
 static int send_record(rs_producer_t *p, const char *topic, const char *key, size_t klen,
                        const char *val, size_t vlen) {
     for (;;) {
-        int rc = rs_producer_send(p, topic, -1, key, klen, val, vlen, NULL, 0, NULL);
+        int rc = rs_producer_send(p, topic, -1, key, klen, val, vlen, NULL, 0,
+                                  (void *)(intptr_t)rs_mono_us());
         if (rc != RS_EFULL) return rc;
         rs_producer_flush(p, 10);
     }

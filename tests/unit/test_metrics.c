@@ -83,6 +83,22 @@ TEST(hist_bucket_bounds) {
     ASSERT_EQ(h.b[RS_HIST_BUCKETS - 1], 2);
 }
 
+TEST(hist_add_n_is_n_adds) {
+    /* a chunk of n records booked at once must equal n single adds */
+    rs_hist_t a, b;
+    rs_hist_reset(&a);
+    rs_hist_reset(&b);
+    const uint64_t vals[] = {0, 3, 1000, 5000, 1000, 77};
+    const uint64_t ns[] = {2, 1, 1024, 3, 0, 17};
+    for (size_t i = 0; i < 6; i++) {
+        rs_hist_add_n(&a, vals[i], ns[i]);
+        for (uint64_t k = 0; k < ns[i]; k++) rs_hist_add(&b, vals[i]);
+    }
+    ASSERT_EQ(a.count, 1047);
+    ASSERT(memcmp(&a, &b, sizeof(a)) == 0);
+    ASSERT_EQ(rs_hist_quantile(&a, 0.5), 1023);
+}
+
 TEST(hist_merge_reset) {
     rs_hist_t a, b, all;
     rs_hist_reset(&a);
@@ -233,6 +249,8 @@ TEST(render_exact) {
         "recstream_batch_seconds_count 0",
         "# TYPE recstream_e2e_seconds summary",
         "recstream_e2e_seconds_count 0",
+        "# TYPE recstream_pipeline_delay_seconds summary",
+        "recstream_pipeline_delay_seconds_count 0",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         if (!has_line(t, want[i])) {
@@ -251,5 +269,5 @@ TEST(render_exact) {
 
 int main(void) {
     return RUN_TESTS(t_hist_empty, t_hist_small_values_exact, t_hist_1_to_100, t_hist_bucket_bounds,
-                     t_hist_merge_reset, t_render_exact);
+                     t_hist_add_n_is_n_adds, t_hist_merge_reset, t_render_exact);
 }
