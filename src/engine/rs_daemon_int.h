@@ -16,6 +16,12 @@
 #define ALIGN_CHUNK  128    /* records per poll with consume.align.ms on */
 #define DRAIN_MAX_US 200000 /* keep the loop (HTTP, delivery reports) responsive */
 
+/* records of one poll chunk: when they were consumed (monotonic), how many */
+struct held_chunk {
+    int64_t us;
+    uint32_t n;
+};
+
 struct rs_daemon {
     const rs_conf_t *conf;
     rs_daemon_opts_t opts;
@@ -40,11 +46,8 @@ struct rs_daemon {
     int64_t last_msg_ms, last_commit_ms;
     int64_t score_held_us; /* monotonic time scoring was first held back under backlog, or 0 */
     /* records applied since the lists last went out, one entry per poll
-     * chunk (monotonic consume time, records): stats.pipeline_us */
-    struct held_chunk {
-        int64_t us;
-        uint32_t n;
-    } * held;
+     * chunk: stats.pipeline_us */
+    struct held_chunk *held;
     size_t n_held, cap_held;
     int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
     uint64_t in_flight;   /* produced, not yet delivered */
