@@ -346,10 +346,7 @@ static void score_now(rs_daemon_t *d) {
 
 static void held_add(rs_daemon_t *d, int64_t us, size_t n) {
     if (!n) return;
-    if (d->n_held == d->cap_held) {
-        d->cap_held = d->cap_held ? 2 * d->cap_held : 64;
-        d->held = rs_xrealloc(d->held, d->cap_held * sizeof(*d->held));
-    }
+    d->held = rs_xgrow_zeroed(d->held, &d->cap_held, d->n_held, sizeof(*d->held), 64);
     d->held[d->n_held++] = (struct held_chunk){us, (uint32_t)n};
 }
 

@@ -48,7 +48,7 @@ struct rs_daemon {
     /* records applied since the lists last went out, one entry per poll
      * chunk: stats.pipeline_us */
     struct held_chunk *held;
-    size_t n_held, cap_held;
+    uint32_t n_held, cap_held;
     int64_t first_msg_us; /* monotonic time of the first record (throughput excludes group join) */
     uint64_t in_flight;   /* produced, not yet delivered */
     rs_err_t exit_rc;

@@ -27,7 +27,8 @@ static void on_dr(void *opaque, void *msg_opaque, int err, const char *errstr) {
 
 /* Generates record i and appends key then value to out; counts its kind. */
 static int encode_next(rs_gen_t *gen, rs_codec_t *codec, uint64_t i, int json_pct,
-                       rs_feed_stats_t *fs, rs_buf_t *out, size_t *klen, size_t *vlen) {
+                       rs_feed_stats_t *fs, rs_buf_t *out, size_t *klen, size_t *vlen, char *errstr,
+                       size_t errstr_size) {
     rs_gen_kind_t kind;
     const rs_event_t *ev = rs_gen_next(gen, &kind);
     rs_buf_append(out, ev->user_id.p, ev->user_id.len);
@@ -41,7 +42,7 @@ static int encode_next(rs_gen_t *gen, rs_codec_t *codec, uint64_t i, int json_pc
         int json = kind == RS_GEN_BAD_MISSING || kind == RS_GEN_BAD_TYPE ||
                    (json_pct > 0 && (int)(i % 100) < json_pct);
         if (rs_codec_encode_event(codec, ev, json ? RS_FMT_JSON : RS_FMT_CONFLUENT, 1, out))
-            return RS_EARG;
+            return rs_seterr(errstr, errstr_size, RS_EARG, "encoding event %" PRIu64 " failed", i);
     }
     *vlen = out->len - at;
     switch (kind) {
@@ -97,12 +98,10 @@ int rs_feed_run(const rs_kv_t *kafka, size_t kafka_cnt, const char *topic, rs_ge
     if (rc) goto done;
     if (rate > 0) {
         lens = rs_xmalloc((size_t)n * 2 * sizeof(size_t));
-        for (uint64_t i = 0; i < n; i++)
-            if (encode_next(gen, codec, i, json_pct, fs, &buf, &lens[2 * i], &lens[2 * i + 1])) {
-                rc =
-                    rs_seterr(errstr, errstr_size, RS_EARG, "encoding event %" PRIu64 " failed", i);
-                goto done;
-            }
+        for (uint64_t i = 0; i < n && !rc; i++)
+            rc = encode_next(gen, codec, i, json_pct, fs, &buf, &lens[2 * i], &lens[2 * i + 1],
+                             errstr, errstr_size);
+        if (rc) goto done;
     }
     int64_t t0 = rs_mono_us();
     size_t at = 0;
@@ -114,11 +113,8 @@ int rs_feed_run(const rs_kv_t *kafka, size_t kafka_cnt, const char *topic, rs_ge
         } else {
             rs_buf_reset(&buf);
             at = 0;
-            if (encode_next(gen, codec, i, json_pct, fs, &buf, &klen, &vlen)) {
-                rc =
-                    rs_seterr(errstr, errstr_size, RS_EARG, "encoding event %" PRIu64 " failed", i);
-                goto done;
-            }
+            rc = encode_next(gen, codec, i, json_pct, fs, &buf, &klen, &vlen, errstr, errstr_size);
+            if (rc) goto done;
         }
         rc = send_record(p, topic, buf.p + at, klen, buf.p + at + klen, vlen);
         at += klen + vlen;

@@ -786,10 +786,7 @@ rs_user_t *rs_state_apply(rs_state_t *st, const rs_event_t *ev, int64_t origin_u
                          ? (w < wr ? w : wr)
                          : (wr > 0 ? (2 * POS_SCALE + j + 1) / (2 * (j + 1)) : 0);
             if (pw <= 0) continue;
-            if (st->n_pb + 1 > st->cap_pb) {
-                st->cap_pb = st->cap_pb ? st->cap_pb * 2 : 2048;
-                st->pb = rs_xrealloc(st->pb, st->cap_pb * sizeof(*st->pb));
-            }
+            GROW(st->pb, st->n_pb, st->cap_pb);
             st->pb[st->n_pb++] = (struct pair_inc){it->idx, r->item, (uint32_t)pw};
         }
         ring_push(conf, u, it->idx, (uint8_t)t, ts);
