@@ -77,7 +77,8 @@ struct rs_state {
     rs_buf_t kbuf, vbuf;
 
     rs_strmap_t users_by_id;
-    rs_user_t **dirty_users; /* [du_pos, n) not yet serialised into `open` */
+    rs_user_t **dirty_users; /* [0, du_pos) hot, left to the commit; [du_pos, n) not yet
+                              * visited; all dirty unless dropped since */
     size_t n_dirty_users, cap_dirty_users, du_pos;
     rs_user_t **touched;
     size_t n_touched, cap_touched;

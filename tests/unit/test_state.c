@@ -449,9 +449,60 @@ TEST(top_listed_bits_exact) {
     rs_conf_destroy(conf);
 }
 
+/* Runs the same events through a state, committing at the same points; with
+ * steps > 0, serialises part of the dirty objects (rs_state_commit_step, as
+ * the pipeline does after each scoring) every `steps` events, so users are
+ * dirtied again after an early serialisation and some wait for the commit.
+ * A user is deleted while dirty. Returns the dump after a reopen. */
+static char *run_steps(int steps, size_t budget, size_t *len) {
+    rs_conf_t *conf = mkconf();
+    char err[256];
+    rs_state_t *st = NULL;
+    if (rs_state_open(&st, conf, err, sizeof(err))) return NULL;
+    int late;
+    int64_t t = 1700000000000;
+    char u[16], it[16];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(u, sizeof(u), "u%d", (i * 13) % 53);
+        snprintf(it, sizeof(it), "i%d", (i * 7) % 89);
+        rs_event_t e = ev(u, it, (rs_evtype_t)(i % 4), t + i * 1000);
+        rs_state_apply(st, &e, 0, &late);
+        rs_state_offset_consumed(st, "events", i % 3, i);
+        if (steps && i % steps == steps - 1) rs_state_commit_step(st, budget);
+        if (i == 1234) rs_state_user_delete(st, "u5", 2, err, sizeof(err));
+        if (i % 1000 == 999 && rs_state_commit(st, err, sizeof(err))) return NULL;
+    }
+    rs_state_close(st);
+    st = NULL;
+    char *d = NULL;
+    if (rs_state_open(&st, conf, err, sizeof(err))) return NULL;
+    FILE *f = open_memstream(&d, len);
+    rs_state_dump(st, f, err, sizeof(err));
+    fclose(f);
+    rs_state_close(st);
+    rmdir_r();
+    rs_conf_destroy(conf);
+    return d;
+}
+
+TEST(commit_steps_exact) {
+    size_t l0 = 0, l1 = 0, l2 = 0;
+    char *d0 = run_steps(0, 0, &l0), *d1 = run_steps(5, 3, &l1), *d2 = run_steps(2, 1000, &l2);
+    ASSERT(d0 && d1 && d2);
+    ASSERT(l0 > 1000);
+    ASSERT(strstr(d0, "offset events 2 3000\n") != NULL);
+    ASSERT_EQ(l1, l0);
+    ASSERT(memcmp(d0, d1, l0) == 0);
+    ASSERT_EQ(l2, l0);
+    ASSERT(memcmp(d0, d2, l0) == 0);
+    free(d0);
+    free(d1);
+    free(d2);
+}
+
 int main(void) {
     return RUN_TESTS(t_watch_state_and_blobs, t_behaviour_profile, t_pairs_weights_windows,
                      t_commit_reopen_exact, t_uncommitted_is_lost_on_reopen,
                      t_dedup_window_persists_and_evicts, t_top_neighbours_and_popular,
-                     t_top_listed_bits_exact);
+                     t_top_listed_bits_exact, t_commit_steps_exact);
 }
