@@ -148,9 +148,9 @@ typedef struct rs_user {
     int64_t rec_ts;    /* newest event time since the last scoring */
     int64_t origin_us; /* oldest produce time among events since the last scoring */
     uint8_t dirty, touched, pending;
-    /* low byte of the commit interval in which the user was last serialised
-     * before its commit (rs_state_commit_step): a user dirtied again in that
-     * interval waits for the commit instead of being serialised again */
+    /* the commit interval (1-255, cycling; 0 = none) in which the user was
+     * last serialised before its commit (rs_state_commit_step): a user
+     * dirtied again in that interval waits for the commit instead */
     uint8_t early_gen;
 } rs_user_t;
 

@@ -122,6 +122,29 @@ static void serialize_item(rs_state_t *st, rs_rocks_batch_t *b, rs_item_t *it) {
  * loop stall (~10k items, ~100k neighbour deltas, 15-20 ms at 20k events/s). */
 #define ITEM_EARLY_MAX_NB 16
 
+/* Up to `budget` dirty users not yet serialised in this interval; those
+ * already serialised once are hot: compacted into [0, du_pos) and left to
+ * the commit. */
+static size_t users_early(rs_state_t *st, size_t budget) {
+    uint8_t gen = (uint8_t)(st->batches_queued % 255 + 1); /* never 0, a new user's */
+    size_t done = 0, keep = st->du_pos, p = st->du_pos, n = st->n_dirty_users;
+    while (done < budget && p < n) {
+        rs_user_t *u = st->dirty_users[p++];
+        if (!u->dirty) continue;
+        if (u->early_gen == gen) {
+            st->dirty_users[keep++] = u;
+        } else {
+            serialize_user(st, st->open, u), done++;
+            u->early_gen = gen;
+        }
+    }
+    if (p > keep)
+        memmove(st->dirty_users + keep, st->dirty_users + p, (n - p) * sizeof(*st->dirty_users));
+    st->n_dirty_users = keep + (n - p);
+    st->du_pos = keep;
+    return done;
+}
+
 /* Serialises up to `budget` dirty users, and cold items, into the open
  * batch; with `all`, every dirty user and item (the commit). Returns how
  * many it did. The work is spread over the interval instead of stalling the
@@ -129,40 +152,18 @@ static void serialize_item(rs_state_t *st, rs_rocks_batch_t *b, rs_item_t *it) {
  * put wins, merge operands add), so the batch stays exact. But a user is
  * serialised early at most once per interval: at full speed most users are
  * touched in several drains of one interval, and re-serialising each time
- * made the batch ~3x larger (90 MB a second at 230k events/s, past the
- * size whose buffer is kept, so each interval grew a fresh one through page
- * faults). Hot users and hot items wait for the commit. */
+ * made the batches up to 1.6x larger (bench --engine-only: 83-94 MB against
+ * 52-76 MB per interval), all of it written again by RocksDB. Hot users and
+ * hot items wait for the commit. */
 static size_t serialize_some(rs_state_t *st, size_t budget, int all) {
     rs_state__open_batch(st);
-    size_t done = 0;
     if (all) {
+        size_t done = 0;
         for (size_t i = 0; i < st->n_dirty_users; i++) {
             rs_user_t *u = st->dirty_users[i];
             if (u->dirty) serialize_user(st, st->open, u), done++;
         }
         st->n_dirty_users = st->du_pos = 0;
-    } else {
-        /* users already serialised once in this interval are hot: they are
-         * compacted into [0, du_pos) and left to the commit */
-        uint8_t gen = (uint8_t)st->batches_queued;
-        size_t keep = st->du_pos, p = st->du_pos, n = st->n_dirty_users;
-        while (done < budget && p < n) {
-            rs_user_t *u = st->dirty_users[p++];
-            if (!u->dirty) continue;
-            if (u->early_gen == gen) {
-                st->dirty_users[keep++] = u;
-            } else {
-                serialize_user(st, st->open, u), done++;
-                u->early_gen = gen;
-            }
-        }
-        if (p > keep)
-            memmove(st->dirty_users + keep, st->dirty_users + p,
-                    (n - p) * sizeof(*st->dirty_users));
-        st->n_dirty_users = keep + (n - p);
-        st->du_pos = keep;
-    }
-    if (all) {
         for (size_t i = 0; i < st->n_dirty_items; i++) {
             rs_item_t *it = st->items[st->dirty_items[i]];
             if (it->in_dirty_list) serialize_item(st, st->open, it), done++;
@@ -170,6 +171,7 @@ static size_t serialize_some(rs_state_t *st, size_t budget, int all) {
         st->n_dirty_items = st->di_pos = st->di_keep = 0;
         return done;
     }
+    size_t done = users_early(st, budget);
     /* cold items now; hot ones are compacted into [0, di_keep) */
     size_t keep = st->di_keep, p = st->di_pos, n = st->n_dirty_items;
     while (done < budget && p < n) {
